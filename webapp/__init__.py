@@ -1,0 +1,69 @@
+"""Jewellery AI web app: the factory that assembles it from small steps."""
+import logging
+
+from flask import Flask, render_template
+
+from webapp.extensions import csrf, db, login_manager, migrate
+from webapp.settings import ROOT, load_settings
+
+
+def create_app(config=None):
+    """Build the app; `config` overrides settings read from the environment (tests use it)."""
+    settings = load_settings()
+    settings.update(config or {})
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_PATH"],
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(settings)
+    # Direct uploads never pass through here, except to the local store: bound it.
+    app.config.setdefault("MAX_CONTENT_LENGTH", app.config["UPLOAD_MAX_BYTES"] + 64 * 1024)
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def configure_logging(app):
+    logging.basicConfig(level=app.config["LOG_LEVEL"])
+
+
+def register_extensions(app):
+    from webapp.storage import init_store
+    from workers.celery_app import celery_init_app
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    init_store(app)
+    celery_init_app(app)
+
+
+def register_blueprints(app):
+    from webapp.auth.routes import bp as auth_bp
+    from webapp.products.routes import bp as products_bp
+    from webapp.storage.routes import bp as store_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(products_bp)
+    app.register_blueprint(store_bp)
+
+
+def register_errorhandlers(app):
+    def render_error(error):
+        code = getattr(error, "code", 500)
+        return render_template("error.html", code=code, error=error), code
+
+    for code in (400, 403, 404, 405, 413, 429, 500, 503):
+        app.errorhandler(code)(render_error)
+
+
+def register_commands(app):
+    from webapp.commands import create_admin
+
+    app.cli.add_command(create_admin)

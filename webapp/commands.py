@@ -1,0 +1,22 @@
+"""Operator commands for `flask ...`."""
+import click
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import User
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.password_option()
+def create_admin(email, password):
+    """Create an admin account, or make an existing account an admin."""
+    email = email.strip().lower()
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = User(email=email)
+        db.session.add(user)
+    user.set_password(password)
+    user.is_admin = True
+    db.session.commit()
+    click.echo(f"{email} is an admin.")

@@ -1,0 +1,80 @@
+"""Every setting the app reads from the environment, in one place.
+
+Nothing here is read at import time: `load_settings()` is called by the app
+factory so importing never fails on a missing variable.
+"""
+import os
+from pathlib import Path
+from urllib.parse import quote_plus
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Heroku's MySQL add-ons publish their URL under their own names.
+DATABASE_URL_NAMES = ("DATABASE_URL", "JAWSDB_URL", "JAWSDB_MARIA_URL", "CLEARDB_DATABASE_URL")
+
+
+def _bool(value, default=False):
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def database_url(env):
+    """Pick the database: a platform URL, then DB_* parts, then a local SQLite file."""
+    for name in DATABASE_URL_NAMES:
+        url = env.get(name)
+        if url:
+            # SQLAlchemy needs the driver named; platforms hand out bare mysql:// URLs.
+            for prefix in ("mysql://", "mariadb://"):
+                if url.startswith(prefix):
+                    return "mysql+mysqlconnector://" + url[len(prefix):]
+            return url
+    if env.get("DB_HOST"):
+        user = quote_plus(env.get("DB_USER", "root"))
+        password = quote_plus(env.get("DB_PASSWORD", ""))
+        port = env.get("DB_PORT", "3306")
+        return (f"mysql+mysqlconnector://{user}:{password}@{env['DB_HOST']}:{port}/"
+                f"{env.get('DB_NAME', 'jewellery')}?charset=utf8mb4")
+    instance = Path(env.get("INSTANCE_PATH", ROOT / "instance"))
+    return f"sqlite:///{instance / 'jewellery.db'}"
+
+
+def load_settings(env=None):
+    """Return the Flask config mapping for this environment."""
+    env = os.environ if env is None else env
+    production = env.get("APP_ENV", "development") == "production"
+    instance = Path(env.get("INSTANCE_PATH", ROOT / "instance"))
+    secret = env.get("SECRET_KEY")
+    if not secret:
+        if production:
+            raise RuntimeError("SECRET_KEY must be set in production")
+        secret = "dev-only-not-secret"
+    redis_url = env.get("REDIS_URL", "")
+    s3_bucket = env.get("S3_BUCKET_NAME", "")
+    return {
+        "APP_ENV": "production" if production else "development",
+        "SECRET_KEY": secret,
+        "INSTANCE_PATH": str(instance),
+        "SQLALCHEMY_DATABASE_URI": database_url(env),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_recycle": 280},
+        "REDIS_URL": redis_url,
+        # Without Redis, Celery uses kombu's filesystem transport: no server needed.
+        "CELERY_BROKER_URL": env.get("CELERY_BROKER_URL") or redis_url or "filesystem://",
+        "CELERY_BROKER_FOLDER": str(instance / "broker"),
+        "CELERY_QUEUE": env.get("CELERY_QUEUE", "listings"),
+        "S3_BUCKET_NAME": s3_bucket,
+        "S3_PREFIX": env.get("S3_PREFIX", ""),
+        "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
+        "AWS_REGION": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        "LOCAL_STORAGE_PATH": str(instance / "objects"),
+        "UPLOAD_MAX_BYTES": int(env.get("UPLOAD_MAX_BYTES", 15 * 1024 * 1024)),
+        "UPLOAD_URL_TTL": int(env.get("UPLOAD_URL_TTL", 600)),
+        "MODEL_DIR": env.get("MODEL_DIR", str(instance / "models" / "current")),
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "ADMIN_EMAILS": [e.strip().lower() for e in env.get("ADMIN_EMAILS", "").split(",") if e.strip()],
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+    }

@@ -1,0 +1,35 @@
+"""Object storage behind one interface: S3 (or any S3-compatible server) or a local folder.
+
+Both speak the same browser-upload protocol: a form POST carrying a signed,
+expiring policy that limits the key, the size and the content type. The web
+process only signs; file bytes go straight from the browser to the store.
+"""
+from flask import current_app
+
+from webapp.storage.local import LocalStore
+from webapp.storage.s3 import S3Store
+
+
+def create_store(config):
+    """Build the store the configuration asks for."""
+    if config.get("S3_BUCKET_NAME"):
+        return S3Store(
+            bucket=config["S3_BUCKET_NAME"],
+            endpoint_url=config.get("S3_ENDPOINT_URL"),
+            region=config.get("AWS_REGION", "us-east-1"),
+        )
+    return LocalStore(root=config["LOCAL_STORAGE_PATH"], secret=config["SECRET_KEY"])
+
+
+def get_store():
+    """The store bound to the current app (one per process)."""
+    return current_app.extensions["object_store"]
+
+
+def init_store(app):
+    app.extensions["object_store"] = create_store(app.config)
+
+
+def object_key(config, owner_id: int, name: str) -> str:
+    """Server-chosen key under the owner's prefix; the browser's file name is never used."""
+    return f"{config.get('S3_PREFIX', '')}uploads/{owner_id}/{name}"

@@ -1,0 +1,80 @@
+"""Celery tasks: turn an uploaded photo into a generated listing."""
+import logging
+import time
+
+from botocore.exceptions import BotoCoreError, ClientError
+from celery import shared_task
+from flask import current_app
+from sqlalchemy.exc import OperationalError
+
+from webapp.extensions import db
+from webapp.models import GeneratedListing, Job, utcnow
+from webapp.products.uploads import fail_job
+from webapp.storage import get_store
+from workers.models import get_generator
+from workers.photos import BadPhoto, decode_photo, thumbnail_jpeg
+
+log = logging.getLogger(__name__)
+TRANSIENT = (BotoCoreError, ClientError, OperationalError, ConnectionError)
+
+
+@shared_task(bind=True, name="workers.tasks.process_upload", max_retries=6)
+def process_upload(self, job_id: str) -> str:
+    """Decode the photo, run the models and store the listing; safe to run twice."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.state in ("ready", "failed"):
+        return job.state if job else "missing"
+    job.state, job.started_at = "processing", utcnow()
+    job.attempts += 1
+    db.session.commit()
+    try:
+        return _process(job)
+    except TRANSIENT as exc:
+        db.session.rollback()
+        if self.request.retries >= self.max_retries:
+            log.exception("job %s failed after %d retries", job_id, self.request.retries)
+            fail_job(job, "Storage or database was unavailable for too long. Please retry.")
+            return "failed"
+        job.state = "queued"
+        db.session.commit()
+        # Exponential backoff: 2, 4, 8 ... seconds, capped at a minute.
+        raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1)))
+    except Exception:
+        db.session.rollback()
+        log.exception("job %s failed", job_id)
+        fail_job(job, "Something went wrong while reading this photo. Please try again.")
+        return "failed"
+
+
+def _process(job: Job) -> str:
+    store = get_store()
+    photo = job.photo
+    data = store.read(photo.object_key, max_bytes=current_app.config["UPLOAD_MAX_BYTES"])
+    try:
+        image = decode_photo(data)
+    except BadPhoto as exc:
+        store.delete(photo.object_key)  # nothing unusable is kept
+        fail_job(job, str(exc))
+        return "failed"
+    photo.width, photo.height = image.size
+    thumb_key = photo.object_key.rsplit(".", 1)[0] + ".thumb.jpg"
+    store.write(thumb_key, thumbnail_jpeg(image), "image/jpeg")
+    photo.thumbnail_key = thumb_key
+
+    started = time.perf_counter()
+    result = get_generator().generate([image])[0]
+    elapsed_ms = int((time.perf_counter() - started) * 1000)
+
+    db.session.add(GeneratedListing(
+        job=job, attributes=result["attributes"], title=result["title"],
+        description=result["description"], tags=result["tags"],
+        model_version=result["model_version"], inference_ms=elapsed_ms))
+    product = job.product
+    # The artisan's copy starts as the generated text; text a person wrote is never replaced.
+    if not product.title:
+        product.title, product.description = result["title"], result["description"]
+        product.tags, product.attributes = result["tags"], result["attributes"]
+    job.state, job.finished_at, job.error = "ready", utcnow(), None
+    db.session.commit()
+    log.info("job %s ready in %d ms", job.id, elapsed_ms)
+    return "ready"
