@@ -43,7 +43,12 @@
     try {
       const created = await postJSON(form.dataset.createUrl, {
         filename: file.name, content_type: file.type, size: file.size });
-      await sendToStorage(created.upload, file);
+      try {
+        await sendToStorage(created.upload, file);
+      } catch (err) {
+        await postJSON(created.cancel_url).catch(() => {});
+        throw err;
+      }
       message.textContent = "Uploaded. Describing your piece…";
       await postJSON(created.confirm_url);
       window.location.assign(created.product_url);

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Job, Product
-from webapp.products.uploads import UploadRefused, confirm_upload, start_upload
+from webapp.products.uploads import UploadRefused, cancel_upload, confirm_upload, start_upload
 from webapp.storage import get_store
 
 bp = Blueprint("products", __name__)
@@ -83,6 +83,7 @@ def create_upload():
         return jsonify(error=str(exc)), 400
     return jsonify(job_id=job.id, upload=post,
                    confirm_url=url_for("products.confirm", job_id=job.id),
+                   cancel_url=url_for("products.cancel", job_id=job.id),
                    status_url=url_for("products.status", job_id=job.id),
                    product_url=url_for("products.detail", product_id=job.product_id)), 201
 
@@ -96,6 +97,16 @@ def confirm(job_id):
     except UploadRefused as exc:
         return jsonify(error=str(exc)), 400
     return jsonify(job_status(job)), 202
+
+
+@bp.post("/uploads/<job_id>/cancel")
+@login_required
+def cancel(job_id):
+    try:
+        cancel_upload(own_job(job_id))
+    except UploadRefused as exc:
+        return jsonify(error=str(exc)), 409
+    return "", 204
 
 
 @bp.get("/jobs/<job_id>")

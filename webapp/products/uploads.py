@@ -76,3 +76,16 @@ def send_job(job: Job) -> None:
 def fail_job(job: Job, reason: str) -> None:
     job.state, job.error, job.finished_at = "failed", reason[:500], utcnow()
     db.session.commit()
+
+
+def cancel_upload(job: Job) -> None:
+    """Forget an upload the store refused or the artisan abandoned: rows and any object."""
+    if job.state != "awaiting_upload":
+        raise UploadRefused("This upload is already being processed.")
+    get_store().delete(job.photo.object_key)
+    product, photo = job.product, job.photo
+    db.session.delete(job)
+    db.session.delete(photo)
+    if len(product.photos) <= 1:
+        db.session.delete(product)
+    db.session.commit()

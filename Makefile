@@ -1,0 +1,37 @@
+# Two commands matter: `make run` and `make test`. Both set everything up themselves.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+MODEL_DIR ?= instance/models/current
+export FLASK_APP := webapp:create_app
+
+.PHONY: run test venv migrate model clean
+
+$(STAMP): requirements.txt requirements-nodeps.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -r requirements-nodeps.txt
+	touch $@
+
+venv: $(STAMP)
+
+migrate: venv
+	mkdir -p instance
+	$(BIN)/flask db upgrade
+
+$(MODEL_DIR)/meta.json: | venv
+	@echo "Training the starter models (first run only; a few minutes)..."
+	$(BIN)/python -m ml.train_starter --out $(MODEL_DIR)
+
+model: $(MODEL_DIR)/meta.json
+
+run: migrate model
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start -p $${PORT:-5000} web worker
+
+test: venv
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf instance .cache .pytest_cache

@@ -1,0 +1,104 @@
+"""Helpers shared by tests: the tiny model, the worker process and the upload flow."""
+import hashlib
+import io
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache"
+
+
+def tiny_model_bundle() -> Path:
+    """Train the tiny bundle once per version of ml/ and reuse it."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "ml").rglob("*.py")):
+        digest.update(path.read_bytes())
+    out = CACHE / "models" / f"tiny-{digest.hexdigest()[:12]}"
+    if not (out / "meta.json").exists():
+        subprocess.run([sys.executable, "-m", "ml.train_starter", "--tiny", "--out", str(out)],
+                       check=True, cwd=ROOT)
+    return out
+
+
+def start_worker(env: dict, log_path: Path | None = None, timeout: float = 120):
+    """Start `celery worker` like the Procfile does and wait until it is ready."""
+    log_path = log_path or Path(env["INSTANCE_PATH"]) / f"worker-{time.time_ns()}.log"
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "workers.make_celery", "worker",
+         "-Q", env["CELERY_QUEUE"], "-c", "1", "--loglevel", "INFO", "-n", f"test-{os.getpid()}@%h"],
+        cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"worker exited early:\n{log_path.read_text()[-3000:]}")
+        if b" ready." in log_path.read_bytes():
+            proc.log_path = log_path
+            return proc
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"worker not ready in {timeout}s:\n{log_path.read_text()[-3000:]}")
+
+
+def drawn_ring_jpeg(size=320) -> bytes:
+    """A simple drawn gold ring on a light background."""
+    image = Image.new("RGB", (size, size), (238, 234, 228))
+    draw = ImageDraw.Draw(image)
+    c, r = size // 2, size // 3
+    draw.ellipse((c - r, c - r, c + r, c + r), outline=(212, 175, 55), width=size // 14)
+    draw.ellipse((c - 18, c - r - 24, c + 18, c - r + 12), fill=(180, 20, 40))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def csrf_from(html: str) -> str:
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+def register(client, email="artisan@example.com", password="correct horse battery"):
+    token = csrf_from(client.get("/register").get_data(as_text=True))
+    response = client.post("/register", data={"email": email, "password": password,
+                                              "confirm": password, "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return csrf_from(client.get("/products/new").get_data(as_text=True))
+
+
+def upload_photo(client, token, data: bytes, content_type="image/jpeg", filename="ring.jpg",
+                 declared_size=None):
+    """Do what the browser does: create, POST straight to storage, confirm."""
+    created = client.post("/uploads", headers={"X-CSRFToken": token}, json={
+        "filename": filename, "content_type": content_type,
+        "size": len(data) if declared_size is None else declared_size})
+    assert created.status_code == 201, created.get_json()
+    body = created.get_json()
+    upload = body["upload"]
+    stored = post_to_storage(client, upload, data, filename, content_type)
+    return body, stored
+
+
+def post_to_storage(client, upload, data, filename, content_type):
+    """POST the file with the signed fields, to S3 over HTTP or to the local store in-process."""
+    files = {"file": (filename, data, content_type)}
+    if upload["url"].startswith("http"):
+        return requests.post(upload["url"], data=upload["fields"], files=files, timeout=30)
+    form = dict(upload["fields"])
+    form["file"] = (io.BytesIO(data), filename, content_type)
+    return client.post(upload["url"], data=form, content_type="multipart/form-data")
+
+
+def wait_for_job(client, status_url, timeout=90):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        body = client.get(status_url).get_json()
+        if body["state"] in ("ready", "failed"):
+            return body
+        time.sleep(0.3)
+    raise AssertionError(f"job did not finish in {timeout}s: {body}")

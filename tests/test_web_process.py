@@ -1,0 +1,27 @@
+"""The web process must stay light: it never imports TensorFlow."""
+import subprocess
+import sys
+
+from webapp.settings import ROOT
+
+PROBE = """
+import sys
+from webapp import create_app
+app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                  "INSTANCE_PATH": sys.argv[1], "CELERY_BROKER_URL": "memory://"})
+with app.app_context():
+    from webapp.extensions import db
+    db.create_all()
+client = app.test_client()
+for path in ("/", "/login", "/register"):
+    assert client.get(path).status_code in (200, 302), path
+import workers.tasks  # the web process sends tasks from this module
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "keras_nlp", "keras_hub"))
+print(",".join(heavy))
+"""
+
+
+def test_web_process_never_imports_tensorflow(tmp_path):
+    out = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path)], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"web process imported: {out.stdout[:300]}"
