@@ -29,7 +29,7 @@ class User(UserMixin, db.Model):
     is_admin: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    products: Mapped[list[Product]] = relationship(back_populates="owner")
+    products: Mapped[list[Product]] = relationship(back_populates="owner", foreign_keys="Product.owner_id")
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -39,8 +39,12 @@ class User(UserMixin, db.Model):
 
 
 class Product(db.Model):
-    """A piece of jewellery an artisan is listing; the editable copy of the listing."""
+    """A piece of jewellery an artisan is listing; the editable copy of the listing.
+
+    status: draft -> in_review (artisan submits) -> approved (a person publishes) | rejected.
+    """
     __tablename__ = "products"
+    STATUSES = ("draft", "in_review", "approved", "rejected")
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
@@ -48,10 +52,22 @@ class Product(db.Model):
     description: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list | None] = mapped_column(JSON)
     attributes: Mapped[dict | None] = mapped_column(JSON)
+    # Fields a person wrote ("title", "tags", "attributes.metal" ...): regeneration leaves them alone.
+    edited_fields: Mapped[list | None] = mapped_column(JSON)
+    tone: Mapped[str] = mapped_column(String(20), default="elegant")
+    length: Mapped[str] = mapped_column(String(20), default="medium")
+    # Copied from `attributes` on every change so the catalogue and the queue can filter and sort in SQL.
+    category: Mapped[str | None] = mapped_column(String(40), index=True)
+    metal: Mapped[str | None] = mapped_column(String(40), index=True)
+    min_confidence: Mapped[float | None] = mapped_column(index=True)
+    rejection_reason: Mapped[str | None] = mapped_column(String(500))
+    submitted_at: Mapped[datetime | None]
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    owner: Mapped[User] = relationship(back_populates="products")
+    owner: Mapped[User] = relationship(back_populates="products", foreign_keys=[owner_id])
     photos: Mapped[list[Photo]] = relationship(back_populates="product", order_by="Photo.id")
     jobs: Mapped[list[Job]] = relationship(back_populates="product", order_by="Job.created_at")
 
@@ -85,6 +101,12 @@ class Job(db.Model):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
     photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id"))
     state: Mapped[str] = mapped_column(String(20), default="awaiting_upload", index=True)
+    # "upload" (a product's first photo), "photo" (one added later), "regenerate" (new text on request).
+    kind: Mapped[str] = mapped_column(String(20), default="upload")
+    tone: Mapped[str | None] = mapped_column(String(20))
+    length: Mapped[str | None] = mapped_column(String(20))
+    # Person-edited fields the artisan asked this run to replace; all others they wrote are kept.
+    replace_fields: Mapped[list | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(String(500))
     attempts: Mapped[int] = mapped_column(default=0)
     task_id: Mapped[str | None] = mapped_column(String(64))
@@ -112,3 +134,8 @@ class GeneratedListing(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     job: Mapped[Job] = relationship(back_populates="listing")
+
+
+# The review, feedback and token tables live in their own module; importing it here
+# registers them wherever the models are loaded (Alembic, create_all, the worker).
+import webapp.records  # noqa: E402,F401
