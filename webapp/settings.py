@@ -39,6 +39,16 @@ def database_url(env):
     return f"sqlite:///{instance / 'jewellery.db'}"
 
 
+def redis_url(env):
+    """REDIS_URL, told not to verify TLS when the platform's Redis uses a self-signed certificate."""
+    url = env.get("REDIS_URL", "")
+    # Heroku Redis hands out rediss:// URLs whose certificate no CA signed.
+    if url.startswith("rediss://") and "ssl_cert_reqs" not in url \
+            and not _bool(env.get("REDIS_TLS_VERIFY")):
+        url += ("&" if "?" in url else "?") + "ssl_cert_reqs=none"
+    return url
+
+
 def load_settings(env=None):
     """Return the Flask config mapping for this environment."""
     env = os.environ if env is None else env
@@ -49,7 +59,7 @@ def load_settings(env=None):
         if production:
             raise RuntimeError("SECRET_KEY must be set in production")
         secret = "dev-only-not-secret"
-    redis_url = env.get("REDIS_URL", "")
+    redis = redis_url(env)
     s3_bucket = env.get("S3_BUCKET_NAME", "")
     return {
         "APP_ENV": "production" if production else "development",
@@ -57,9 +67,9 @@ def load_settings(env=None):
         "INSTANCE_PATH": str(instance),
         "SQLALCHEMY_DATABASE_URI": database_url(env),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_recycle": 280},
-        "REDIS_URL": redis_url,
+        "REDIS_URL": redis,
         # Without Redis, Celery uses kombu's filesystem transport: no server needed.
-        "CELERY_BROKER_URL": env.get("CELERY_BROKER_URL") or redis_url or "filesystem://",
+        "CELERY_BROKER_URL": env.get("CELERY_BROKER_URL") or redis or "filesystem://",
         "CELERY_BROKER_FOLDER": str(instance / "broker"),
         "CELERY_QUEUE": env.get("CELERY_QUEUE", "listings"),
         "S3_BUCKET_NAME": s3_bucket,
@@ -70,6 +80,8 @@ def load_settings(env=None):
         "UPLOAD_MAX_BYTES": int(env.get("UPLOAD_MAX_BYTES", 15 * 1024 * 1024)),
         "UPLOAD_URL_TTL": int(env.get("UPLOAD_URL_TTL", 600)),
         "MODEL_DIR": env.get("MODEL_DIR", str(instance / "models" / "current")),
+        # Attributes the model is less sure of than this are marked for the artisan to confirm.
+        "LOW_CONFIDENCE_THRESHOLD": float(env.get("LOW_CONFIDENCE_THRESHOLD", 0.6)),
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -77,4 +89,15 @@ def load_settings(env=None):
         "WTF_CSRF_TIME_LIMIT": None,
         "ADMIN_EMAILS": [e.strip().lower() for e in env.get("ADMIN_EMAILS", "").split(",") if e.strip()],
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        # --- Operations (webapp/ops, webapp/metrics.py, webapp/logging_setup.py) ---
+        "LOG_FORMAT": env.get("LOG_FORMAT", "json"),
+        "PROXY_FIX_HOPS": int(env.get("PROXY_FIX_HOPS", 1)),
+        "FORCE_HTTPS": _bool(env.get("FORCE_HTTPS"), default=production),
+        "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
+        "READINESS_TIMEOUT": float(env.get("READINESS_TIMEOUT", 2.0)),
+        "WORKER_METRICS_PORT": int(env.get("WORKER_METRICS_PORT") or 0),
+        "WORKER_HEARTBEAT_SECONDS": int(env.get("WORKER_HEARTBEAT_SECONDS", 15)),
+        "SENTRY_DSN": env.get("SENTRY_DSN", ""),
+        "SENTRY_TRACES_SAMPLE_RATE": float(env.get("SENTRY_TRACES_SAMPLE_RATE") or 0.0),
+        "SENTRY_RELEASE": env.get("SENTRY_RELEASE") or env.get("HEROKU_SLUG_COMMIT", ""),
     }
