@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy.exc import OperationalError
 
 from webapp.extensions import db
+from webapp.listings.merge import apply_generated, generation_options
 from webapp.models import GeneratedListing, Job, utcnow
 from webapp.products.uploads import fail_job
 from webapp.storage import get_store
@@ -62,18 +63,16 @@ def _process(job: Job) -> str:
     photo.thumbnail_key = thumb_key
 
     started = time.perf_counter()
-    result = get_generator().generate([image])[0]
+    result = get_generator().generate([image], **generation_options(job))[0]
     elapsed_ms = int((time.perf_counter() - started) * 1000)
 
     db.session.add(GeneratedListing(
         job=job, attributes=result["attributes"], title=result["title"],
         description=result["description"], tags=result["tags"],
         model_version=result["model_version"], inference_ms=elapsed_ms))
-    product = job.product
-    # The artisan's copy starts as the generated text; text a person wrote is never replaced.
-    if not product.title:
-        product.title, product.description = result["title"], result["description"]
-        product.tags, product.attributes = result["tags"], result["attributes"]
+    # The artisan's copy takes the generated text, except fields a person wrote (unless
+    # they asked this run to replace them).
+    apply_generated(job, result)
     job.state, job.finished_at, job.error = "ready", utcnow(), None
     db.session.commit()
     log.info("job %s ready in %d ms", job.id, elapsed_ms)

@@ -19,7 +19,8 @@ class UploadRefused(Exception):
 
 
 def start_upload(owner, filename: str, content_type: str, size: int, product=None):
-    """Record a draft product, photo and job, and sign a POST for the browser."""
+    """Record a draft product (or add to `product`, which the caller checked is the owner's),
+    a photo and a job, and sign a POST for the browser."""
     max_bytes = current_app.config["UPLOAD_MAX_BYTES"]
     if content_type not in ACCEPTED_TYPES:
         raise UploadRefused("Please upload a JPEG, PNG or WebP photo.")
@@ -28,12 +29,13 @@ def start_upload(owner, filename: str, content_type: str, size: int, product=Non
     if size > max_bytes:
         raise UploadRefused(f"Photos can be at most {max_bytes // (1024 * 1024)} MB.")
     key = object_key(current_app.config, owner.id, new_id() + ACCEPTED_TYPES[content_type])
+    kind = "upload" if product is None else "photo"
     if product is None:
         product = Product(owner=owner)
         db.session.add(product)
     photo = Photo(product=product, object_key=key, content_type=content_type,
                   original_filename=os.path.basename(filename or "")[:255] or None)
-    job = Job(product=product, photo=photo)
+    job = Job(product=product, photo=photo, kind=kind)
     db.session.add_all([photo, job])
     db.session.commit()
     post = get_store().presign_upload(key, content_type, max_bytes,

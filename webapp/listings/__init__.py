@@ -1,0 +1,1 @@
+"""What happens to a listing: merging generated text, edits by people, review."""

@@ -1,0 +1,44 @@
+"""New work for the worker on an existing product: regenerate its text, or retry a failed job."""
+from webapp.extensions import db
+from webapp.listings.merge import edited
+from webapp.listings.workflow import WorkflowError, busy_job
+from webapp.models import Job, utcnow
+from webapp.products.uploads import send_job
+from webapp.storage import get_store
+from ml.vocab import LENGTHS, TONES
+
+
+def usable_photo(product):
+    """The first photo the worker has already read (it has a thumbnail)."""
+    return next((p for p in product.photos if p.thumbnail_key), None)
+
+
+def request_regeneration(product, tone: str, length: str, replace_fields=()) -> Job:
+    """Queue a run with a new tone and length; person-edited fields stay unless named in replace."""
+    if tone not in TONES or length not in LENGTHS:
+        raise WorkflowError("Pick a tone and a length from the lists.")
+    if busy_job(product):
+        raise WorkflowError("The listing is still being written; wait for it to finish.")
+    photo = usable_photo(product)
+    if photo is None:
+        raise WorkflowError("Upload a photo first: there is nothing to describe yet.")
+    product.tone, product.length = tone, length
+    job = Job(product=product, photo=photo, kind="regenerate", tone=tone, length=length,
+              replace_fields=sorted(set(replace_fields) & edited(product)),
+              state="queued", queued_at=utcnow())
+    db.session.add(job)
+    db.session.commit()
+    send_job(job)
+    return job
+
+
+def retry(job: Job) -> Job:
+    """Run a failed job again, if its photo is still in storage (unusable photos are deleted)."""
+    if job.state != "failed":
+        raise WorkflowError("Only a failed job can be retried.")
+    if get_store().head(job.photo.object_key) is None:
+        raise WorkflowError("This photo could not be used and was removed; please upload another one.")
+    job.state, job.error, job.queued_at, job.finished_at = "queued", None, utcnow(), None
+    db.session.commit()
+    send_job(job)
+    return job

@@ -1,0 +1,120 @@
+"""Merge generated text into a product without ever overwriting what a person wrote.
+
+A product keeps `edited_fields`, the names a person changed: "title", "description",
+"tags" and "attributes.<name>". Generation fills every other field, and fills an edited
+one only when the artisan asked for it (the job's `replace_fields`).
+"""
+from flask import current_app
+
+from ml.vocab import ATTRIBUTE_NAMES, LENGTHS, TONES
+
+TEXT_FIELDS = ("title", "description", "tags")
+
+
+def attribute_field(name: str) -> str:
+    return f"attributes.{name}"
+
+
+def edited(product) -> set[str]:
+    return set(product.edited_fields or [])
+
+
+def threshold() -> float:
+    return current_app.config["LOW_CONFIDENCE_THRESHOLD"]
+
+
+def is_low_confidence(attr: dict, limit: float | None = None) -> bool:
+    """An attribute the artisan should confirm: the model is unsure and no person has checked it."""
+    limit = threshold() if limit is None else limit
+    return not attr.get("confirmed") and float(attr.get("confidence", 0)) < limit
+
+
+def low_confidence_names(product, limit: float | None = None) -> list[str]:
+    return [name for name, attr in (product.attributes or {}).items()
+            if is_low_confidence(attr, limit)]
+
+
+def sync_summary(product) -> None:
+    """Copy category, metal and the lowest unconfirmed confidence into their own columns."""
+    attrs = product.attributes or {}
+    product.category = (attrs.get("category") or {}).get("value")
+    product.metal = (attrs.get("metal") or {}).get("value")
+    unsure = [float(a.get("confidence", 0)) for a in attrs.values() if not a.get("confirmed")]
+    product.min_confidence = min(unsure) if unsure else (1.0 if attrs else None)
+
+
+def generation_options(job) -> dict:
+    """Tone and length for a run: the job's own, else the product's, else the defaults."""
+    product = job.product
+    tone = job.tone or product.tone or TONES[0]
+    length = job.length or product.length or LENGTHS[1]
+    return {"tone": tone if tone in TONES else TONES[0],
+            "length": length if length in LENGTHS else LENGTHS[1]}
+
+
+def apply_generated(job, result: dict) -> list[str]:
+    """Copy a generation result into the job's product; return the fields it wrote.
+
+    A photo added to a product that already has text only adds a picture.
+    """
+    product = job.product
+    if job.kind == "photo" and product.title:
+        return []
+    mine = edited(product)
+    replace = set(job.replace_fields or [])
+    written = []
+    for field in TEXT_FIELDS:
+        if field not in mine or field in replace:
+            value = result[field]
+            setattr(product, field, list(value) if field == "tags" else value)
+            written.append(field)
+    attributes = {k: dict(v) for k, v in (product.attributes or {}).items()}
+    for name, attr in result["attributes"].items():
+        key = attribute_field(name)
+        if key not in mine or key in replace:
+            attributes[name] = {"value": attr["value"], "confidence": float(attr["confidence"])}
+            written.append(key)
+    product.attributes = attributes
+    product.edited_fields = sorted(mine - replace)
+    sync_summary(product)
+    return written
+
+
+def apply_edits(product, title: str, description: str, tags: list[str],
+                values: dict[str, str], confirmed: set[str]) -> list[str]:
+    """Apply what a person submitted; every field they changed or confirmed becomes theirs."""
+    mine = edited(product)
+    changed = []
+    for field, value in (("title", title), ("description", description), ("tags", tags)):
+        if value != getattr(product, field):
+            setattr(product, field, value)
+            changed.append(field)
+    attributes = {k: dict(v) for k, v in (product.attributes or {}).items()}
+    for name in ATTRIBUTE_NAMES:
+        current = attributes.get(name)
+        value = (values.get(name) or "").strip()
+        if current is None and not value:
+            continue
+        attr = dict(current or {"value": "", "confidence": 1.0})
+        if value and value != attr.get("value"):
+            attr.update(value=value, confirmed=True)
+            changed.append(attribute_field(name))
+        elif name in confirmed and not attr.get("confirmed"):
+            attr["confirmed"] = True
+            changed.append(attribute_field(name))
+        attributes[name] = attr
+    if any(c.startswith("attributes.") for c in changed):
+        product.attributes = attributes
+    product.edited_fields = sorted(mine | set(changed))
+    sync_summary(product)
+    return changed
+
+
+def parse_tags(text: str) -> list[str]:
+    """Comma-separated tags, trimmed, without empties or repeats, order kept."""
+    seen, out = set(), []
+    for tag in (t.strip() for t in (text or "").split(",")):
+        if tag and tag.lower() not in seen:
+            seen.add(tag.lower())
+            out.append(tag[:40])
+    return out[:20]
