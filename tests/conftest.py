@@ -82,7 +82,7 @@ def model_dir():
 
 
 @pytest.fixture(scope="session")
-def service_env(mysql_url, redis_url, s3_endpoint, model_dir, tmp_path_factory):
+def service_env(mysql_url, redis_url, s3_endpoint, tmp_path_factory):
     """Environment for the app and the worker: real MySQL, Redis and S3."""
     env = {
         "DATABASE_URL": mysql_url,
@@ -94,7 +94,6 @@ def service_env(mysql_url, redis_url, s3_endpoint, model_dir, tmp_path_factory):
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_REGION": "us-east-1",
         "CELERY_QUEUE": f"listings-{RUN_ID}",
-        "MODEL_DIR": str(model_dir),
         "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
         "SECRET_KEY": "test-secret",
         "ADMIN_EMAILS": "admin@example.com",
@@ -141,11 +140,11 @@ def client(app):
 
 
 @pytest.fixture(scope="session")
-def worker(service_env):
-    """A real Celery worker process on this session's queue."""
+def worker(service_env, model_dir):
+    """A real Celery worker process on this session's queue, with the tiny models."""
     from tests.support import start_worker
 
-    proc = start_worker(service_env)
+    proc = start_worker({**service_env, "MODEL_DIR": str(model_dir)})
     yield proc
     proc.terminate()
     try:
