@@ -1,6 +1,4 @@
 """Jewellery AI web app: the factory that assembles it from small steps."""
-import logging
-
 from flask import Flask, render_template
 
 from webapp.extensions import csrf, db, login_manager, migrate
@@ -21,6 +19,7 @@ def create_app(config=None):
     # Direct uploads never pass through here, except to the local store: bound it.
     app.config.setdefault("MAX_CONTENT_LENGTH", app.config["UPLOAD_MAX_BYTES"] + 64 * 1024)
     configure_logging(app)
+    configure_proxy(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -29,7 +28,22 @@ def create_app(config=None):
 
 
 def configure_logging(app):
-    logging.basicConfig(level=app.config["LOG_LEVEL"])
+    """JSON lines on stdout with request/user/job ids, request metrics, and Sentry when configured."""
+    from webapp.error_reporting import init_sentry
+    from webapp.logging_setup import init_request_ids, setup_logging
+    from webapp.metrics import init_request_metrics
+
+    setup_logging(app.config["LOG_LEVEL"], app.config["LOG_FORMAT"])
+    init_request_ids(app)
+    init_request_metrics(app)
+    init_sentry(app)
+
+
+def configure_proxy(app):
+    """Trust the router's X-Forwarded-* headers; redirect to HTTPS in production."""
+    from webapp.https import init_https
+
+    init_https(app)
 
 
 def register_extensions(app):
@@ -46,12 +60,14 @@ def register_extensions(app):
 
 def register_blueprints(app):
     from webapp.auth.routes import bp as auth_bp
+    from webapp.ops.routes import bp as ops_bp
     from webapp.products.routes import bp as products_bp
     from webapp.storage.routes import bp as store_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(products_bp)
     app.register_blueprint(store_bp)
+    app.register_blueprint(ops_bp)
 
 
 def register_errorhandlers(app):

@@ -3,6 +3,8 @@ from pathlib import Path
 
 from celery import Celery, Task
 
+from workers.schedule import BEAT_SCHEDULE
+
 
 def celery_config(config) -> dict:
     """Celery settings from the Flask config; a folder broker when no Redis is configured."""
@@ -29,6 +31,7 @@ def celery_config(config) -> dict:
         "task_soft_time_limit": 120,
         "task_time_limit": 180,
         "worker_hijack_root_logger": False,
+        "beat_schedule": BEAT_SCHEDULE,
     }
 
 

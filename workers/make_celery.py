@@ -1,7 +1,14 @@
-"""Entry point for `celery -A workers.make_celery worker`."""
-from webapp import create_app
+"""Entry point for `celery -A workers.make_celery worker` (and `beat`)."""
+from webapp.metrics_dir import prepare_metrics_dir
+
+# Before anything imports prometheus_client: the prefork pool's children count in files.
+prepare_metrics_dir("jai-worker-metrics-")
+
+from webapp import create_app  # noqa: E402
+from workers import monitoring  # noqa: E402
 
 flask_app = create_app()
 celery_app = flask_app.extensions["celery"]
+monitoring.connect(flask_app)
 
 import workers.tasks  # noqa: E402,F401  (registers the tasks with this app)

@@ -9,6 +9,8 @@ from sqlalchemy.exc import OperationalError
 
 from webapp.extensions import db
 from webapp.listings.merge import apply_generated, generation_options
+from webapp.logging_setup import bind_log_ids
+from webapp.metrics import INFERENCE_SECONDS, JOBS_FINISHED, UPLOAD_TO_READY_SECONDS
 from webapp.models import GeneratedListing, Job, utcnow
 from webapp.products.uploads import fail_job
 from webapp.storage import get_store
@@ -23,28 +25,34 @@ TRANSIENT = (BotoCoreError, ClientError, OperationalError, ConnectionError)
 def process_upload(self, job_id: str) -> str:
     """Decode the photo, run the models and store the listing; safe to run twice."""
     job = db.session.get(Job, job_id)
+    bind_log_ids(job_id=job_id, product_id=job.product_id if job else None)
     if job is None or job.state in ("ready", "failed"):
         return job.state if job else "missing"
     job.state, job.started_at = "processing", utcnow()
     job.attempts += 1
     db.session.commit()
     try:
-        return _process(job)
+        outcome = _process(job)
     except TRANSIENT as exc:
         db.session.rollback()
         if self.request.retries >= self.max_retries:
             log.exception("job %s failed after %d retries", job_id, self.request.retries)
             fail_job(job, "Storage or database was unavailable for too long. Please retry.")
+            JOBS_FINISHED.labels("failed").inc()
             return "failed"
         job.state = "queued"
         db.session.commit()
+        JOBS_FINISHED.labels("retry").inc()
         # Exponential backoff: 2, 4, 8 ... seconds, capped at a minute.
         raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1)))
     except Exception:
         db.session.rollback()
         log.exception("job %s failed", job_id)
         fail_job(job, "Something went wrong while reading this photo. Please try again.")
+        JOBS_FINISHED.labels("failed").inc()
         return "failed"
+    JOBS_FINISHED.labels(outcome).inc()
+    return outcome
 
 
 def _process(job: Job) -> str:
@@ -64,7 +72,9 @@ def _process(job: Job) -> str:
 
     started = time.perf_counter()
     result = get_generator().generate([image], **generation_options(job))[0]
-    elapsed_ms = int((time.perf_counter() - started) * 1000)
+    elapsed = time.perf_counter() - started
+    elapsed_ms = int(elapsed * 1000)
+    INFERENCE_SECONDS.labels(result["model_version"]).observe(elapsed)
 
     db.session.add(GeneratedListing(
         job=job, attributes=result["attributes"], title=result["title"],
@@ -75,5 +85,7 @@ def _process(job: Job) -> str:
     apply_generated(job, result)
     job.state, job.finished_at, job.error = "ready", utcnow(), None
     db.session.commit()
+    if job.queued_at:
+        UPLOAD_TO_READY_SECONDS.observe((job.finished_at - job.queued_at).total_seconds())
     log.info("job %s ready in %d ms", job.id, elapsed_ms)
     return "ready"

@@ -5,6 +5,8 @@ import os
 from flask import current_app
 
 from webapp.extensions import db
+from webapp.logging_setup import bind_log_ids
+from webapp.metrics import UPLOADS_CONFIRMED, UPLOADS_CREATED
 from webapp.models import Job, Photo, Product, new_id, utcnow
 from webapp.storage import get_store, object_key
 
@@ -38,6 +40,8 @@ def start_upload(owner, filename: str, content_type: str, size: int, product=Non
     job = Job(product=product, photo=photo, kind=kind)
     db.session.add_all([photo, job])
     db.session.commit()
+    UPLOADS_CREATED.inc()
+    bind_log_ids(job_id=job.id, product_id=product.id)
     post = get_store().presign_upload(key, content_type, max_bytes,
                                       current_app.config["UPLOAD_URL_TTL"])
     return job, post
@@ -45,6 +49,7 @@ def start_upload(owner, filename: str, content_type: str, size: int, product=Non
 
 def confirm_upload(job: Job) -> Job:
     """Check the object is in the store, then queue the job (recorded before it is sent)."""
+    bind_log_ids(job_id=job.id, product_id=job.product_id)
     if job.state != "awaiting_upload":
         return job  # confirming twice is harmless
     store = get_store()
@@ -58,6 +63,8 @@ def confirm_upload(job: Job) -> Job:
     job.photo.size_bytes = head["size"]
     job.state, job.queued_at = "queued", utcnow()
     db.session.commit()
+    UPLOADS_CONFIRMED.inc()
+    log.info("upload confirmed, job %s queued", job.id)
     send_job(job)
     return job
 

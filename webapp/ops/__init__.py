@@ -1,0 +1,1 @@
+"""Operations: liveness and readiness probes, /metrics, and the admins' operations page."""
