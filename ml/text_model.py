@@ -1,0 +1,225 @@
+"""Description generator: an LSTM language model conditioned on the image and its attributes.
+
+The conditioning vector (image embedding, one-hot attributes, tone, length) sets the
+LSTM's initial state and is fed again at every step.  Attribute values are written
+as slot tokens (``xmetalx``...) in the training text and filled in afterwards, so the
+model learns where facts go, not which facts are true; :mod:`ml.grounding` then
+removes any sentence that still contradicts the attributes or repeats itself.
+Tokenising (WordPiece) and decoding (greedy / top-p) use keras-hub.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ml import vocab
+from ml._tf import keras, seed_everything, tf
+from ml._templates import fill_slots
+from ml.efficientnet_lite import EMBED_DIM
+from ml.grounding import ground, slot_values
+
+import keras_hub  # noqa: E402  (after ml._tf so the log level is set first)
+
+SLOTS = {"{metal}": "xmetalx", "{Metal}": "xmetalx", "{gem}": "xgemx", "{style}": "xstylex",
+         "{Style}": "xstylex", "{colour}": "xcolourx"}
+PAD, UNK, BOS, EOS = "[PAD]", "[UNK]", "[BOS]", "[EOS]"
+RESERVED = [PAD, UNK, BOS, EOS, "xmetalx", "xgemx", "xstylex", "xcolourx"]
+COND_DIM = sum(len(v) for v in vocab.ATTRIBUTES.values()) + len(vocab.TONES) + len(vocab.LENGTHS)
+WEIGHTS_FILE, CONFIG_FILE = "text_model.weights.h5", "text_model.json"
+
+
+def delexicalise(template: str) -> str:
+    for slot, token in SLOTS.items():
+        template = template.replace(slot, token)
+    return template
+
+
+def relexicalise(text: str, attributes: dict[str, str]) -> str:
+    for slot, token in (("{metal}", "xmetalx"), ("{gem}", "xgemx"), ("{style}", "xstylex"),
+                        ("{colour}", "xcolourx")):
+        text = text.replace(token, slot)
+    return fill_slots(text, slot_values(attributes))
+
+
+def condition(attributes: dict[str, str], tone: str, length: str) -> np.ndarray:
+    """One-hot attributes, tone and length concatenated: shape ``(COND_DIM,)``."""
+    parts = [np.eye(len(vals), dtype=np.float32)[vocab.index_of(a, attributes[a])]
+             for a, vals in vocab.ATTRIBUTES.items()]
+    parts.append(np.eye(len(vocab.TONES), dtype=np.float32)[vocab.TONES.index(tone)])
+    parts.append(np.eye(len(vocab.LENGTHS), dtype=np.float32)[vocab.LENGTHS.index(length)])
+    return np.concatenate(parts)
+
+
+def _as_str(x) -> str:
+    if hasattr(x, "numpy"):
+        x = x.numpy()
+    return x.decode() if isinstance(x, bytes) else str(x)
+
+
+class _Tile(keras.layers.Layer):
+    """Repeat a (batch, d) context along the time axis of a (batch, time, ...) tensor."""
+
+    def call(self, ctx, like):
+        return keras.ops.repeat(keras.ops.expand_dims(ctx, 1), keras.ops.shape(like)[1], axis=1)
+
+
+class DescriptionModel:
+    def __init__(self, vocabulary: list[str], max_len: int = 96, units: int = 256):
+        self.vocabulary, self.max_len, self.units = list(vocabulary), int(max_len), int(units)
+        self.tokenizer = keras_hub.tokenizers.WordPieceTokenizer(
+            vocabulary=self.vocabulary, lowercase=True, oov_token=UNK)
+        self.bos, self.eos = self.vocabulary.index(BOS), self.vocabulary.index(EOS)
+        self._build()
+
+    @classmethod
+    def from_corpus(cls, templates: list[str], vocab_size: int = 1000, **kw) -> "DescriptionModel":
+        data = tf.data.Dataset.from_tensor_slices([delexicalise(t) for t in templates])
+        voc = keras_hub.tokenizers.compute_word_piece_vocabulary(
+            data, vocab_size, lowercase=True, reserved_tokens=RESERVED)
+        model = cls(voc, **kw)
+        longest = max(len(ids) for ids in model._encode(templates))
+        if longest + 2 > model.max_len:
+            model = cls(voc, max_len=longest + 2, **{k: v for k, v in kw.items() if k != "max_len"})
+        return model
+
+    def _build(self):
+        L, V, U = keras.layers, len(self.vocabulary), self.units
+        emb_in, cond_in = keras.Input((EMBED_DIM,), name="embedding"), keras.Input((COND_DIM,), name="cond")
+        e = L.Dense(64, activation="relu", name="img_proj")(L.Dropout(0.3)(emb_in))
+        ctx = L.Dense(128, activation="relu", name="ctx")(L.Concatenate()([e, cond_in]))
+        h0, c0 = L.Dense(U, activation="tanh", name="h0")(ctx), L.Dense(U, activation="tanh", name="c0")(ctx)
+        self.init_model = keras.Model([emb_in, cond_in], [ctx, h0, c0])
+        tok_emb, tile = L.Embedding(V, 96, name="tokens"), _Tile()
+        lstm = L.LSTM(U, return_sequences=True, return_state=True, name="lstm")
+        drop, out = L.Dropout(0.2), L.Dense(V, name="logits")
+
+        def decode(tokens, ctx_, h, c):
+            x = L.Concatenate()([tok_emb(tokens), tile(ctx_, tokens)])
+            seq, h, c = lstm(x, initial_state=[h, c])
+            return out(drop(seq)), h, c
+
+        tokens = keras.Input((None,), dtype="int32", name="tokens_in")
+        logits, _, _ = decode(tokens, ctx, h0, c0)
+        self.train_model = keras.Model([tokens, emb_in, cond_in], logits)
+        step_tok, step_ctx = keras.Input((1,), dtype="int32"), keras.Input((128,))
+        step_h, step_c = keras.Input((U,)), keras.Input((U,))
+        self.step_model = keras.Model([step_tok, step_ctx, step_h, step_c],
+                                      decode(step_tok, step_ctx, step_h, step_c))
+
+    def _encode(self, templates: list[str]) -> list[list[int]]:
+        ids = self.tokenizer([delexicalise(t) for t in templates])
+        rows = ids.to_list() if hasattr(ids, "to_list") else ids
+        return [[int(i) for i in row] for row in rows]
+
+    def fit(self, embeddings, attributes, tones, lengths, templates, epochs=10, batch_size=64,
+            validation_split=0.1, seed=0, verbose=0) -> dict:
+        """Teacher-forced training; returns final ``{"loss", "val_token_accuracy"}``."""
+        seed_everything(seed)
+        cond = np.stack([condition(a, t, n) for a, t, n in zip(attributes, tones, lengths)])
+        emb = np.asarray(embeddings, np.float32)
+        rows = [[self.bos] + ids[: self.max_len - 2] + [self.eos] for ids in self._encode(templates)]
+        order = np.random.default_rng(seed).permutation(len(rows))
+        n_val = int(len(rows) * validation_split) if len(rows) >= 20 else 0
+        train = self._dataset(rows, emb, cond, order[n_val:], batch_size, seed)
+        val = self._dataset(rows, emb, cond, order[:n_val], batch_size, seed) if n_val else None
+        self.train_model.compile(
+            optimizer=keras.optimizers.Adam(3e-3, clipnorm=1.0),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")])
+        hist = self.train_model.fit(train, validation_data=val, epochs=epochs, shuffle=False, verbose=verbose)
+        h = hist.history
+        return {"loss": float(h["loss"][-1]),
+                "val_token_accuracy": float(h.get("val_token_accuracy", [float("nan")])[-1])}
+
+    @staticmethod
+    def _dataset(rows, emb, cond, idx, batch_size, seed):
+        """Batches of similar length (sorted, then batch order shuffled) to skip padding work."""
+        idx = sorted(idx, key=lambda i: len(rows[i]))
+        batches = []
+        for b in range(0, len(idx), batch_size):
+            sel = idx[b:b + batch_size]
+            width = max(len(rows[i]) for i in sel)
+            seq = np.zeros((len(sel), width), np.int32)
+            for j, i in enumerate(sel):
+                seq[j, : len(rows[i])] = rows[i]
+            y = seq[:, 1:]
+            batches.append(((seq[:, :-1], emb[sel], cond[sel]), y, (y != 0).astype(np.float32)))
+        np.random.default_rng(seed).shuffle(batches)
+
+        def gen():
+            yield from batches
+        sig = ((tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None, EMBED_DIM), tf.float32),
+                tf.TensorSpec((None, COND_DIM), tf.float32)),
+               tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None, None), tf.float32))
+        ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
+        return ds.apply(tf.data.experimental.assert_cardinality(len(batches)))
+
+    def sample(self, embeddings, attributes, tones, lengths, sampler="top_p", seed=0) -> list[str]:
+        """Raw generations (slot tokens still in), one per row, in one batched decode."""
+        n = len(attributes)
+        cond = np.stack([condition(a, t, n_) for a, t, n_ in zip(attributes, tones, lengths)])
+        ctx, h0, c0 = self.init_model([np.asarray(embeddings, np.float32), cond], training=False)
+        prompt = np.zeros((n, self.max_len), np.int32)
+        prompt[:, 0] = self.bos
+        if sampler == "greedy":
+            s = keras_hub.samplers.GreedySampler()
+        else:
+            s = keras_hub.samplers.TopPSampler(p=0.9, temperature=0.8, seed=seed)
+
+        def next_fn(prompt, cache, index):
+            tok = keras.ops.slice(prompt, [0, index - 1], [n, 1])
+            logits, h, c = self.step_model([tok, ctx, cache[:, 0], cache[:, 1]], training=False)
+            return logits[:, 0, :], None, keras.ops.stack([h, c], axis=1)
+
+        out = s(next_fn, keras.ops.convert_to_tensor(prompt), cache=keras.ops.stack([h0, c0], axis=1),
+                index=1, stop_token_ids=[self.eos])
+        texts = []
+        for row in np.asarray(out):
+            ids = list(row[1:])
+            ids = ids[: ids.index(self.eos)] if self.eos in ids else ids
+            ids = [i for i in ids if i > 3]  # drop PAD/UNK/BOS
+            texts.append(_as_str(self.tokenizer.detokenize([ids])[0]) if ids else "")
+        return texts
+
+    def generate(self, embeddings, attributes: list[dict[str, str]], tone="elegant", length="medium",
+                 seed=0, attempts=2) -> list[str]:
+        """Grounded descriptions: sampled, slots filled, contradictions and repeats removed.
+
+        Rows whose generation lost its opening sentence are resampled (up to ``attempts``)
+        before falling back to a template opener.
+        """
+        n = len(attributes)
+        texts = [""] * n
+        todo = list(range(n))
+        for attempt in range(attempts):
+            raw = self.sample(np.asarray(embeddings)[todo], [attributes[i] for i in todo],
+                              [tone] * len(todo), [length] * len(todo),
+                              sampler="greedy" if attempt == attempts - 1 else "top_p", seed=seed + attempt)
+            still = []
+            for i, r in zip(todo, raw):
+                filled = relexicalise(r, attributes[i])
+                texts[i] = ground(filled, attributes[i], tone)
+                if not texts[i].startswith(filled.split(".")[0][:20]) or not r:
+                    still.append(i)
+            todo = still
+            if not todo:
+                break
+        return texts
+
+    def save(self, directory) -> None:
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        self.train_model.save_weights(d / WEIGHTS_FILE)
+        (d / "vocab.txt").write_text("\n".join(self.vocabulary) + "\n")
+        json.dump({"vocabulary": self.vocabulary, "max_len": self.max_len, "units": self.units},
+                  open(d / CONFIG_FILE, "w"))
+
+    @classmethod
+    def load(cls, directory) -> "DescriptionModel":
+        d = Path(directory)
+        cfg = json.load(open(d / CONFIG_FILE))
+        model = cls(cfg["vocabulary"], cfg["max_len"], cfg["units"])
+        model.train_model.load_weights(d / WEIGHTS_FILE)
+        return model

@@ -1,0 +1,44 @@
+import itertools
+
+from ml import vocab
+from ml.grounding import ground, has_repeated_trigram, is_grounded
+
+WRONG_TEXTS = [
+    "A {m2} {c2} set with a {g2}. It is a {m} {c}. It is a {m} {c} with charm.",
+    "Lovely {g2} {c2} in {m2}! {m2} {m2} shine.",
+    "This {c} is made in {m}. This {c} is made in {m}.",
+    "",
+]
+
+
+def _other(values, v):
+    return next(x for x in values if x != v and x != "none")
+
+
+def test_ground_removes_every_contradiction_and_repeat():
+    checked = 0
+    for c, m, g in itertools.product(vocab.CATEGORIES, vocab.METALS, vocab.GEMSTONES):
+        attrs = {"category": c, "metal": m, "gemstone": g, "style": "classic", "colour": "red"}
+        fill = dict(c=c, m=m, g=g, c2=_other(vocab.CATEGORIES, c), m2=_other(vocab.METALS, m),
+                    g2=_other(vocab.GEMSTONES, g))
+        for tone in vocab.TONES:
+            for raw in WRONG_TEXTS:
+                text = ground(raw.format(**fill), attrs, tone)
+                assert text
+                assert vocab.contradictions(text, attrs) == [], (attrs, raw, text)
+                assert not has_repeated_trigram(text), text
+                assert c in vocab.find_claims(text)["category"], text
+                checked += 1
+    assert checked == len(vocab.CATEGORIES) * len(vocab.METALS) * len(vocab.GEMSTONES) * 3 * len(WRONG_TEXTS)
+
+
+def test_ground_keeps_good_sentences():
+    attrs = {"category": "ring", "metal": "gold", "gemstone": "ruby", "style": "vintage", "colour": "red"}
+    text = "A vintage gold ring set with a ruby. The ruby catches the light."
+    assert ground(text, attrs) == text
+
+
+def test_repeated_trigram_detection():
+    assert has_repeated_trigram("made in gold and made in gold")
+    assert not has_repeated_trigram("made in gold and made of silver")
+    assert not is_grounded("A gold ring.", {"category": "ring", "metal": "silver", "gemstone": "none"})
