@@ -1,5 +1,5 @@
 """Jewellery AI web app: the factory that assembles it from small steps."""
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 
 from webapp.extensions import csrf, db, login_manager, migrate
 from webapp.settings import ROOT, load_settings
@@ -56,10 +56,15 @@ def register_extensions(app):
     login_manager.init_app(app)
     init_store(app)
     celery_init_app(app)
+    import webapp.audit  # noqa: F401  (its session hooks write the audit log)
 
 
 def register_blueprints(app):
+    from webapp.account.routes import bp as account_bp
+    from webapp.admin.routes import bp as admin_bp
+    from webapp.api.routes import bp as api_bp
     from webapp.auth.routes import bp as auth_bp
+    from webapp.catalog.routes import bp as catalog_bp
     from webapp.ops.routes import bp as ops_bp
     from webapp.products.routes import bp as products_bp
     from webapp.storage.routes import bp as store_bp
@@ -67,12 +72,20 @@ def register_blueprints(app):
     app.register_blueprint(auth_bp)
     app.register_blueprint(products_bp)
     app.register_blueprint(store_bp)
+    app.register_blueprint(account_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(catalog_bp)
     app.register_blueprint(ops_bp)
 
 
 def register_errorhandlers(app):
     def render_error(error):
         code = getattr(error, "code", 500)
+        if request.path.startswith("/api/"):
+            from webapp.api.errors import from_exception
+
+            return from_exception(error)  # the API always answers in JSON
         return render_template("error.html", code=code, error=error), code
 
     for code in (400, 403, 404, 405, 413, 429, 500, 503):

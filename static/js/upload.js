@@ -1,12 +1,15 @@
-// Direct upload: ask the app for a signed form, POST the file straight to storage,
-// then tell the app it arrived and go to the product page, which polls.
+// Direct uploads, several at once. For each file: ask the app for a signed form, POST the
+// file straight to storage with its own progress bar, then confirm it (or cancel on failure),
+// and follow the job's state until the listing is written.
 (function () {
-  const form = document.getElementById("upload-form");
-  if (!form) return;
-  const input = document.getElementById("photo");
-  const message = document.getElementById("upload-message");
-  const progress = document.getElementById("upload-progress");
+  const box = document.querySelector(".uploader");
+  if (!box) return;
+  const input = box.querySelector("input[type=file]");
+  const zone = box.querySelector(".dropzone");
+  const list = box.querySelector(".upload-list");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const LABELS = { awaiting_upload: "Uploading…", queued: "Queued…", processing: "Processing…", ready: "Ready" };
+  const PARALLEL = 3;
 
   async function postJSON(url, body) {
     const response = await fetch(url, {
@@ -19,14 +22,14 @@
     return data;
   }
 
-  function sendToStorage(upload, file) {
+  function sendToStorage(upload, file, bar) {
     return new Promise((resolve, reject) => {
       const data = new FormData();
       Object.entries(upload.fields).forEach(([k, v]) => data.append(k, v));
       data.append("file", file); // S3 requires the file to be the last field
       const xhr = new XMLHttpRequest();
       xhr.open("POST", upload.url);
-      xhr.upload.onprogress = (e) => { if (e.lengthComputable) progress.value = (100 * e.loaded) / e.total; };
+      xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = (100 * e.loaded) / e.total; };
       xhr.onload = () => (xhr.status < 300 ? resolve() : reject(new Error(
         xhr.status === 400 ? "The file is larger than allowed." : "Storage refused the upload.")));
       xhr.onerror = () => reject(new Error("The upload was interrupted. Please try again."));
@@ -34,27 +37,90 @@
     });
   }
 
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const file = input.files[0];
-    if (!file) { message.textContent = "Please choose a photo."; return; }
-    progress.hidden = false;
-    message.textContent = "Uploading…";
-    try {
-      const created = await postJSON(form.dataset.createUrl, {
-        filename: file.name, content_type: file.type, size: file.size });
+  function addRow(file) {
+    const li = document.createElement("li");
+    li.className = "upload-item";
+    const name = document.createElement("span");
+    name.className = "upload-name";
+    name.textContent = file.name;
+    const bar = document.createElement("progress");
+    bar.max = 100;
+    bar.value = 0;
+    bar.setAttribute("aria-label", "Upload of " + file.name);
+    const state = document.createElement("span");
+    state.className = "upload-state";
+    state.textContent = "Waiting…";
+    li.append(name, bar, state);
+    list.append(li);
+    return { li, bar, state };
+  }
+
+  function follow(statusUrl, row) {
+    let delay = 700;
+    const tick = async () => {
       try {
-        await sendToStorage(created.upload, file);
-      } catch (err) {
-        await postJSON(created.cancel_url).catch(() => {});
-        throw err;
-      }
-      message.textContent = "Uploaded. Describing your piece…";
-      await postJSON(created.confirm_url);
-      window.location.assign(created.product_url);
+        const response = await fetch(statusUrl, { headers: { Accept: "application/json" } });
+        if (response.ok) {
+          const job = await response.json();
+          row.li.dataset.state = job.state;
+          row.state.textContent = job.state === "failed" ? "Failed: " + job.error : LABELS[job.state];
+          if (job.state === "ready" || job.state === "failed") return;
+        }
+      } catch (err) { /* network blip: keep following */ }
+      delay = Math.min(delay * 1.3, 4000);
+      setTimeout(tick, delay);
+    };
+    setTimeout(tick, delay);
+  }
+
+  async function uploadOne(file, row) {
+    const body = { filename: file.name, content_type: file.type, size: file.size };
+    if (box.dataset.productId) body.product_id = Number(box.dataset.productId);
+    row.state.textContent = "Uploading…";
+    const created = await postJSON(box.dataset.createUrl, body);
+    try {
+      await sendToStorage(created.upload, file, row.bar);
     } catch (err) {
-      message.textContent = err.message;
-      progress.hidden = true;
+      await postJSON(created.cancel_url).catch(() => {});
+      throw err;
     }
+    row.bar.value = 100;
+    const job = await postJSON(created.confirm_url);
+    row.li.dataset.state = job.state;
+    row.state.textContent = LABELS[job.state] || job.state;
+    const link = document.createElement("a");
+    link.href = created.product_url;
+    link.textContent = "Open listing";
+    row.li.append(link);
+    follow(created.status_url, row);
+    document.dispatchEvent(new CustomEvent("jai:uploaded", { detail: created }));
+  }
+
+  async function uploadAll(files) {
+    const queue = Array.from(files).map((file) => [file, addRow(file)]);
+    const runner = async () => {
+      while (queue.length) {
+        const [file, row] = queue.shift();
+        try {
+          await uploadOne(file, row);
+        } catch (err) {
+          row.li.dataset.state = "failed";
+          row.state.textContent = err.message;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: PARALLEL }, runner));
+  }
+
+  input.addEventListener("change", () => { uploadAll(input.files); input.value = ""; });
+  zone.addEventListener("click", () => input.click());
+  zone.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); input.click(); }
   });
+  ["dragenter", "dragover"].forEach((type) => zone.addEventListener(type, (e) => {
+    e.preventDefault();
+    zone.classList.add("dragging");
+  }));
+  ["dragleave", "drop"].forEach((type) => zone.addEventListener(type, () => zone.classList.remove("dragging")));
+  zone.addEventListener("drop", (e) => { e.preventDefault(); uploadAll(e.dataTransfer.files); });
 })();

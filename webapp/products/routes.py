@@ -7,6 +7,8 @@ from webapp.extensions import db
 from webapp.models import Job, Product
 from webapp.products.uploads import UploadRefused, cancel_upload, confirm_upload, start_upload
 from webapp.storage import get_store
+from webapp.listings.merge import TEXT_FIELDS, edited, is_low_confidence, threshold
+from webapp.listings.workflow import back_to_draft_if_published, busy_job, latest_generated
 
 bp = Blueprint("products", __name__)
 
@@ -27,9 +29,10 @@ def own_job(job_id) -> Job:
 
 def job_status(job: Job) -> dict:
     """The JSON the product page polls."""
-    data = {"id": job.id, "state": job.state, "error": job.error,
+    data = {"id": job.id, "state": job.state, "kind": job.kind, "error": job.error,
             "product_id": job.product_id,
-            "product_url": url_for("products.detail", product_id=job.product_id)}
+            "product_url": url_for("products.detail", product_id=job.product_id),
+            "panel_url": url_for("products.panel", product_id=job.product_id)}
     if job.state == "ready" and job.listing is not None:
         listing = job.listing
         data["listing"] = {"attributes": listing.attributes, "title": listing.title,
@@ -40,7 +43,7 @@ def job_status(job: Job) -> dict:
 
 @bp.get("/")
 def home():
-    return redirect(url_for("products.index" if current_user.is_authenticated else "auth.login"))
+    return redirect(url_for("products.index" if current_user.is_authenticated else "catalog.index"))
 
 
 @bp.get("/products")
@@ -48,7 +51,7 @@ def home():
 def index():
     products = db.session.scalars(select(Product).where(Product.owner_id == current_user.id)
                                   .order_by(Product.created_at.desc())).all()
-    return render_template("products/index.html", products=products)
+    return render_template("products/index.html", products=products, thumb_url=thumbnail_url)
 
 
 @bp.get("/products/new")
@@ -57,16 +60,35 @@ def new():
     return render_template("products/new.html")
 
 
+def thumbnail_url(product):
+    """A short-lived URL of the product's first thumbnail (made by the worker), or None."""
+    photo = next((p for p in product.photos if p.thumbnail_key), None)
+    return get_store().url(photo.thumbnail_key) if photo else None
+
+
+def panel_context(product) -> dict:
+    """What the live part of the product page needs."""
+    from webapp.products.forms import ActionForm, ListingForm, RatingForm, RegenerateForm
+
+    store = get_store()
+    listing_form = ListingForm(formdata=None, title=product.title, description=product.description,
+                               tags=", ".join(product.tags or []),
+                               **{f"attr_{k}": v.get("value") for k, v in (product.attributes or {}).items()})
+    return {
+        "product": product, "job": product.latest_job, "busy": busy_job(product) is not None,
+        "photos": [(p, store.url(p.thumbnail_key) if p.thumbnail_key else None) for p in product.photos],
+        "generated": latest_generated(product), "edited": edited(product),
+        "text_fields": TEXT_FIELDS, "is_low": is_low_confidence, "threshold": threshold(),
+        "listing_form": listing_form, "action_form": ActionForm(),
+        "regenerate_form": RegenerateForm(formdata=None, tone=product.tone, length=product.length),
+        "rating_form": RatingForm(formdata=None),
+    }
+
+
 @bp.get("/products/<int:product_id>")
 @login_required
 def detail(product_id):
-    product = own_product(product_id)
-    photo = product.photos[0] if product.photos else None
-    image_url = None
-    if photo is not None and photo.thumbnail_key:
-        image_url = get_store().url(photo.thumbnail_key)
-    return render_template("products/detail.html", product=product, job=product.latest_job,
-                           image_url=image_url)
+    return render_template("products/detail.html", **panel_context(own_product(product_id)))
 
 
 @bp.post("/uploads")
@@ -74,13 +96,16 @@ def detail(product_id):
 def create_upload():
     body = request.get_json(silent=True) or {}
     try:
+        product = own_product(int(body["product_id"])) if body.get("product_id") else None
         size = int(body.get("size", 0))
         job, post = start_upload(current_user, str(body.get("filename", "")),
-                                 str(body.get("content_type", "")), size)
+                                 str(body.get("content_type", "")), size, product=product)
     except (TypeError, ValueError):
         return jsonify(error="The upload request is malformed."), 400
     except UploadRefused as exc:
         return jsonify(error=str(exc)), 400
+    if product is not None and back_to_draft_if_published(product):
+        db.session.commit()  # a new photo is shown to customers only after a new review
     return jsonify(job_id=job.id, upload=post,
                    confirm_url=url_for("products.confirm", job_id=job.id),
                    cancel_url=url_for("products.cancel", job_id=job.id),
@@ -113,3 +138,6 @@ def cancel(job_id):
 @login_required
 def status(job_id):
     return jsonify(job_status(own_job(job_id)))
+
+
+from webapp.products import editing  # noqa: E402,F401  (more routes on this blueprint)

@@ -1,0 +1,1 @@
+"""The artisan's settings: API tokens for integrations."""

@@ -1,0 +1,49 @@
+"""Settings page: create and revoke API tokens."""
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from webapp.account.forms import TokenForm
+from webapp.account.tokens import create_token, revoke
+from webapp.extensions import db
+from webapp.products.forms import ActionForm
+from webapp.records import ApiToken
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+def render_settings(form, new_token=None, status=200):
+    tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == current_user.id)
+                                .order_by(ApiToken.created_at.desc())).all()
+    return render_template("account/settings.html", form=form, tokens=tokens, new_token=new_token,
+                           action_form=ActionForm()), status
+
+
+@bp.get("/")
+@login_required
+def settings():
+    return render_settings(TokenForm(formdata=None))
+
+
+@bp.post("/tokens")
+@login_required
+def new_token():
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return render_settings(form, status=400)
+    _, plain = create_token(current_user, form.name.data)
+    # Shown in this response only, never put in the session or a flash message.
+    return render_settings(TokenForm(formdata=None), new_token=plain, status=201)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id):
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.user_id != current_user.id:
+        abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    revoke(row)
+    flash(f"Token “{row.name}” revoked.", "success")
+    return redirect(url_for("account.settings"))

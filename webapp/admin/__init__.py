@@ -1,0 +1,2 @@
+"""Admin pages: the review queue, the audit log and the dashboard. Admin rights are read
+from the database on every request."""

@@ -1,0 +1,23 @@
+"""The audit log page: every recorded state change, newest first."""
+from flask import render_template, request
+from sqlalchemy import func, select
+
+from webapp.admin.routes import bp, people_by_id
+from webapp.extensions import db
+from webapp.records import AuditEvent
+
+PER_PAGE = 100
+
+
+@bp.get("/audit")
+def audit():
+    product_id = request.args.get("product", type=int)
+    page = max(request.args.get("page", 1, type=int), 1)
+    query = select(AuditEvent)
+    if product_id:
+        query = query.where(AuditEvent.product_id == product_id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    events = db.session.scalars(query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+                                .limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    return render_template("admin/audit.html", events=events, people=people_by_id(e.actor_id for e in events),
+                           product_id=product_id, page=page, pages=max(1, -(-total // PER_PAGE)))

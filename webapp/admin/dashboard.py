@@ -1,0 +1,18 @@
+"""The admin dashboard page."""
+from flask import render_template, request
+
+from webapp.admin import metrics
+from webapp.admin.routes import bp
+from webapp.listings.merge import threshold
+
+
+@bp.get("/dashboard")
+def dashboard():
+    days = min(max(request.args.get("days", 14, type=int), 1), 365)
+    approved_share, approved_n = metrics.share_approved_without_edits(days)
+    low_share, attributes_n = metrics.share_low_confidence(days, threshold())
+    return render_template(
+        "admin/dashboard.html", days=days, per_day=metrics.listings_per_day(days),
+        median_ready=metrics.median_upload_to_ready_seconds(days),
+        approved_share=approved_share, approved_n=approved_n,
+        low_share=low_share, attributes_n=attributes_n, threshold=threshold())

@@ -1,0 +1,147 @@
+"""The review queue: nothing is published until a person approves it here."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ml.vocab import ATTRIBUTE_NAMES, CATEGORIES
+from webapp.admin.access import require_admin
+from webapp.admin.forms import RejectForm
+from webapp.extensions import db
+from webapp.listings.merge import apply_edits, is_low_confidence, parse_tags, threshold
+from webapp.listings.workflow import WorkflowError, approve, latest_generated, reject
+from webapp.models import Product, User, utcnow
+from webapp.products.forms import ActionForm, ListingForm
+from webapp.records import AuditEvent, InaccuracyReport
+from webapp.storage import get_store
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+bp.before_request(require_admin)
+STATUS_FILTERS = ("in_review", "reported", "rejected", "approved", "draft", "all")
+PER_PAGE = 50
+
+
+def open_reports():
+    return (select(InaccuracyReport.product_id, func.count().label("n"))
+            .where(InaccuracyReport.resolved_at.is_(None)).group_by(InaccuracyReport.product_id))
+
+
+@bp.get("/")
+def queue():
+    status = request.args.get("status", "in_review")
+    status = status if status in STATUS_FILTERS else "in_review"
+    category = request.args.get("category", "")
+    reports = open_reports().subquery()
+    query = (select(Product, func.coalesce(reports.c.n, 0))
+             .outerjoin(reports, reports.c.product_id == Product.id)
+             .options(selectinload(Product.photos), selectinload(Product.owner)))
+    if status == "reported":
+        query = query.where(reports.c.n > 0)
+    elif status != "all":
+        query = query.where(Product.status == status)
+    if category in CATEGORIES:
+        query = query.where(Product.category == category)
+    # Lowest confidence first; listings with no attributes yet go last.
+    query = query.order_by(Product.min_confidence.is_(None), Product.min_confidence.asc(),
+                           Product.submitted_at.asc(), Product.id.asc()).limit(PER_PAGE)
+    rows = db.session.execute(query).all()
+    store = get_store()
+
+    def thumb(product):
+        photo = next((p for p in product.photos if p.thumbnail_key), None)
+        return store.url(photo.thumbnail_key) if photo else None
+
+    return render_template("admin/queue.html", rows=rows, status=status, category=category,
+                           statuses=STATUS_FILTERS, categories=CATEGORIES, thumb=thumb,
+                           action_form=ActionForm())
+
+
+@bp.post("/bulk-approve")
+def bulk_approve():
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    approved = 0
+    for product in db.session.scalars(select(Product).where(Product.id.in_(ids))).all():
+        if product.status == "in_review" and product.title:
+            approve(product, current_user)
+            approved += 1
+    flash(f"Approved {approved} listing{'' if approved == 1 else 's'}.", "success")
+    return redirect(url_for("admin.queue"))
+
+
+@bp.get("/products/<int:product_id>")
+def review(product_id):
+    product = db.session.get(Product, product_id) or abort(404)
+    store = get_store()
+    form = ListingForm(formdata=None, title=product.title, description=product.description,
+                       tags=", ".join(product.tags or []),
+                       **{f"attr_{k}": v.get("value") for k, v in (product.attributes or {}).items()})
+    reports = db.session.scalars(select(InaccuracyReport).where(InaccuracyReport.product_id == product.id)
+                                 .order_by(InaccuracyReport.created_at.desc())).all()
+    history = db.session.scalars(select(AuditEvent).where(AuditEvent.product_id == product.id)
+                                 .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(50)).all()
+    return render_template(
+        "admin/review.html", product=product, form=form, reject_form=RejectForm(formdata=None),
+        action_form=ActionForm(), generated=latest_generated(product), reports=reports,
+        history=history, people=people_by_id(e.actor_id for e in history),
+        images=[store.url(p.thumbnail_key) for p in product.photos if p.thumbnail_key],
+        is_low=is_low_confidence, threshold=threshold())
+
+
+@bp.post("/products/<int:product_id>/approve")
+def approve_product(product_id):
+    """Approve as it is, or with the reviewer's edits when the listing form is sent."""
+    product = db.session.get(Product, product_id) or abort(404)
+    if "title" in request.form:
+        form = ListingForm()
+        if not form.validate_on_submit():
+            flash("Please fix the listing before approving: " + "; ".join(
+                f"{k}: {', '.join(v)}" for k, v in form.errors.items()), "error")
+            return redirect(url_for("admin.review", product_id=product.id))
+        apply_edits(product, form.title.data.strip(), (form.description.data or "").strip(),
+                    parse_tags(form.tags.data),
+                    {n: getattr(form, f"attr_{n}").data for n in ATTRIBUTE_NAMES},
+                    {n for n in ATTRIBUTE_NAMES if getattr(form, f"confirm_{n}").data})
+    elif not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        approve(product, current_user)
+    except WorkflowError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.review", product_id=product.id))
+    flash(f"Published “{product.title}”.", "success")
+    return redirect(url_for("admin.queue"))
+
+
+@bp.post("/products/<int:product_id>/reject")
+def reject_product(product_id):
+    product = db.session.get(Product, product_id) or abort(404)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        flash("Please give the artisan a reason.", "error")
+        return redirect(url_for("admin.review", product_id=product.id))
+    reject(product, current_user, form.reason.data)
+    flash(f"Rejected “{product.title or 'draft'}”; the artisan sees your reason.", "success")
+    return redirect(url_for("admin.queue"))
+
+
+@bp.post("/reports/<int:report_id>/resolve")
+def resolve_report(report_id):
+    report = db.session.get(InaccuracyReport, report_id) or abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    report.resolved_at, report.resolved_by_id = utcnow(), current_user.id
+    db.session.commit()
+    flash("Report marked as handled.", "success")
+    return redirect(url_for("admin.review", product_id=report.product_id))
+
+
+def people_by_id(ids) -> dict[int, str]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.email).where(User.id.in_(ids))).all())
+
+
+from webapp.admin import audit_log, dashboard  # noqa: E402,F401  (more admin pages)

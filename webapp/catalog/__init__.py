@@ -1,0 +1,1 @@
+"""The public catalogue: approved listings only, server-rendered."""

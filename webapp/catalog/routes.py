@@ -1,0 +1,67 @@
+"""Catalogue pages for customers. Only approved listings are ever shown here."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ml.vocab import CATEGORIES, METALS
+from webapp.catalog.forms import ReportForm
+from webapp.extensions import db
+from webapp.models import Product
+from webapp.records import InaccuracyReport
+from webapp.storage import get_store
+
+bp = Blueprint("catalog", __name__, url_prefix="/catalogue")
+PER_PAGE = 24
+
+
+def published():
+    return select(Product).where(Product.status == "approved")
+
+
+def thumbnails(product) -> list[str]:
+    store = get_store()
+    return [store.url(p.thumbnail_key) for p in product.photos if p.thumbnail_key]
+
+
+@bp.get("/")
+def index():
+    category = request.args.get("category", "")
+    metal = request.args.get("metal", "")
+    page = max(request.args.get("page", 1, type=int), 1)
+    query = published()
+    if category in CATEGORIES:
+        query = query.where(Product.category == category)
+    if metal in METALS:
+        query = query.where(Product.metal == metal)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    products = db.session.scalars(
+        query.options(selectinload(Product.photos)).order_by(Product.reviewed_at.desc(), Product.id.desc())
+        .limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    return render_template("catalog/index.html", products=products, thumbnails=thumbnails,
+                           categories=CATEGORIES, metals=METALS, category=category, metal=metal,
+                           page=page, pages=max(1, -(-total // PER_PAGE)), total=total)
+
+
+@bp.get("/<int:product_id>")
+def detail(product_id):
+    product = db.session.scalar(published().where(Product.id == product_id))
+    if product is None:
+        abort(404)
+    return render_template("catalog/detail.html", product=product, images=thumbnails(product),
+                           form=ReportForm(formdata=None))
+
+
+@bp.post("/<int:product_id>/report")
+def report(product_id):
+    product = db.session.scalar(published().where(Product.id == product_id))
+    if product is None:
+        abort(404)
+    form = ReportForm()
+    if not form.validate_on_submit():
+        return render_template("catalog/detail.html", product=product, images=thumbnails(product),
+                               form=form), 400
+    db.session.add(InaccuracyReport(product_id=product.id, message=form.message.data.strip(),
+                                    email=(form.email.data or "").strip().lower() or None))
+    db.session.commit()
+    flash("Thank you. A person on our team will look at this listing.", "success")
+    return redirect(url_for("catalog.detail", product_id=product.id))

@@ -1,0 +1,36 @@
+"""Forms on the artisan's product page; Flask-WTF adds and checks the CSRF token."""
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ml.vocab import ATTRIBUTES, LENGTHS, TONES
+
+
+class ActionForm(FlaskForm):
+    """A button that changes state (submit, retry): only the CSRF token."""
+
+
+class ListingForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
+    tags = StringField("Tags (separated by commas)", validators=[Optional(), Length(max=1000)])
+
+
+# One select and one "I checked this" box per attribute the models predict.
+for _name, _values in ATTRIBUTES.items():
+    setattr(ListingForm, f"attr_{_name}", SelectField(
+        _name.capitalize(), choices=[("", "—")] + [(v, v) for v in _values],
+        validators=[Optional()]))
+    setattr(ListingForm, f"confirm_{_name}", BooleanField(f"{_name.capitalize()} is right"))
+
+
+class RegenerateForm(FlaskForm):
+    tone = SelectField("Tone", choices=[(t, t.capitalize()) for t in TONES])
+    length = SelectField("Length", choices=[(n, n.capitalize()) for n in LENGTHS])
+    # "replace" checkboxes are listed from the product's edited fields and read with getlist.
+
+
+class RatingForm(FlaskForm):
+    useful = RadioField("Was the generated text useful?", choices=[("yes", "Useful"), ("no", "Not useful")],
+                        validators=[DataRequired(message="Pick useful or not useful.")])
+    comment = TextAreaField("Comment (optional)", validators=[Optional(), Length(max=1000)])
