@@ -61,12 +61,14 @@ def load_settings(env=None):
         secret = "dev-only-not-secret"
     redis = redis_url(env)
     s3_bucket = env.get("S3_BUCKET_NAME", "")
+    hard_limit = int(env.get("TASK_TIME_LIMIT", 90))
+    soft_limit = min(int(env.get("TASK_SOFT_TIME_LIMIT", 60)), hard_limit - 5)
     return {
         "APP_ENV": "production" if production else "development",
         "SECRET_KEY": secret,
         "INSTANCE_PATH": str(instance),
         "SQLALCHEMY_DATABASE_URI": database_url(env),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_recycle": 280},
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url(env), int(env.get("DB_TIMEOUT", 10))),
         "REDIS_URL": redis,
         # Without Redis, Celery uses kombu's filesystem transport: no server needed.
         "CELERY_BROKER_URL": env.get("CELERY_BROKER_URL") or redis or "filesystem://",
@@ -100,4 +102,35 @@ def load_settings(env=None):
         "SENTRY_DSN": env.get("SENTRY_DSN", ""),
         "SENTRY_TRACES_SAMPLE_RATE": float(env.get("SENTRY_TRACES_SAMPLE_RATE") or 0.0),
         "SENTRY_RELEASE": env.get("SENTRY_RELEASE") or env.get("HEROKU_SLUG_COMMIT", ""),
+        # --- Reliability (workers/celery_app.py, workers/tasks.py, workers/reaper.py) ---
+        "TASK_SOFT_TIME_LIMIT": soft_limit,
+        "TASK_TIME_LIMIT": hard_limit,
+        "TASK_MAX_RETRIES": int(env.get("TASK_MAX_RETRIES", 6)),
+        # On SIGTERM (with REMAP_SIGTERM=SIGQUIT) running tasks get this long, then go back to the queue.
+        "WORKER_SHUTDOWN_TIMEOUT": float(env.get("WORKER_SHUTDOWN_TIMEOUT", 20)),
+        "JOB_MAX_ATTEMPTS": int(env.get("JOB_MAX_ATTEMPTS", 5)),
+        "REAPER_INTERVAL": float(env.get("REAPER_INTERVAL", 60)),
+        "REAPER_UNSENT_AFTER": int(env.get("REAPER_UNSENT_AFTER", 60)),
+        "REAPER_QUEUED_AFTER": int(env.get("REAPER_QUEUED_AFTER", 900)),
+        # Longer than the hard time limit, so a job still running is never handed out twice.
+        "REAPER_PROCESSING_AFTER": max(int(env.get("REAPER_PROCESSING_AFTER") or 0), hard_limit + 30),
+        "REAPER_UPLOAD_GRACE": int(env.get("REAPER_UPLOAD_GRACE", 300)),
+        # --- Security (webapp/security.py, webapp/limits.py) ---
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), default=True),
+        "RATELIMIT_STORAGE_URI": redis or "memory://",
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1} if redis else {},
+        "RATELIMIT_SWALLOW_ERRORS": True,  # Redis down: limits fall back to memory, pages still answer
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute;60 per hour"),
+        "RATELIMIT_REGISTER": env.get("RATELIMIT_REGISTER", "10 per hour"),
+        "RATELIMIT_UPLOAD": env.get("RATELIMIT_UPLOAD", "60 per minute;600 per hour"),
     }
+
+
+def engine_options(url: str, timeout: int) -> dict:
+    """Pool settings; a network timeout on MySQL so a vanished database fails fast (503), never hangs."""
+    options = {"pool_pre_ping": True, "pool_recycle": 280}
+    if url.startswith("mysql+mysqlconnector://"):
+        options["connect_args"] = {"connection_timeout": timeout}
+    return options
