@@ -3,7 +3,7 @@ from pathlib import Path
 
 from celery import Celery, Task
 
-from workers.schedule import BEAT_SCHEDULE
+from workers.schedule import beat_schedule
 
 
 def celery_config(config) -> dict:
@@ -17,21 +17,30 @@ def celery_config(config) -> dict:
         options = {"data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
                    "processed_folder": str(folder / "processed"), "store_processed": False}
     elif broker.startswith("redis"):
-        # Longer than the hard time limit, so a slow task is not handed out twice.
-        options = {"visibility_timeout": 3600}
+        # A message a vanished worker held comes back after this; the reaper re-queues the job
+        # long before (REAPER_PROCESSING_AFTER), and a task re-run on a finished job does nothing.
+        options = {"visibility_timeout": 3600, "socket_connect_timeout": 5}
     return {
         "broker_url": broker,
         "broker_transport_options": options,
         "broker_connection_retry_on_startup": True,
+        "broker_connection_max_retries": None,  # a Redis outage pauses the worker, never ends it
+        # The web sends while a person waits: a broker that is down answers fast, the row stays queued.
+        "task_publish_retry_policy": {"max_retries": 2, "interval_start": 0.2,
+                                      "interval_step": 0.5, "interval_max": 1.0},
         "task_ignore_result": True,  # job state lives in the database
         "task_default_queue": config["CELERY_QUEUE"],
+        # Acknowledged only after the task returns; a worker that dies hands the message back.
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
-        "task_soft_time_limit": 120,
-        "task_time_limit": 180,
+        "task_soft_time_limit": config["TASK_SOFT_TIME_LIMIT"],
+        "task_time_limit": config["TASK_TIME_LIMIT"],
+        # SIGTERM (remapped to SIGQUIT by REMAP_SIGTERM, see the Procfile): running tasks get this
+        # long to finish, then are cancelled and requeued, well inside Heroku's 30 seconds.
+        "worker_soft_shutdown_timeout": config["WORKER_SHUTDOWN_TIMEOUT"],
         "worker_hijack_root_logger": False,
-        "beat_schedule": BEAT_SCHEDULE,
+        "beat_schedule": beat_schedule(config),
     }
 
 

@@ -12,3 +12,4 @@ celery_app = flask_app.extensions["celery"]
 monitoring.connect(flask_app)
 
 import workers.tasks  # noqa: E402,F401  (registers the tasks with this app)
+import workers.reaper  # noqa: E402,F401  (the periodic reaper, scheduled in workers/schedule.py)

@@ -1,8 +1,15 @@
 """Periodic tasks for the `beat` process (Procfile): name -> {"task": ..., "schedule": seconds or crontab}.
 
-Empty until a periodic task exists; add entries here, e.g.
-    "sweep-stale-uploads": {"task": "workers.tasks.sweep_stale_uploads", "schedule": 600.0},
 Run exactly one beat process (one dyno), however many workers there are.
 """
 
-BEAT_SCHEDULE: dict = {}
+
+def beat_schedule(config) -> dict:
+    """The schedule, with intervals from the settings."""
+    return {
+        # Re-queues stuck jobs, fails jobs tried too often, deletes abandoned uploads (workers/reaper.py).
+        "reap-stale-jobs": {"task": "workers.reaper.reap_stale_jobs",
+                            "schedule": config["REAPER_INTERVAL"],
+                            "options": {"queue": config["CELERY_QUEUE"],
+                                        "expires": config["REAPER_INTERVAL"]}},
+    }

@@ -1,8 +1,11 @@
 """The upload lifecycle: sign a direct upload, confirm it arrived, hand it to the worker."""
 import logging
-import os
+import re
+import unicodedata
+import uuid
 
 from flask import current_app
+from sqlalchemy import update
 
 from webapp.extensions import db
 from webapp.logging_setup import bind_log_ids
@@ -14,6 +17,15 @@ log = logging.getLogger(__name__)
 
 # What the browser may send; the worker decodes the bytes and checks again.
 ACCEPTED_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+# Types people often try, with the reason they are refused.
+REFUSED_TYPES = {
+    "image/heic": "HEIC photos (the iPhone's default) are an unsupported format.",
+    "image/heif": "HEIF photos are an unsupported format.",
+    "image/avif": "AVIF images are an unsupported format.",
+    "image/gif": "GIF images, animated or not, are not accepted.",
+    "image/svg+xml": "SVG drawings are not accepted.",
+}
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class UploadRefused(Exception):
@@ -25,7 +37,8 @@ def start_upload(owner, filename: str, content_type: str, size: int, product=Non
     a photo and a job, and sign a POST for the browser."""
     max_bytes = current_app.config["UPLOAD_MAX_BYTES"]
     if content_type not in ACCEPTED_TYPES:
-        raise UploadRefused("Please upload a JPEG, PNG or WebP photo.")
+        reason = REFUSED_TYPES.get(content_type.lower(), "")
+        raise UploadRefused(f"{reason} Please upload a JPEG, PNG or WebP photo.".strip())
     if size <= 0:
         raise UploadRefused("This file is empty.")
     if size > max_bytes:
@@ -36,7 +49,7 @@ def start_upload(owner, filename: str, content_type: str, size: int, product=Non
         product = Product(owner=owner)
         db.session.add(product)
     photo = Photo(product=product, object_key=key, content_type=content_type,
-                  original_filename=os.path.basename(filename or "")[:255] or None)
+                  original_filename=display_filename(filename))
     job = Job(product=product, photo=photo, kind=kind)
     db.session.add_all([photo, job])
     db.session.commit()
@@ -52,6 +65,10 @@ def confirm_upload(job: Job) -> Job:
     bind_log_ids(job_id=job.id, product_id=job.product_id)
     if job.state != "awaiting_upload":
         return job  # confirming twice is harmless
+    if not job.photo.object_key.startswith(object_key(current_app.config, job.product.owner_id, "")):
+        # Keys are made by the server; one outside the owner's prefix means a tampered row.
+        log.warning("job %s: object key outside its owner's prefix", job.id)
+        raise UploadRefused("This upload does not belong to your account.")
     store = get_store()
     head = store.head(job.photo.object_key)
     if head is None:
@@ -70,15 +87,23 @@ def confirm_upload(job: Job) -> Job:
 
 
 def send_job(job: Job) -> None:
-    """Publish the job to the broker; if that fails the row stays queued for a retry."""
-    from workers.tasks import process_upload
+    """Publish the job to the broker; if that fails the row stays queued and the reaper sends it.
 
+    The task id is chosen here and stored only once the broker took the message, so a
+    queued job with no task id is one the broker never saw (workers/reaper.py).
+    """
+    task_id = uuid.uuid4().hex
     try:
-        result = process_upload.apply_async(args=[job.id], queue=current_app.config["CELERY_QUEUE"])
-    except Exception:  # broker down: the job is safe in the database
-        log.exception("could not queue job %s", job.id)
-        return
-    job.task_id = result.id
+        current_app.extensions["celery"].send_task(
+            "workers.tasks.process_upload", args=[job.id], task_id=task_id,
+            queue=current_app.config["CELERY_QUEUE"])
+    except Exception as exc:  # broker down: the job is safe in the database
+        log.warning("could not queue job %s (%s: %s); the reaper will send it",
+                    job.id, type(exc).__name__, exc)
+        task_id = None
+    # Only while still queued: a task that already took the job recorded its own id.
+    db.session.execute(update(Job).where(Job.id == job.id, Job.state == "queued")
+                       .values(task_id=task_id).execution_options(synchronize_session=False))
     db.session.commit()
 
 
@@ -91,10 +116,30 @@ def cancel_upload(job: Job) -> None:
     """Forget an upload the store refused or the artisan abandoned: rows and any object."""
     if job.state != "awaiting_upload":
         raise UploadRefused("This upload is already being processed.")
+    discard_upload(job)
+
+
+def discard_upload(job: Job) -> None:
+    """Delete an unconfirmed upload's object, then its job, photo and (if now empty) product.
+
+    The object goes first: if storage is unreachable this raises and the rows stay, so a
+    later try (the artisan's, or the reaper's) still knows which object to delete.
+    """
     get_store().delete(job.photo.object_key)
     product, photo = job.product, job.photo
     db.session.delete(job)
     db.session.delete(photo)
-    if len(product.photos) <= 1:
+    others = [p for p in product.photos if p is not photo] + [j for j in product.jobs if j is not job]
+    if not others:
         db.session.delete(product)
     db.session.commit()
+
+
+def display_filename(filename: str) -> str | None:
+    """The browser's file name, for display only: last path part, no control characters, 255 max.
+
+    It is never used in a storage key or a file system path.
+    """
+    name = unicodedata.normalize("NFC", str(filename or ""))
+    name = CONTROL_CHARS.sub("", re.split(r"[/\\]", name)[-1]).strip()
+    return name[:255] or None
