@@ -1,12 +1,31 @@
 """gunicorn settings for the web dyno; every value can be overridden from the environment."""
 import os
 
+from webapp.metrics_dir import prepare_metrics_dir
+
+# Several web processes count requests: prometheus_client must be in multi-process
+# mode before the app (and so prometheus_client) is imported in a worker.
+prepare_metrics_dir("jai-web-metrics-")
+
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", 2))
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))  # Heroku's router gives up at 30 s
-graceful_timeout = 25
+graceful_timeout = 25  # Heroku sends SIGKILL 30 s after SIGTERM
 keepalive = 5
-accesslog = "-"
+accesslog = "-"  # stdout, one JSON line per request (webapp.gunicorn_logging)
 errorlog = "-"
-forwarded_allow_ips = "*"
+logger_class = "webapp.gunicorn_logging.JsonGunicornLogger"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# No control socket: several gunicorns on one machine (tests, make run) would share its path.
+control_socket_disable = True
+forwarded_allow_ips = "*"  # the router is the only way in on Heroku; ProxyFix reads the headers
+# Heartbeat files in memory, not on a disk that may stall (the usual advice for containers).
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+
+def child_exit(server, worker):
+    """A web process is gone: drop its live gauges from the multi-process metrics."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
