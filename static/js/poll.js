@@ -59,5 +59,7 @@
   }
 
   document.addEventListener("jai:uploaded", () => { if (!dirty) refresh(); });
+  // htmx swapped in a new panel (e.g. after "Regenerate"): follow its job.
+  panel.addEventListener("htmx:afterSwap", () => { dirty = false; start(); });
   start();
 })();

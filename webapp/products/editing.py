@@ -57,17 +57,20 @@ def edit(product_id):
 @bp.post("/products/<int:product_id>/regenerate")
 @login_required
 def regenerate(product_id):
+    """Queue a new version; htmx gets the live panel back (it then follows the job)."""
     product = own_product(product_id)
     form = RegenerateForm()
+    notice = ("info", "Writing a new version. Fields you edited are kept unless you ticked them.")
     if not form.validate_on_submit():
-        _form_errors(form)
-        return _back(product)
-    try:
-        request_regeneration(product, form.tone.data, form.length.data, request.form.getlist("replace"))
-    except WorkflowError as exc:
-        flash(str(exc), "error")
+        notice = ("error", "Pick a tone and a length from the lists.")
     else:
-        flash("Writing a new version. Fields you edited are kept unless you ticked them.", "info")
+        try:
+            request_regeneration(product, form.tone.data, form.length.data, request.form.getlist("replace"))
+        except WorkflowError as exc:
+            notice = ("error", str(exc))
+    if request.headers.get("HX-Request"):
+        return render_template("products/_panel.html", notice=notice, **panel_context(product))
+    flash(notice[1], notice[0])
     return _back(product)
 
 

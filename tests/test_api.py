@@ -1,0 +1,171 @@
+"""The JSON API against the running app (a real HTTP server), every request and response
+checked against webapp/api/openapi.yaml with openapi-core."""
+import hashlib
+import re
+import time
+
+import pytest
+import requests
+import yaml
+from openapi_core import OpenAPI
+from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+from sqlalchemy import select
+
+from tests.live_server import live_server  # noqa: F401  (fixture)
+from tests.support import csrf_from, drawn_ring_jpeg, register
+from webapp.extensions import db
+from webapp.records import ApiToken
+from webapp.settings import ROOT
+
+SPEC_PATH = ROOT / "webapp" / "api" / "openapi.yaml"
+SPEC = OpenAPI.from_file_path(str(SPEC_PATH))
+
+
+class Api:
+    """Calls the live app and fails the test on any request or response the spec does not allow."""
+
+    def __init__(self, base, token=None):
+        self.base, self.token = base, token
+
+    def call(self, method, path, documented=True, **kwargs):
+        """documented: check the response (and a successful call's request) against the spec;
+        "request": check the request even for an error; False: only the error shape."""
+        headers = kwargs.pop("headers", {})
+        if self.token:
+            headers.setdefault("Authorization", f"Bearer {self.token}")
+        response = requests.request(method, self.base + "/api/v1" + path, headers=headers,
+                                    timeout=30, **kwargs)
+        assert response.headers["Content-Type"].startswith(("application/json", "application/yaml"))
+        if documented:
+            if response.status_code < 400 or documented == "request":
+                SPEC.validate_request(RequestsOpenAPIRequest(response.request))
+            SPEC.validate_response(RequestsOpenAPIRequest(response.request),
+                                   RequestsOpenAPIResponse(response))
+        if response.status_code >= 400:
+            error = response.json()["error"]
+            assert set(error) == {"status", "code", "message"} and error["status"] == response.status_code
+        return response
+
+
+def token_from_settings_page(client, name="shop sync") -> str:
+    token = csrf_from(client.get("/account/").get_data(as_text=True))
+    page = client.post("/account/tokens", data={"name": name, "csrf_token": token})
+    assert page.status_code == 201
+    return re.search(r'<code id="new-token">([^<]+)</code>', page.get_data(as_text=True)).group(1)
+
+
+@pytest.fixture
+def api(app, client, live_server):  # noqa: F811
+    register(client)
+    return Api(live_server, token_from_settings_page(client))
+
+
+def test_tokens_are_stored_hashed_and_shown_once(app, client, api):
+    with app.app_context():
+        row = db.session.scalar(select(ApiToken))
+        assert row.token_hash == hashlib.sha256(api.token.encode()).hexdigest()
+        assert api.token not in (row.token_hash, row.prefix, row.name)
+    assert api.token not in client.get("/account/").get_data(as_text=True)
+
+
+def test_upload_confirm_and_read_back(api, service_env):
+    photo = drawn_ring_jpeg()
+    created = api.call("POST", "/uploads", json={"filename": "ring.jpg", "content_type": "image/jpeg",
+                                                 "size": len(photo)})
+    assert created.status_code == 201
+    body = created.json()
+    assert body["upload"]["url"].startswith(service_env["S3_ENDPOINT_URL"])
+    stored = requests.post(body["upload"]["url"], data=body["upload"]["fields"],
+                           files={"file": ("ring.jpg", photo, "image/jpeg")}, timeout=30)
+    assert stored.status_code == 204, stored.text
+    confirmed = api.call("POST", f"/uploads/{body['job']['id']}/confirm")
+    assert confirmed.status_code == 202 and confirmed.json()["state"] == "queued"
+    assert api.call("GET", f"/jobs/{body['job']['id']}").json()["id"] == body["job"]["id"]
+    listing = api.call("GET", "/products").json()
+    assert listing["total"] == 1 and listing["items"][0]["id"] == body["product_id"]
+    product = api.call("GET", f"/products/{body['product_id']}").json()
+    assert product["status"] == "draft" and product["job"]["id"] == body["job"]["id"]
+
+
+def test_a_finished_job_reads_back_as_a_full_listing(api, worker):
+    photo = drawn_ring_jpeg()
+    body = api.call("POST", "/uploads", json={"content_type": "image/jpeg", "size": len(photo)}).json()
+    requests.post(body["upload"]["url"], data=body["upload"]["fields"],
+                  files={"file": ("ring.jpg", photo, "image/jpeg")}, timeout=30)
+    api.call("POST", f"/uploads/{body['job']['id']}/confirm")
+    for _ in range(600):
+        job = api.call("GET", f"/jobs/{body['job']['id']}").json()
+        if job["state"] in ("ready", "failed"):
+            break
+        time.sleep(0.3)
+    assert job["state"] == "ready", job
+    product = api.call("GET", f"/products/{body['product_id']}").json()
+    assert product["title"] and product["generated"]["title"] == product["title"]
+    assert set(product["attributes"]) == set(product["generated"]["attributes"])
+    assert product["photos"][0]["thumbnail_url"]
+    for attr in product["attributes"].values():
+        assert attr["low_confidence"] == (attr["confidence"] < 0.6)
+
+
+def test_add_a_photo_to_an_existing_product(api):
+    first = api.call("POST", "/uploads", json={"content_type": "image/jpeg", "size": 10}).json()
+    second = api.call("POST", "/uploads", json={"content_type": "image/png", "size": 10,
+                                                "product_id": first["product_id"]})
+    assert second.status_code == 201
+    assert second.json()["product_id"] == first["product_id"] and second.json()["job"]["kind"] == "photo"
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer jai_not-a-real-token"},
+                                     {"Authorization": "Basic dXNlcjpwYXNz"}],
+                         ids=["missing", "unknown", "wrong-scheme"])
+def test_requests_without_a_valid_token_get_401(live_server, app, headers):  # noqa: F811
+    response = Api(live_server).call("GET", "/products", headers=headers, documented=False)
+    assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_revoked_token_stops_working(app, client, api):
+    assert api.call("GET", "/products").status_code == 200
+    with app.app_context():
+        token_id = db.session.scalar(select(ApiToken.id))
+    page_token = csrf_from(client.get("/account/").get_data(as_text=True))
+    assert client.post(f"/account/tokens/{token_id}/revoke", data={"csrf_token": page_token}).status_code == 302
+    assert api.call("GET", "/products").status_code == 401
+
+
+def test_errors_have_one_shape_and_proper_codes(api):
+    cases = [
+        (("POST", "/uploads"), {"json": {"content_type": "image/gif", "size": 10}}, 422, "upload_refused", True),
+        (("POST", "/uploads"), {"json": {"size": 10}}, 422, "invalid", True),
+        (("POST", "/uploads"), {"data": "not json", "headers": {"Content-Type": "text/plain"}}, 400,
+         "bad_request", False),
+        (("GET", "/products/999999"), {}, 404, "not_found", "request"),
+        (("GET", "/jobs/nope"), {}, 404, "not_found", "request"),
+        (("POST", "/uploads/nope/confirm"), {}, 404, "not_found", "request"),
+        (("GET", "/products"), {"params": {"per_page": 1000}}, 422, "invalid", True),
+        (("GET", "/no-such-endpoint"), {}, 404, "not_found", False),
+        (("DELETE", "/products"), {}, 405, "method_not_allowed", False),
+    ]
+    for (method, path), kwargs, status, code, documented in cases:
+        response = api.call(method, path, documented=documented, **kwargs)
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), (method, path)
+
+
+def test_confirming_before_the_file_arrived_is_a_conflict(api):
+    body = api.call("POST", "/uploads", json={"content_type": "image/jpeg", "size": 10}).json()
+    response = api.call("POST", f"/uploads/{body['job']['id']}/confirm")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "not_uploaded"
+
+
+def test_the_document_is_valid_and_covers_every_api_route(app, live_server):  # noqa: F811
+    from openapi_spec_validator import validate
+
+    document = yaml.safe_load(SPEC_PATH.read_text())
+    validate(document)
+    served = requests.get(live_server + "/api/v1/openapi.yaml", timeout=10)
+    assert served.status_code == 200 and yaml.safe_load(served.text) == document
+    documented = {(m.upper(), "/api/v1" + re.sub(r"\{(\w+)\}", r"<\1>", p))
+                  for p, ops in document["paths"].items() for m in ops}
+    routed = {(m, re.sub(r"<(?:\w+:)?(\w+)>", r"<\1>", r.rule)) for r in app.url_map.iter_rules()
+              if r.rule.startswith("/api/") for m in r.methods - {"HEAD", "OPTIONS"}}
+    assert documented == routed
