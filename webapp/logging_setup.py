@@ -20,6 +20,8 @@ from pythonjsonlogger.json import JsonFormatter
 
 ID_FIELDS = ("request_id", "user_id", "product_id", "job_id", "task_id")
 REQUEST_ID_HEADER = "X-Request-ID"
+# Libraries that log every connection at INFO: their lines would drown the app's.
+QUIET_LOGGERS = ("mysql.connector",)
 # Heroku's ids are UUIDs; anything odd or long from a client is replaced, not logged.
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@-]{1,200}")
 # Ids bound outside any app context (rare: code that runs before a task enters it).
@@ -108,6 +110,8 @@ def setup_logging(level="INFO", fmt="json", stream=None) -> logging.Handler:
     handler.addFilter(LogIdsFilter())
     root.addHandler(handler)
     root.setLevel(level)
+    for chatty in QUIET_LOGGERS:
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
     return handler
 
 
