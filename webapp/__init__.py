@@ -23,8 +23,20 @@ def create_app(config=None):
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_security(app)
     register_commands(app)
     return app
+
+
+def register_security(app):
+    """Security headers and CSP, rate limits on sign-in/registration/uploads, 503 pages for outages."""
+    from webapp.limits import init_limits
+    from webapp.outages import init_outage_pages
+    from webapp.security import init_security_headers
+
+    init_security_headers(app)
+    init_limits(app)
+    init_outage_pages(app)
 
 
 def configure_logging(app):

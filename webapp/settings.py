@@ -88,6 +88,8 @@ def load_settings(env=None):
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
         "ADMIN_EMAILS": [e.strip().lower() for e in env.get("ADMIN_EMAILS", "").split(",") if e.strip()],
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
