@@ -27,13 +27,17 @@ def tiny_model_bundle() -> Path:
     return out
 
 
-def start_worker(env: dict, log_path: Path | None = None, timeout: float = 120):
-    """Start `celery worker` like the Procfile does and wait until it is ready."""
+def start_worker(env: dict, log_path: Path | None = None, timeout: float = 120,
+                 name: str | None = None, extra_args=()):
+    """Start `celery worker` like the Procfile does and wait until it is ready.
+
+    `extra_args` go on the command line (e.g. "-B" for an embedded beat)."""
     log_path = log_path or Path(env["INSTANCE_PATH"]) / f"worker-{time.time_ns()}.log"
     log = open(log_path, "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "workers.make_celery", "worker",
-         "-Q", env["CELERY_QUEUE"], "-c", "1", "--loglevel", "INFO", "-n", f"test-{os.getpid()}@%h"],
+         "-Q", env["CELERY_QUEUE"], "-c", "1", "--loglevel", "INFO",
+         "-n", name or f"test-{os.getpid()}@%h", *extra_args],
         cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -115,7 +115,7 @@ def load_settings(env=None):
         "REAPER_UNSENT_AFTER": int(env.get("REAPER_UNSENT_AFTER", 60)),
         "REAPER_QUEUED_AFTER": int(env.get("REAPER_QUEUED_AFTER", 900)),
         # Longer than the hard time limit, so a job still running is never handed out twice.
-        "REAPER_PROCESSING_AFTER": max(int(env.get("REAPER_PROCESSING_AFTER") or 0), hard_limit + 30),
+        "REAPER_PROCESSING_AFTER": max(int(env.get("REAPER_PROCESSING_AFTER") or 0), hard_limit + 15),
         "REAPER_UPLOAD_GRACE": int(env.get("REAPER_UPLOAD_GRACE", 300)),
         # --- Security (webapp/security.py, webapp/limits.py) ---
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), default=True),

@@ -6,10 +6,12 @@ prepare_metrics_dir("jai-worker-metrics-")
 
 from webapp import create_app  # noqa: E402
 from workers import monitoring  # noqa: E402
+from workers.models import load_at_process_start  # noqa: E402
 
 flask_app = create_app()
 celery_app = flask_app.extensions["celery"]
 monitoring.connect(flask_app)
+load_at_process_start(flask_app)
 
 import workers.tasks  # noqa: E402,F401  (registers the tasks with this app)
 import workers.reaper  # noqa: E402,F401  (the periodic reaper, scheduled in workers/schedule.py)
