@@ -168,3 +168,27 @@ def test_a_customer_report_reaches_the_admin_queue(app):
         report_id = db.session.scalar(select(InaccuracyReport.id))
     admin.post(f"/admin/reports/{report_id}/resolve", data={"csrf_token": admin_token})
     assert "Gold ring with a ruby" not in admin.get("/admin/?status=reported").get_data(as_text=True)
+
+
+def test_a_listing_being_rewritten_cannot_be_approved_until_done(app):
+    from webapp.models import Job
+
+    artisan, token = signed_in(app, ARTISAN)
+    pid = submitted(app, artisan, token)
+    with app.app_context():
+        db.session.scalar(select(Job).where(Job.product_id == pid)).state = "processing"
+        db.session.commit()
+    admin, admin_token = signed_in(app, ADMIN)
+    admin.post(f"/admin/products/{pid}/approve", data={"csrf_token": admin_token})
+    admin.post("/admin/bulk-approve", data={"csrf_token": admin_token, "ids": str(pid)})
+    assert status_of(app, pid) == "in_review"
+
+
+def test_regenerating_a_published_listing_takes_it_back_to_draft(app):
+    artisan, token = signed_in(app, ARTISAN)
+    pid = submitted(app, artisan, token)
+    admin, admin_token = signed_in(app, ADMIN)
+    admin.post(f"/admin/products/{pid}/approve", data={"csrf_token": admin_token})
+    artisan.post(f"/products/{pid}/regenerate", data={"csrf_token": token, "tone": "minimal", "length": "short"})
+    assert status_of(app, pid) == "draft"
+    assert "Gold ring" not in app.test_client().get("/catalogue/").get_data(as_text=True)

@@ -64,7 +64,10 @@ def bulk_approve():
     approved = 0
     for product in db.session.scalars(select(Product).where(Product.id.in_(ids))).all():
         if product.status == "in_review" and product.title:
-            approve(product, current_user)
+            try:
+                approve(product, current_user)
+            except WorkflowError:
+                continue  # still being written: left in the queue
             approved += 1
     flash(f"Approved {approved} listing{'' if approved == 1 else 's'}.", "success")
     return redirect(url_for("admin.queue"))

@@ -1,7 +1,7 @@
 """New work for the worker on an existing product: regenerate its text, or retry a failed job."""
 from webapp.extensions import db
 from webapp.listings.merge import edited
-from webapp.listings.workflow import WorkflowError, busy_job
+from webapp.listings.workflow import WorkflowError, back_to_draft_if_published, busy_job
 from webapp.models import Job, utcnow
 from webapp.products.uploads import send_job
 from webapp.storage import get_store
@@ -23,6 +23,7 @@ def request_regeneration(product, tone: str, length: str, replace_fields=()) -> 
     if photo is None:
         raise WorkflowError("Upload a photo first: there is nothing to describe yet.")
     product.tone, product.length = tone, length
+    back_to_draft_if_published(product)  # the text will change: it needs a new review
     job = Job(product=product, photo=photo, kind="regenerate", tone=tone, length=length,
               replace_fields=sorted(set(replace_fields) & edited(product)),
               state="queued", queued_at=utcnow())

@@ -79,6 +79,8 @@ def approve(product: Product, reviewer) -> None:
     """Publish; the reviewer is a person, checked by the admin routes."""
     if product.status not in ("in_review", "rejected", "draft") or not product.title:
         raise WorkflowError("Only a listing with a title that is not yet published can be approved.")
+    if busy_job(product):
+        raise WorkflowError("New text is being written for this listing; approve it once that is done.")
     audit_as("product.approve")
     product.status, product.reviewed_at, product.reviewed_by_id = "approved", utcnow(), reviewer.id
     product.rejection_reason = None
