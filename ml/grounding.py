@@ -63,9 +63,13 @@ def mentions_category(text: str, category: str) -> bool:
     return category in vocab.find_claims(text)["category"]
 
 
-def ground(text: str, attributes: dict[str, str], tone: str = "elegant") -> str:
+MAX_SENTENCES = {"short": 1, "medium": 3, "long": 6}
+
+
+def ground(text: str, attributes: dict[str, str], tone: str = "elegant", length: str = "long") -> str:
     """Return ``text`` minus contradicting or repetitive sentences, opened by a grounded
-    template sentence when the surviving text does not name the piece's category."""
+    template sentence when the surviving text does not name the piece's category, and
+    cut to the sentence budget of ``length``."""
     kept: list[str] = []
     for sentence in split_sentences(tidy(text)):
         if len(words(sentence)) < 2 or vocab.contradictions(sentence, attributes) or _stutters(sentence):
@@ -80,7 +84,7 @@ def ground(text: str, attributes: dict[str, str], tone: str = "elegant") -> str:
             if not has_repeated_trigram(" ".join([opener] + rest + [sentence])):
                 rest.append(sentence)
         kept = [opener] + rest
-    return " ".join(kept)
+    return " ".join(kept[: MAX_SENTENCES[length]])
 
 
 def is_grounded(text: str, attributes: dict[str, str]) -> bool:

@@ -28,9 +28,15 @@ def to_square(img: Image.Image, size: int) -> np.ndarray:
                       np.float32)
 
 
-def _build_heads(feature_mean, feature_std, dropout=0.3):
+def _build_heads(dropout=0.5):
+    """Linear softmax heads on the L2-normalised embedding.
+
+    Normalising each embedding (rather than standardising features with statistics of
+    the drawn catalogue) transferred better from drawings to real photos in our checks.
+    """
     inp = keras.Input((EMBED_DIM,), name="embedding")
-    x = keras.layers.Normalization(mean=feature_mean, variance=np.square(feature_std), name="norm")(inp)
+    x = keras.layers.UnitNormalization(name="unit_norm")(inp)
+    x = keras.layers.Rescaling(30.0, name="scale")(x)
     x = keras.layers.Dropout(dropout)(x)
     outs = {a: keras.layers.Dense(len(vals), activation="softmax", name=a,
                                   kernel_regularizer=keras.regularizers.L2(1e-4))(x)
@@ -46,7 +52,6 @@ class ImageAttributeModel:
         self.backbone = load_imagenet_weights(
             build_efficientnet_lite0(self.image_size, include_top=False), cache_dir)
         self.heads = None
-        self._stats = (np.zeros(EMBED_DIM, np.float32), np.ones(EMBED_DIM, np.float32))
 
     # -- features -------------------------------------------------------------
     def embed(self, images: list[Image.Image], batch_size: int = 32) -> np.ndarray:
@@ -62,9 +67,7 @@ class ImageAttributeModel:
             val_features=None, val_labels=None, seed: int = 0, verbose: int = 0) -> dict:
         """Train the heads on cached features; returns validation accuracy per attribute."""
         seed_everything(seed)
-        mean, std = features.mean(0), features.std(0) + 1e-3
-        self._stats = (mean.astype(np.float32), std.astype(np.float32))
-        self.heads = _build_heads(*self._stats)
+        self.heads = _build_heads()
         self.heads.compile(optimizer=keras.optimizers.Adam(2e-3),
                            loss={a: "sparse_categorical_crossentropy" for a in vocab.ATTRIBUTE_NAMES},
                            metrics={a: ["accuracy"] for a in vocab.ATTRIBUTE_NAMES})
@@ -106,8 +109,7 @@ class ImageAttributeModel:
         d.mkdir(parents=True, exist_ok=True)
         self.heads.save_weights(d / HEADS_FILE)
         json.dump({"image_size": self.image_size, "backbone": f"efficientnet-{WEIGHTS_VERSION}",
-                   "attributes": vocab.ATTRIBUTES, "feature_mean": self._stats[0].tolist(),
-                   "feature_std": self._stats[1].tolist()}, open(d / CONFIG_FILE, "w"))
+                   "attributes": vocab.ATTRIBUTES}, open(d / CONFIG_FILE, "w"))
 
     @classmethod
     def load(cls, directory, cache_dir=None) -> "ImageAttributeModel":
@@ -116,8 +118,7 @@ class ImageAttributeModel:
         if {a: tuple(v) for a, v in cfg["attributes"].items()} != vocab.ATTRIBUTES:
             raise ValueError("bundle was trained with a different attribute vocabulary")
         model = cls(cfg["image_size"], cache_dir)
-        model._stats = (np.asarray(cfg["feature_mean"], np.float32), np.asarray(cfg["feature_std"], np.float32))
-        model.heads = _build_heads(*model._stats)
+        model.heads = _build_heads()
         model.heads.load_weights(d / HEADS_FILE)
         return model
 

@@ -15,6 +15,7 @@ from PIL import Image, ImageEnhance, ImageFilter
 
 from ml import vocab
 from ml._drawing import palette, render_piece, soft_shadow
+from ml._scenes import worn_scene
 from ml._templates import describe, fill_slots
 
 STONE_COLOUR = {"ruby": "red", "sapphire": "blue", "emerald": "green", "amethyst": "purple",
@@ -46,8 +47,12 @@ def slot_values(labels: dict[str, str]) -> dict[str, str]:
             "colour": labels["colour"]}
 
 
+# Gold and silver dominate what jewellers sell; the catalogue follows that rough prior.
+METAL_WEIGHTS = {"gold": .35, "silver": .3, "white gold": .12, "rose gold": .13, "platinum": .1}
+
+
 def sample_labels(rng, category: str) -> dict[str, str]:
-    metal = str(rng.choice(vocab.METALS))
+    metal = str(rng.choice(list(METAL_WEIGHTS), p=list(METAL_WEIGHTS.values())))
     style = str(rng.choice(vocab.STYLES))
     gems = [g for g in DRAWN_GEMSTONES if g != "none"]
     gem = "none" if rng.random() < 0.3 else str(rng.choice(gems))
@@ -82,32 +87,43 @@ def _background(rng, w: int) -> Image.Image:
     return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
 
 
-def render(labels: dict[str, str], rng, size: int = 160) -> Image.Image:
-    """Draw one photo of the piece described by ``labels`` at ``size`` x ``size``."""
-    w = 2 * size  # draw at twice the size and downsample for anti-aliasing
+def render(labels: dict[str, str], rng, size: int = 160, worn: float = 0.5) -> Image.Image:
+    """Draw one photo of the piece described by ``labels`` at ``size`` x ``size``.
+
+    With probability ``worn`` the piece is shown on a (drawn) person, otherwise as a
+    product shot on a surface.
+    """
+    w = int(size * 1.5)  # draw larger and downsample for anti-aliasing
     spec = dict(labels, pal=palette(labels["metal"], rng, antique=labels["style"] == "vintage"))
     piece = render_piece(spec, w, rng)
-    scale = rng.uniform(0.7, 1.1)
-    piece = piece.rotate(rng.uniform(-35, 35), resample=Image.BICUBIC)
-    piece = piece.resize((int(w * scale),) * 2, Image.LANCZOS)
-    bg = _background(rng, w).convert("RGBA")
-    off = [int((w - piece.width) / 2 + rng.uniform(-.08, .08) * w) for _ in range(2)]
+    if rng.random() < worn:
+        return _finish(worn_scene(labels["category"], _background(rng, w), piece, rng), size, rng)
+    piece = piece.rotate(rng.uniform(-35, 35), resample=Image.BILINEAR)
+    piece = piece.resize((int(w * rng.uniform(0.75, 1.35)),) * 2, Image.BILINEAR)
+    off = tuple(int((w - piece.width) / 2 + rng.uniform(-.08, .08) * w) for _ in range(2))
+    layer = Image.new("RGBA", (w, w))
+    layer.paste(piece, off)  # may hang over the edges, as close-up photos do
+    shadow = Image.new("RGBA", (w, w))
     sh = int(rng.uniform(.01, .03) * w)
-    bg.alpha_composite(soft_shadow(piece, w / 80), (max(0, off[0] + sh), max(0, off[1] + sh))
-                       ) if min(off) >= 0 else None
-    canvas = Image.new("RGBA", (w, w))
-    canvas.paste(piece, tuple(off))
-    bg.alpha_composite(canvas)
-    img = bg.convert("RGB")
-    light = np.linspace(rng.uniform(.75, 1.0), rng.uniform(1.0, 1.2), w)
+    shadow.paste(soft_shadow(layer, w / 80), (sh, sh))
+    img = _background(rng, w).convert("RGBA")
+    img.alpha_composite(shadow)
+    img.alpha_composite(layer)
+    return _finish(img.convert("RGB"), size, rng)
+
+
+def _finish(img: Image.Image, size: int, rng) -> Image.Image:
+    """Downsample, then camera effects: uneven light, white balance, noise, contrast, blur."""
+    img = img.resize((size, size), Image.LANCZOS)
+    light = np.linspace(rng.uniform(.75, 1.0), rng.uniform(1.0, 1.2), size)
     arr = np.asarray(img, np.float32) * (light[:, None, None] if rng.random() < .5 else light[None, :, None])
     arr *= rng.uniform(.93, 1.07, 3)  # white balance
-    arr += rng.normal(0, rng.uniform(0, 6), arr.shape)
+    arr += rng.normal(0, rng.uniform(0, 5), arr.shape)
     img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
     img = ImageEnhance.Contrast(img).enhance(rng.uniform(.8, 1.2))
     if rng.random() < .2:
-        img = img.filter(ImageFilter.GaussianBlur(rng.uniform(.5, 1.5)))
-    return img.resize((size, size), Image.LANCZOS)
+        img = img.filter(ImageFilter.GaussianBlur(rng.uniform(.3, 1.0)))
+    return img
 
 
 def generate_catalog(n: int, seed: int = 0, image_size: int = 160,

@@ -200,7 +200,7 @@ class DescriptionModel:
             still = []
             for i, r in zip(todo, raw):
                 filled = relexicalise(r, attributes[i])
-                texts[i] = ground(filled, attributes[i], tone)
+                texts[i] = ground(filled, attributes[i], tone, length)
                 if not texts[i].startswith(filled.split(".")[0][:20]) or not r:
                     still.append(i)
             todo = still

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from ml import vocab
-from ml.grounding import has_repeated_trigram
+from ml.grounding import has_repeated_trigram, split_sentences
 from ml.starter_catalog import colour_for, render
 
 RING = {"category": "ring", "metal": "gold", "gemstone": "ruby", "style": "classic", "colour": "red"}
@@ -57,6 +57,8 @@ def test_generated_text_is_grounded_for_many_attribute_combinations(generator):
             assert text and vocab.contradictions(text, attrs) == [], (attrs, text)
             assert not has_repeated_trigram(text), text
             assert attrs["category"] in vocab.find_claims(text)["category"], text
+            if length == "short":
+                assert len(split_sentences(text)) == 1, text
 
 
 def test_title_is_capped_and_keeps_category():
