@@ -19,9 +19,9 @@ def connect(flask_app) -> None:
     config = flask_app.config
     heartbeat = {}
 
-    def use_app_logging(**_):
+    def use_app_logging(loglevel=None, **_):
         # Answering this signal stops Celery from installing its own plain-text handlers.
-        setup_logging(config["LOG_LEVEL"], config["LOG_FORMAT"])
+        setup_logging(loglevel or config["LOG_LEVEL"], config["LOG_FORMAT"])
 
     def serve_metrics(**_):
         if config["WORKER_METRICS_PORT"]:
