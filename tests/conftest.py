@@ -56,9 +56,7 @@ def mysql_url():
 @pytest.fixture(scope="session")
 def redis_url():
     require_port("127.0.0.1", 6379, "Redis")
-    import redis
-
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    # No flush: sessions share this db, each with its own queue and rate-limit key prefix.
     return REDIS_URL
 
 
@@ -94,6 +92,7 @@ def service_env(mysql_url, redis_url, s3_endpoint, tmp_path_factory):
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_REGION": "us-east-1",
         "CELERY_QUEUE": f"listings-{RUN_ID}",
+        "RATELIMIT_KEY_PREFIX": f"jai-test-{RUN_ID}",
         "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
         "SECRET_KEY": "test-secret",
         "ADMIN_EMAILS": "admin@example.com",

@@ -53,7 +53,7 @@ def _breached(limit):
 
 def init_limits(app) -> None:
     """Bind a limiter and wrap the limited views (called after the blueprints are registered)."""
-    limiter = Limiter(key_func=by_address, app=app, key_prefix="jai")
+    limiter = Limiter(key_func=by_address, app=app, key_prefix=app.config["RATELIMIT_KEY_PREFIX"])
     app.extensions["rate_limiter"] = limiter  # the extension itself keeps only weak references
     for endpoint, (setting, key) in LIMITS.items():
         view = app.view_functions.get(endpoint)

@@ -120,6 +120,7 @@ def load_settings(env=None):
         # --- Security (webapp/security.py, webapp/limits.py) ---
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), default=True),
         "RATELIMIT_STORAGE_URI": redis or "memory://",
+        "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "jai"),
         "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1} if redis else {},
         "RATELIMIT_SWALLOW_ERRORS": True,  # Redis down: limits fall back to memory, pages still answer
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
