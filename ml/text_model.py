@@ -114,7 +114,7 @@ class DescriptionModel:
         return [[int(i) for i in row] for row in rows]
 
     def fit(self, embeddings, attributes, tones, lengths, templates, epochs=10, batch_size=64,
-            validation_split=0.1, seed=0, verbose=0) -> dict:
+            validation_split=0.1, seed=0, verbose=0, callbacks=None) -> dict:
         """Teacher-forced training; returns final ``{"loss", "val_token_accuracy"}``."""
         seed_everything(seed)
         cond = np.stack([condition(a, t, n) for a, t, n in zip(attributes, tones, lengths)])
@@ -128,7 +128,10 @@ class DescriptionModel:
             optimizer=keras.optimizers.Adam(3e-3, clipnorm=1.0),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="token_accuracy")])
-        hist = self.train_model.fit(train, validation_data=val, epochs=epochs, shuffle=False, verbose=verbose)
+        if not n_val:  # early stopping watches the validation loss; none without a validation set
+            callbacks = None
+        hist = self.train_model.fit(train, validation_data=val, epochs=epochs, shuffle=False, verbose=verbose,
+                                    callbacks=callbacks)
         h = hist.history
         return {"loss": float(h["loss"][-1]),
                 "val_token_accuracy": float(h.get("val_token_accuracy", [float("nan")])[-1])}
