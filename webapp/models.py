@@ -139,3 +139,4 @@ class GeneratedListing(db.Model):
 # The review, feedback and token tables live in their own module; importing it here
 # registers them wherever the models are loaded (Alembic, create_all, the worker).
 import webapp.records  # noqa: E402,F401
+import webapp.training.records  # noqa: E402,F401  (training data, model registry, heatmaps)
