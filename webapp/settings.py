@@ -84,6 +84,22 @@ def load_settings(env=None):
         "MODEL_DIR": env.get("MODEL_DIR", str(instance / "models" / "current")),
         # Attributes the model is less sure of than this are marked for the artisan to confirm.
         "LOW_CONFIDENCE_THRESHOLD": float(env.get("LOW_CONFIDENCE_THRESHOLD", 0.6)),
+        # --- Training, registry, retraining (webapp/training, docs/models.md) ---
+        # The marketplace database `flask catalog import-mysql` reads (not the app's own database).
+        "CATALOG_DB_HOST": env.get("DB_HOST", ""),
+        "CATALOG_DB_PORT": int(env.get("DB_PORT") or 3306),
+        "CATALOG_DB_USER": env.get("DB_USER", ""),
+        "CATALOG_DB_PASSWORD": env.get("DB_PASSWORD", ""),
+        "CATALOG_DB_NAME": env.get("DB_NAME", ""),
+        "MODEL_CACHE_DIR": env.get("MODEL_CACHE_DIR", str(instance / "models" / "registry")),
+        "FEATURE_CACHE_DIR": env.get("FEATURE_CACHE_DIR", str(instance / "models" / "features")),
+        "MODEL_CHECK_SECONDS": float(env.get("MODEL_CHECK_SECONDS", 30)),
+        "HOLDOUT_PERCENT": int(env.get("HOLDOUT_PERCENT", 20)),
+        "PROMOTION_TOLERANCE": float(env.get("PROMOTION_TOLERANCE", 0.0)),
+        "RETRAIN_ENABLED": _bool(env.get("RETRAIN_ENABLED")),
+        "RETRAIN_SCHEDULE": env.get("RETRAIN_SCHEDULE", "0 3 * * *"),
+        "RETRAIN_MIN_NEW_APPROVED": int(env.get("RETRAIN_MIN_NEW_APPROVED", 25)),
+        "HEATMAPS_ENABLED": _bool(env.get("HEATMAPS_ENABLED"), default=True),
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
