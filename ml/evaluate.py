@@ -50,6 +50,78 @@ def evaluate(generator, rows: list[dict], batch_size: int = 32) -> dict[str, dic
             for a in vocab.ATTRIBUTE_NAMES if totals[a]}
 
 
+def score(predictions: list[dict], labels: list[dict], threshold: float | None = None) -> dict[str, dict]:
+    """Per attribute, over rows whose label is a known value: accuracy, macro-F1, ECE,
+    majority baseline and the confusion matrix; with ``threshold``, also the share of
+    predictions below it (sent to a person to confirm) and the accuracy of the rest."""
+    import numpy as np
+
+    from ml.metrics import confusion, expected_calibration_error, macro_f1
+
+    out = {}
+    for a, values in vocab.ATTRIBUTES.items():
+        rows = [(vocab.index_of(a, lab[a]), p[a]) for p, lab in zip(predictions, labels)
+                if (lab.get(a) or "") in values]
+        if not rows:
+            continue
+        truth = [t for t, _ in rows]
+        pred = [values.index(p["value"]) for _, p in rows]
+        conf = np.array([p["confidence"] for _, p in rows])
+        ok = np.array(truth) == np.array(pred)
+        m = confusion(truth, pred, len(values))
+        out[a] = {"n": len(rows), "accuracy": round(float(ok.mean()), 4), "macro_f1": round(macro_f1(m), 4),
+                  "ece": round(expected_calibration_error(conf, ok), 4),
+                  "mean_confidence": round(float(conf.mean()), 4),
+                  "majority_baseline": round(Counter(truth).most_common(1)[0][1] / len(rows), 4),
+                  "confusion": {"labels": list(values), "matrix": m.tolist()}}
+        if threshold is not None:
+            sure = conf >= threshold
+            out[a]["needs_confirmation"] = round(float(1 - sure.mean()), 4)
+            out[a]["accuracy_when_confident"] = round(float(ok[sure].mean()), 4) if sure.any() else None
+    return out
+
+
+def evaluate_labelled(generator, rows: list[dict], out_dir=None, threshold: float | None = None,
+                      batch_size: int = 32) -> dict:
+    """Full report on labelled photos: :func:`score` per attribute (confusion PNGs in ``out_dir``)
+    and, for rows with a reference ``description``, BLEU-4, ROUGE-L and distinct-2 of the
+    generated descriptions (written with the predicted attributes, as a seller would see them)."""
+    from ml.metrics import bleu4, confusion_png, distinct_2, rouge_l
+    from ml.train_catalog import length_of
+
+    preds, embs = [], []
+    for i in range(0, len(rows), batch_size):
+        images = []
+        for r in rows[i:i + batch_size]:
+            with Image.open(r["path"]) as im:
+                images.append(im.convert("RGB"))
+        emb = generator.image_model.embed(images)
+        embs.extend(emb)
+        preds.extend(generator.image_model.predict_features(emb))
+    report = {"model_version": generator.model_version, "n": len(rows),
+              "attributes": score(preds, rows, threshold)}
+    if out_dir:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        for a, r in report["attributes"].items():
+            path = Path(out_dir) / f"confusion_{a}.png"
+            import numpy as np
+            confusion_png(np.array(r["confusion"]["matrix"]), r["confusion"]["labels"], a, path)
+            r["confusion_png"] = str(path)
+    refs = [i for i, r in enumerate(rows) if (r.get("description") or "").strip()]
+    if refs:
+        import numpy as np
+        hyps = []
+        for i in refs:
+            attrs = {a: preds[i][a]["value"] for a in vocab.ATTRIBUTE_NAMES}
+            hyps += generator.text_model.generate(np.asarray(embs[i])[None], [attrs],
+                                                  length=length_of(rows[i]["description"]))
+        gold = [rows[i]["description"] for i in refs]
+        report["descriptions"] = {"n": len(refs), "bleu4": round(bleu4(hyps, gold), 4),
+                                  "rouge_l": round(rouge_l(hyps, gold), 4),
+                                  "distinct_2": round(distinct_2(hyps), 4)}
+    return report
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description="attribute accuracy of a bundle on labelled photos")
     ap.add_argument("--bundle", required=True)

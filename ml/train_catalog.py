@@ -1,0 +1,263 @@
+"""Train a listing bundle on a marketplace's own labelled photos (and descriptions).
+
+Starts from a base bundle (the starter or the promoted version): the backbone stays
+frozen, each attribute head is retrained on cached backbone features of augmented
+views, with class weights against imbalance, a validation split, early stopping and a
+fixed seed; then it is calibrated by temperature scaling on the validation split.
+Attributes with too few labels keep the base bundle's head and are marked untrained.
+The describer is retrained when the catalogue has enough descriptions.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageEnhance, ImageOps
+
+from ml import vocab
+
+AUG_VIEWS = 4  # original + 3 augmented views per training photo
+MIN_CLASSES = 2  # an attribute needs at least two labelled values to learn anything
+
+
+def augment(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Random crop (70-100 % of each side), flip, small rotation and light/colour jitter."""
+    img = img.convert("RGB")
+    w, h = img.size
+    s = rng.uniform(0.7, 1.0)
+    cw, ch = int(w * s), int(h * s)
+    x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+    img = img.crop((x, y, x + cw, y + ch))
+    if rng.random() < 0.5:
+        img = ImageOps.mirror(img)
+    img = img.rotate(float(rng.uniform(-15, 15)), resample=Image.BILINEAR, expand=False,
+                     fillcolor=tuple(int(c) for c in np.asarray(img.resize((1, 1))).reshape(3)))
+    img = ImageEnhance.Brightness(img).enhance(rng.uniform(0.8, 1.2))
+    return ImageEnhance.Contrast(img).enhance(rng.uniform(0.8, 1.2))
+
+
+def cached_features(image_model, images, keys, views: int, seed: int, cache_dir=None,
+                    progress=None) -> np.ndarray:
+    """Backbone features ``(n, views, 1280)``; view 0 is the photo itself.
+
+    With ``cache_dir`` and a key per image (its content fingerprint), features are kept
+    on disk, so a retrain only embeds photos it has not seen.
+    """
+    from ml.efficientnet_lite import EMBED_DIM
+
+    out = np.zeros((len(images), views, EMBED_DIM), np.float32)
+    folder = Path(cache_dir) / f"s{image_model.image_size}-v{views}-seed{seed}" if cache_dir else None
+    if folder:
+        folder.mkdir(parents=True, exist_ok=True)
+    for i, (img, key) in enumerate(zip(images, keys)):
+        path = folder / f"{key}.npy" if folder and key else None
+        if path and path.exists():
+            out[i] = np.load(path)
+        else:
+            rng = np.random.default_rng([seed, int(hashlib.sha256(str(key or i).encode()).hexdigest()[:8], 16)])
+            batch = [img() if callable(img) else img]
+            batch += [augment(batch[0], rng) for _ in range(views - 1)]
+            out[i] = image_model.embed(batch)
+            if path:
+                np.save(path, out[i])
+        if progress:
+            progress(1)
+    return out
+
+
+def _head_model(n_classes: int, dropout: float = 0.5):
+    from ml._tf import keras
+    from ml.efficientnet_lite import EMBED_DIM
+
+    inp = keras.Input((EMBED_DIM,))
+    x = keras.layers.UnitNormalization()(inp)
+    x = keras.layers.Rescaling(30.0)(x)
+    x = keras.layers.Dropout(dropout)(x)
+    out = keras.layers.Dense(n_classes, activation="softmax", name="head",
+                             kernel_regularizer=keras.regularizers.L2(1e-4))(x)
+    return keras.Model(inp, out)
+
+
+def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
+    """Inverse-frequency weight per class (balanced), capped so one rare photo cannot dominate."""
+    counts = np.bincount(y, minlength=n_classes).astype(float)
+    present = counts > 0
+    w = np.zeros(n_classes)
+    w[present] = len(y) / (present.sum() * counts[present])
+    return np.clip(w, 0.0, 5.0)
+
+
+def fit_temperature(probs: np.ndarray, y: np.ndarray) -> float:
+    """The temperature T minimising the validation negative log-likelihood of softmax(logits / T)."""
+    logits = np.log(np.clip(probs, 1e-12, 1.0))
+    best, best_nll = 1.0, np.inf
+    for t in np.exp(np.linspace(np.log(0.05), np.log(20.0), 200)):
+        z = logits / t
+        z = z - z.max(1, keepdims=True)
+        nll = -(z[np.arange(len(y)), y] - np.log(np.exp(z).sum(1))).mean()
+        if nll < best_nll:
+            best, best_nll = float(t), nll
+    return best
+
+
+def train_head(attr: str, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
+               epochs: int, seed: int, verbose: int = 0) -> tuple[list[np.ndarray], dict]:
+    """One calibrated head: its Dense weights (temperature folded in) and a report."""
+    from ml._tf import keras, seed_everything
+
+    n = len(vocab.ATTRIBUTES[attr])
+    seed_everything(seed)
+    model = _head_model(n)
+    model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy",
+                  weighted_metrics=["accuracy"])
+    weights = class_weights(y_train, n)[y_train]
+    has_val = len(y_val) > 0
+    callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss" if has_val else "loss", patience=6,
+                                               restore_best_weights=True)]
+    hist = model.fit(x_train, y_train, sample_weight=weights, epochs=epochs, batch_size=64, shuffle=True,
+                     validation_data=(x_val, y_val) if has_val else None, callbacks=callbacks, verbose=verbose)
+    kernel, bias = model.get_layer("head").get_weights()
+    report = {"trained": True, "n_train": int(len(y_train)), "n_val": int(len(y_val)),
+              "epochs_run": len(hist.history["loss"])}
+    if len(y_val) >= 5:
+        probs = np.asarray(model.predict(x_val, verbose=0))
+        t = fit_temperature(probs, y_val)
+        report["val_accuracy"] = round(float((probs.argmax(1) == y_val).mean()), 4)
+    else:
+        t = 1.0
+        report["calibrated"] = False
+    report["temperature"] = round(t, 4)
+    # softmax((Wx + b) / T) == softmax((W/T) x + b/T): calibration needs no change at inference.
+    return [kernel / t, bias / t], report
+
+
+def _split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = int(round(n * fraction)) if n >= 5 else 0
+    return order[n_val:], order[:n_val]
+
+
+def train_heads(image_model, base_heads, feats: np.ndarray, labels: list[dict], epochs: int = 80,
+                val_fraction: float = 0.2, seed: int = 0, log=print) -> dict:
+    """Replace ``image_model.heads`` with heads trained on ``feats`` (n, views, d); returns a report.
+
+    ``labels[i][attr]`` is a vocabulary value or None (unknown); unknown labels are left
+    out of that attribute's training only.
+    """
+    from ml.image_model import _build_heads
+
+    heads = _build_heads()
+    train_idx, val_idx = _split(len(labels), val_fraction, seed)
+    report = {}
+    for attr in vocab.ATTRIBUTE_NAMES:
+        known = np.array([labels[i].get(attr) in vocab.ATTRIBUTES[attr] for i in range(len(labels))])
+        y_all = np.array([vocab.index_of(attr, lab[attr]) if k else -1 for lab, k in zip(labels, known)])
+        tr, va = train_idx[known[train_idx]], val_idx[known[val_idx]]
+        if len(set(y_all[known])) < MIN_CLASSES or len(tr) < 2:
+            if base_heads is not None:
+                heads.get_layer(attr).set_weights(base_heads.get_layer(attr).get_weights())
+            report[attr] = {"trained": False, "n_labelled": int(known.sum()),
+                            "reason": "fewer than two labelled values; base head kept"}
+            log(f"  {attr:<9} not trained ({int(known.sum())} labels)")
+            continue
+        views = feats.shape[1]
+        x_tr = feats[tr].reshape(-1, feats.shape[2])
+        y_tr = np.repeat(y_all[tr], views)
+        weights, report[attr] = train_head(attr, x_tr, y_tr, feats[va, 0], y_all[va], epochs, seed)
+        heads.get_layer(attr).set_weights(weights)
+        report[attr]["values_seen"] = sorted({labels[i][attr] for i in np.flatnonzero(known)})
+        log(f"  {attr:<9} trained on {len(tr)} photos, val acc {report[attr].get('val_accuracy', '-')}, "
+            f"T={report[attr]['temperature']}")
+    image_model.heads = heads
+    return report
+
+
+def templatise(description: str, attributes: dict[str, str]) -> str:
+    """A seller's description as a slot template: its metal, stone, style and colour words become slots."""
+    text = description
+    for attr, slot in (("metal", "{metal}"), ("gemstone", "{gem}"), ("style", "{style}"), ("colour", "{colour}")):
+        value = attributes.get(attr)
+        if value and value != "none":
+            text = re.sub(rf"\b{re.escape(value)}\b", slot, text, flags=re.IGNORECASE)
+    return text
+
+
+def length_of(description: str) -> str:
+    sentences = len([s for s in re.split(r"[.!?]+", description) if s.strip()])
+    return "short" if sentences <= 1 else "medium" if sentences <= 3 else "long"
+
+
+def train_text(base_text, feats0: np.ndarray, full_labels: list[dict], descriptions: list[str | None],
+               tones: list[str | None], min_texts: int, epochs: int, seed: int, log=print):
+    """A describer trained on the catalogue's descriptions (mixed with starter templates for
+    variety), or the base describer when there are fewer than ``min_texts``."""
+    from ml._tf import keras
+    from ml._templates import describe
+    from ml.text_model import DescriptionModel
+
+    rows = [i for i, d in enumerate(descriptions) if d and d.strip()]
+    if len(rows) < min_texts:
+        log(f"  describer kept from the base bundle ({len(rows)} descriptions, need {min_texts})")
+        return base_text, {"trained": False, "n_descriptions": len(rows)}
+    rng = np.random.default_rng(seed)
+    idx, attrs, tone_l, len_l, texts = [], [], [], [], []
+    for i in rows:
+        tone = tones[i] if tones[i] in vocab.TONES else "elegant"
+        idx.append(i), attrs.append(full_labels[i]), tone_l.append(tone)
+        len_l.append(length_of(descriptions[i])), texts.append(templatise(descriptions[i], full_labels[i]))
+        t2, l2 = str(rng.choice(vocab.TONES)), str(rng.choice(vocab.LENGTHS))
+        idx.append(i), attrs.append(full_labels[i]), tone_l.append(t2), len_l.append(l2)
+        texts.append(describe(full_labels[i], t2, l2, rng))
+    model = DescriptionModel.from_corpus(texts, vocab_size=2000, units=base_text.units)
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    metrics = model.fit(feats0[idx], attrs, tone_l, len_l, texts, epochs=epochs, batch_size=64, seed=seed,
+                        callbacks=[stop] if len(texts) >= 20 else None)
+    log(f"  describer trained on {len(rows)} descriptions: val token accuracy {metrics['val_token_accuracy']:.3f}")
+    return model, {"trained": True, "n_descriptions": len(rows), **metrics}
+
+
+def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tones=None, seed: int = 0,
+                 head_epochs: int = 80, text_epochs: int = 6, min_texts: int = 50, feature_cache=None,
+                 extra_meta=None, log=print, progress=None):
+    """Train on ``images`` (PIL images or callables returning one) and save a bundle in ``out``.
+
+    ``base_bundle`` (a folder or a loaded ListingGenerator, whose image model is reused)
+    supplies the backbone and the heads of attributes without enough labels.
+
+    Returns the :class:`ml.listing.ListingGenerator`; ``meta["metrics"]`` holds the report.
+    """
+    from ml._tf import seed_everything
+    from ml.listing import ListingGenerator
+
+    started = time.time()
+    seed_everything(seed)
+    base = base_bundle if isinstance(base_bundle, ListingGenerator) else ListingGenerator.load(base_bundle)
+    image_model = base.image_model
+    base_heads = image_model.heads
+    log(f"features for {len(images)} photos x {AUG_VIEWS} views")
+    feats = cached_features(image_model, images, keys, AUG_VIEWS, seed, feature_cache, progress)
+    log("attribute heads")
+    report = train_heads(image_model, base_heads, feats, labels, epochs=head_epochs, seed=seed, log=log)
+    # Unknown labels are filled with the new heads' predictions so the describer has full attributes.
+    preds = image_model.predict_features(feats[:, 0])
+    full = [{a: (lab.get(a) if lab.get(a) in vocab.ATTRIBUTES[a] else p[a]["value"]) for a in vocab.ATTRIBUTE_NAMES}
+            for lab, p in zip(labels, preds)]
+    n = len(images)
+    text_model, text_report = train_text(base.text_model, feats[:, 0], full, descriptions or [None] * n,
+                                         tones or [None] * n, min_texts, text_epochs, seed, log)
+    created = datetime.now(timezone.utc)
+    meta = {"version": f"catalog-s{seed}-{created:%Y%m%d%H%M%S}",
+            "created_at": created.isoformat(timespec="seconds"),
+            "base_version": base.model_version,
+            "config": {"seed": seed, "head_epochs": head_epochs, "text_epochs": text_epochs,
+                       "aug_views": AUG_VIEWS, "image_size": image_model.image_size},
+            "metrics": {"heads": report, "text": text_report, "n_photos": n},
+            "timings": {"total_s": round(time.time() - started, 1)},
+            **(extra_meta or {})}
+    generator = ListingGenerator(image_model, text_model, meta)
+    generator.save(out)
+    return generator

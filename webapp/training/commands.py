@@ -1,0 +1,200 @@
+"""`flask catalog import-*` and `flask ml train|evaluate|promote|rollback|versions`.
+
+Commands that train or evaluate import `ml` inside the function: the web process,
+which registers these commands too, never loads TensorFlow.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+from flask import current_app
+from sqlalchemy import select
+from tqdm import tqdm
+
+from webapp.extensions import db
+from webapp.storage import get_store
+from webapp.training import registry
+from webapp.training.importer import CatalogImporter
+from webapp.training.records import ModelVersion
+
+catalog_cli = click.Group("catalog", help="Import a marketplace's existing catalogue as training data.")
+ml_cli = click.Group("ml", help="Train, evaluate and version the listing models.")
+
+
+def _run_import(source: str, rows, total, as_json: bool) -> None:
+    importer = CatalogImporter(get_store(), current_app.config.get("S3_PREFIX", ""), source)
+    with tqdm(total=total, desc=f"import {source}", unit="row", disable=as_json) as bar:
+        for row in rows:
+            importer.add(*row)
+            bar.update()
+    summary = importer.summary
+    click.echo(json.dumps(summary.as_dict()) if as_json else "\n".join(summary.lines()))
+
+
+@catalog_cli.command("import-folder")
+@click.option("--labels", "labels_csv", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="CSV with path,category[,metal,gemstone,description]")
+@click.option("--images-root", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="print the summary as one JSON object")
+def import_folder(labels_csv, images_root, as_json):
+    """Import photos from a folder, labelled by a CSV (paths relative to --images-root)."""
+    from webapp.training.sources import folder_rows
+
+    with open(labels_csv, newline="", encoding="utf-8") as f:
+        total = max(sum(1 for _ in csv.reader(f)) - 1, 0)
+    _run_import("folder", folder_rows(labels_csv, images_root), total, as_json)
+
+
+@catalog_cli.command("import-mysql")
+@click.option("--table", default="products", show_default=True, help="table holding the listings")
+@click.option("--id-column", default="id", show_default=True)
+@click.option("--image-column", default="image_key", show_default=True,
+              help="S3 key of the photo, relative to --prefix (or a full s3:// URL)")
+@click.option("--category-column", default="category", show_default=True)
+@click.option("--metal-column", default="metal", show_default=True, help="'' if the table has none")
+@click.option("--gemstone-column", default="gemstone", show_default=True, help="'' if the table has none")
+@click.option("--description-column", default="description", show_default=True, help="'' if none")
+@click.option("--query", default=None,
+              help="SQL instead of the mapping; must return id, image, category (optional metal, gemstone, "
+                   "description)")
+@click.option("--bucket", default=None, help="bucket of the photos [S3_BUCKET_NAME]")
+@click.option("--prefix", default=None, help="key prefix of the photos [S3_PREFIX]")
+@click.option("--json", "as_json", is_flag=True)
+def import_mysql(table, id_column, image_column, category_column, metal_column, gemstone_column,
+                 description_column, query, bucket, prefix, as_json):
+    """Import listings from the marketplace's MySQL (DB_HOST, DB_USER, DB_PASSWORD, DB_NAME), photos from S3."""
+    import boto3
+    import mysql.connector
+
+    from webapp.training.sources import count_rows, mysql_query, mysql_rows
+
+    cfg = current_app.config
+    if not cfg["CATALOG_DB_HOST"] or not cfg["CATALOG_DB_NAME"]:
+        raise click.UsageError("set DB_HOST and DB_NAME (and DB_USER, DB_PASSWORD) to the marketplace database")
+    bucket = bucket or cfg["S3_BUCKET_NAME"]
+    if not bucket:
+        raise click.UsageError("set S3_BUCKET_NAME (or --bucket) to the bucket holding the photos")
+    prefix = cfg.get("S3_PREFIX", "") if prefix is None else prefix
+    if query is None:
+        query = mysql_query(table, {"id": id_column, "image": image_column, "category": category_column,
+                                    "metal": metal_column or None, "gemstone": gemstone_column or None,
+                                    "description": description_column or None})
+    conn = mysql.connector.connect(host=cfg["CATALOG_DB_HOST"], port=cfg["CATALOG_DB_PORT"],
+                                   user=cfg["CATALOG_DB_USER"], password=cfg["CATALOG_DB_PASSWORD"],
+                                   database=cfg["CATALOG_DB_NAME"])
+    s3 = boto3.client("s3", endpoint_url=cfg.get("S3_ENDPOINT_URL"), region_name=cfg.get("AWS_REGION"))
+    try:
+        _run_import("mysql", mysql_rows(conn, query, s3, bucket, prefix), count_rows(conn, query), as_json)
+    finally:
+        conn.close()
+
+
+@ml_cli.command("train")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--epochs", "head_epochs", default=80, show_default=True, help="most epochs per head (early stopping)")
+@click.option("--text-epochs", default=6, show_default=True)
+@click.option("--min-descriptions", default=50, show_default=True,
+              help="the describer is retrained only with at least this many descriptions")
+@click.option("--no-gate", is_flag=True, help="promote even if the held-out score is worse")
+@click.option("--json", "as_json", is_flag=True)
+def train(seed, head_epochs, text_epochs, min_descriptions, no_gate, as_json):
+    """Train on the imported catalogue plus feedback; register, and promote if not worse."""
+    from webapp.training.pipeline import train_candidate
+
+    log = (lambda m: click.echo(m, err=True)) if as_json else click.echo
+    with tqdm(desc="backbone features", unit="photo", disable=as_json) as bar:
+        result = train_candidate(get_store(), current_app.config, seed=seed, head_epochs=head_epochs,
+                                 text_epochs=text_epochs, min_texts=min_descriptions, gate=not no_gate,
+                                 log=log, progress=bar.update)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    gate = result["gate"]
+    click.echo(f"version {result['version']}: held-out score {gate['candidate_score']} "
+               f"vs {gate['current_score']} ({gate['current_version']}) on {gate['holdout_n']} photos")
+    click.echo("promoted" if result["promoted"] else "not promoted (worse than the current version); "
+               f"`flask ml promote {result['version']}` to promote it anyway")
+
+
+@ml_cli.command("promote")
+@click.argument("version")
+def promote(version):
+    """Make VERSION the one workers use."""
+    try:
+        row = registry.promote(version)
+    except LookupError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"{row.version} promoted")
+
+
+@ml_cli.command("rollback")
+def rollback():
+    """Go back to the version promoted before the current one."""
+    try:
+        row = registry.rollback()
+    except LookupError as exc:
+        raise click.ClickException(str(exc))
+    click.echo(f"rolled back to {row.version}")
+
+
+@ml_cli.command("register-starter")
+def register_starter():
+    """Register the bundle in MODEL_DIR as the first version, if none is registered."""
+    row = registry.ensure_bootstrap(get_store(), current_app.config)
+    click.echo(f"{row.version} registered and promoted" if row else "a version is registered already")
+
+
+@ml_cli.command("versions")
+def versions():
+    """List registered versions, newest first."""
+    for row in db.session.scalars(select(ModelVersion).order_by(ModelVersion.created_at.desc(),
+                                                                ModelVersion.id.desc())):
+        gate = row.gate or {}
+        click.echo(f"{row.version:<40} {row.status:<12} held-out {gate.get('candidate_score')} "
+                   f"(was {gate.get('current_score')})")
+
+
+@ml_cli.command("evaluate")
+@click.option("--labels", "labels_csv", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--images-root", required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--version", default=None, help="a registered version [the promoted one]")
+@click.option("--out", default=None, help="folder for the confusion-matrix PNGs")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+def evaluate(labels_csv, images_root, version, out, as_json):
+    """Score a model on labelled photos it has never seen."""
+    from ml.evaluate import evaluate_labelled
+    from ml.listing import ListingGenerator
+
+    cfg, store = current_app.config, get_store()
+    registry.ensure_bootstrap(store, cfg)
+    row = registry.get_version(version) if version else registry.promoted()
+    if version and row is None:
+        raise click.ClickException(f"no model version {version!r}")
+    bundle = registry.fetch(store, row, cfg["MODEL_CACHE_DIR"]) if row else Path(cfg["MODEL_DIR"])
+    generator = ListingGenerator.load(bundle)
+    root = Path(images_root)
+    with open(labels_csv, newline="", encoding="utf-8") as f:
+        rows = [dict(r, path=str(root / r["path"])) for r in csv.DictReader(f)]
+    missing = [r["path"] for r in rows if not Path(r["path"]).is_file()]
+    rows = [r for r in rows if Path(r["path"]).is_file()]
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
+    out = out or str(Path(cfg["INSTANCE_PATH"]) / "evaluations" / f"{generator.model_version}-{stamp}")
+    report = evaluate_labelled(generator, rows, out, threshold=cfg["LOW_CONFIDENCE_THRESHOLD"])
+    report["missing_images"] = len(missing)
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    click.echo(f"model {report['model_version']} on {report['n']} photos ({len(missing)} missing)")
+    click.echo(f"{'attribute':<10} {'n':>4} {'acc':>6} {'maj':>6} {'F1':>6} {'ECE':>6} {'ask':>6}")
+    for a, r in report["attributes"].items():
+        click.echo(f"{a:<10} {r['n']:>4} {r['accuracy']:>6.3f} {r['majority_baseline']:>6.3f} "
+                   f"{r['macro_f1']:>6.3f} {r['ece']:>6.3f} {r['needs_confirmation']:>6.2f}")
+    if "descriptions" in report:
+        d = report["descriptions"]
+        click.echo(f"descriptions (n={d['n']}): BLEU-4 {d['bleu4']:.3f}, ROUGE-L {d['rouge_l']:.3f}, "
+                   f"distinct-2 {d['distinct_2']:.3f}")
+    click.echo(f"confusion matrices: {out}")

@@ -1,0 +1,127 @@
+"""One training run: data from the database, a candidate bundle, the promotion gate.
+
+Shared by `flask ml train` and the periodic retraining task. The held-out split is
+chosen by each photo's fingerprint, so it is the same for every run and never trained
+on; the gate scores the current version and the candidate on it, and promotes the
+candidate only when its score is not worse (PROMOTION_TOLERANCE).
+TensorFlow is imported inside the functions: importing this module stays cheap.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ml import vocab
+from webapp.extensions import db
+from webapp.training import registry
+from webapp.training.feedback import sync_feedback
+from webapp.training.records import TrainingItem
+
+
+def is_holdout(fingerprint: str, percent: int) -> bool:
+    return int(fingerprint[:8], 16) % 100 < percent
+
+
+def split_items(percent: int) -> tuple[list[TrainingItem], list[TrainingItem]]:
+    items = db.session.scalars(select(TrainingItem).where(TrainingItem.active.is_(True))
+                               .order_by(TrainingItem.id)).all()
+    seen, unique = set(), []
+    for item in items:  # the same photo from two sources counts once
+        if item.fingerprint not in seen:
+            seen.add(item.fingerprint)
+            unique.append(item)
+    train = [i for i in unique if not is_holdout(i.fingerprint, percent)]
+    hold = [i for i in unique if is_holdout(i.fingerprint, percent)]
+    return train, hold
+
+
+def data_fingerprint(items) -> str:
+    digest = hashlib.sha256()
+    for item in sorted(items, key=lambda i: i.fingerprint):
+        digest.update(json.dumps([item.fingerprint, item.labels(), item.description or ""]).encode())
+    return digest.hexdigest()
+
+
+def _loader(store, key):
+    def load():
+        from PIL import Image
+
+        with Image.open(io.BytesIO(store.read(key))) as im:
+            return im.convert("RGB")
+    return load
+
+
+def gate_score(report: dict) -> float | None:
+    """Mean accuracy over the attributes the held-out split labels (None without labels)."""
+    accs = [r["accuracy"] for r in report.values() if r.get("n")]
+    return sum(accs) / len(accs) if accs else None
+
+
+def base_bundle(store, config) -> tuple[Path, str | None]:
+    """The promoted version's folder (downloaded if needed), else the starter in MODEL_DIR."""
+    row = registry.promoted()
+    if row is not None:
+        return registry.fetch(store, row, config["MODEL_CACHE_DIR"]), row.version
+    return Path(config["MODEL_DIR"]), None
+
+
+def train_candidate(store, config, seed: int = 0, head_epochs: int = 80, text_epochs: int = 6,
+                    min_texts: int = 50, gate: bool = True, log=print, progress=None) -> dict:
+    """Train, register and (if the gate allows) promote a new version; returns what happened."""
+    from ml.evaluate import score
+    from ml.listing import ListingGenerator
+    from ml.train_catalog import cached_features, train_bundle
+
+    registry.ensure_bootstrap(store, config)
+    feedback = sync_feedback(store, config)
+    if feedback:
+        log("feedback: " + ", ".join(f"{k} {v}" for k, v in sorted(feedback.items())))
+    train, hold = split_items(config["HOLDOUT_PERCENT"])
+    if not any(i.category for i in train):
+        raise RuntimeError("no labelled training items: run `flask catalog import-folder` or `import-mysql` first")
+    log(f"{len(train)} training photos, {len(hold)} held out")
+    base_dir, base_version = base_bundle(store, config)
+    base = ListingGenerator.load(base_dir)
+    # The gate compares on the same held-out photos, embedded once by the shared backbone.
+    hold_feats = cached_features(base.image_model, [_loader(store, i.image_key) for i in hold],
+                                 [i.fingerprint for i in hold], 1, seed, config["FEATURE_CACHE_DIR"])[:, 0]
+    hold_labels = [i.labels() for i in hold]
+    before = score(base.image_model.predict_features(hold_feats), hold_labels) if hold else {}
+    fingerprint = data_fingerprint(train)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "bundle"
+        candidate = train_bundle(
+            base, out, [_loader(store, i.image_key) for i in train], [i.fingerprint for i in train],
+            [i.labels() for i in train], [i.description for i in train], [i.tone for i in train],
+            seed=seed, head_epochs=head_epochs, text_epochs=text_epochs, min_texts=min_texts,
+            feature_cache=config["FEATURE_CACHE_DIR"], log=log, progress=progress,
+            extra_meta={"data_fingerprint": fingerprint,
+                        "sources": sorted({i.source for i in train})})
+        after = score(candidate.image_model.predict_features(hold_feats), hold_labels) if hold else {}
+        old, new = gate_score(before), gate_score(after)
+        passed = old is None or (new is not None and new >= old - config["PROMOTION_TOLERANCE"])
+        decision = {"holdout_n": len(hold), "current_version": base_version or base.model_version,
+                    "current_score": old, "candidate_score": new, "passed": passed,
+                    "current": _brief(before), "candidate": _brief(after)}
+        candidate.meta["metrics"]["holdout"] = _brief(after)
+        candidate.save(out)
+        row = registry.register(store, config, out, data_fingerprint=fingerprint, gate=decision)
+    promoted = False
+    if passed or not gate:
+        registry.promote(row.version)
+        promoted = True
+    return {"version": row.version, "promoted": promoted, "gate": decision, "feedback": dict(feedback),
+            "n_train": len(train)}
+
+
+def _brief(report: dict) -> dict:
+    return {a: {k: r[k] for k in ("accuracy", "macro_f1", "ece", "n")} for a, r in report.items()}
+
+
+def labelled(items, attr: str) -> int:
+    return sum(1 for i in items if getattr(i, attr) in vocab.ATTRIBUTES[attr])

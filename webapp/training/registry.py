@@ -1,0 +1,127 @@
+"""Model registry: bundles as tarballs in object storage, one database row per version.
+
+Exactly one version is `promoted` once any is registered; workers poll for it and load
+it without a redeploy (workers/models.py). Rolling back re-promotes the version that was
+promoted before the current one and marks the current one `rolled_back`, so a second
+rollback goes one further step back.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import utcnow
+from webapp.training.records import ModelVersion
+
+
+def bundle_key(config, version: str) -> str:
+    return f"{config.get('S3_PREFIX', '')}models/{version}.tar.gz"
+
+
+def pack(bundle_dir) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        for path in sorted(Path(bundle_dir).rglob("*")):
+            if path.is_file():
+                tar.add(path, arcname=str(path.relative_to(bundle_dir)))
+    return out.getvalue()
+
+
+def unpack(data: bytes, dest) -> None:
+    """Extract into ``dest`` atomically (a temporary folder renamed into place)."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".unpack-"))
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            tar.extractall(tmp, filter="data")
+        try:
+            os.rename(tmp, dest)
+        except OSError:  # another process got there first
+            if not (dest / "meta.json").exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def promoted() -> ModelVersion | None:
+    return db.session.scalar(select(ModelVersion).where(ModelVersion.status == "promoted")
+                             .order_by(ModelVersion.promoted_at.desc()).limit(1))
+
+
+def get_version(version: str) -> ModelVersion | None:
+    return db.session.scalar(select(ModelVersion).where(ModelVersion.version == version))
+
+
+def register(store, config, bundle_dir, status: str = "candidate", data_fingerprint=None,
+             gate=None) -> ModelVersion:
+    """Upload the bundle and record it; returns the row (committed)."""
+    meta = json.loads((Path(bundle_dir) / "meta.json").read_text())
+    version = str(meta["version"])
+    key = bundle_key(config, version)
+    store.write(key, pack(bundle_dir), "application/gzip")
+    heads = (meta.get("metrics") or {}).get("heads") or {}
+    label_set = {a: r.get("values_seen") for a, r in heads.items() if r.get("trained")} or \
+        (meta.get("vocab") or {}).get("attributes")
+    row = ModelVersion(version=version, object_key=key, status="candidate", metrics=meta.get("metrics"),
+                       label_set=label_set, data_fingerprint=data_fingerprint, gate=gate)
+    db.session.add(row)
+    db.session.commit()
+    if status == "promoted":
+        promote(version)
+    return row
+
+
+def promote(version: str) -> ModelVersion:
+    row = get_version(version)
+    if row is None:
+        raise LookupError(f"no model version {version!r}")
+    for current in db.session.scalars(select(ModelVersion).where(ModelVersion.status == "promoted",
+                                                                 ModelVersion.id != row.id)):
+        current.status = "retired"
+    row.status, row.promoted_at = "promoted", utcnow()
+    db.session.commit()
+    return row
+
+
+def rollback() -> ModelVersion:
+    """Promote the version promoted before the current one; the current one becomes `rolled_back`."""
+    current = promoted()
+    if current is None:
+        raise LookupError("no version is promoted")
+    previous = db.session.scalar(
+        select(ModelVersion).where(ModelVersion.status == "retired", ModelVersion.promoted_at.is_not(None),
+                                   ModelVersion.id != current.id)
+        .order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc()).limit(1))
+    if previous is None:
+        raise LookupError(f"{current.version} is the only version ever promoted; nothing to roll back to")
+    current.status = "rolled_back"
+    previous.status = "promoted"  # promoted_at kept: it says when it first went live
+    db.session.commit()
+    return previous
+
+
+def ensure_bootstrap(store, config) -> ModelVersion | None:
+    """Register the starter bundle in MODEL_DIR as the first, promoted version if none is registered."""
+    if db.session.scalar(select(ModelVersion.id).limit(1)) is not None:
+        return None
+    model_dir = Path(config["MODEL_DIR"])
+    if not (model_dir / "meta.json").exists():
+        return None
+    return register(store, config, model_dir, status="promoted")
+
+
+def fetch(store, row: ModelVersion, cache_dir) -> Path:
+    """Local folder holding the version's bundle, downloaded and unpacked on first use."""
+    dest = Path(cache_dir) / row.version
+    if not (dest / "meta.json").exists():
+        unpack(store.read(row.object_key), dest)
+    return dest
