@@ -17,8 +17,9 @@ import numpy as np
 from ml import vocab
 from ml._tf import keras, seed_everything, tf
 from ml._templates import fill_slots
+from ml.decoding import CompiledDecoder
 from ml.efficientnet_lite import EMBED_DIM
-from ml.grounding import ground, slot_values
+from ml.grounding import MAX_SENTENCES, ground, slot_values
 
 import keras_hub  # noqa: E402  (after ml._tf so the log level is set first)
 
@@ -28,6 +29,7 @@ PAD, UNK, BOS, EOS = "[PAD]", "[UNK]", "[BOS]", "[EOS]"
 RESERVED = [PAD, UNK, BOS, EOS, "xmetalx", "xgemx", "xstylex", "xcolourx"]
 COND_DIM = sum(len(v) for v in vocab.ATTRIBUTES.values()) + len(vocab.TONES) + len(vocab.LENGTHS)
 WEIGHTS_FILE, CONFIG_FILE = "text_model.weights.h5", "text_model.json"
+SENTENCE_SLACK = 3  # sentences decoded past the length's budget, for those grounding drops
 
 
 def delexicalise(template: str) -> str:
@@ -103,6 +105,8 @@ class DescriptionModel:
         tokens = keras.Input((None,), dtype="int32", name="tokens_in")
         logits, _, _ = decode(tokens, ctx, h0, c0)
         self.train_model = keras.Model([tokens, emb_in, cond_in], logits)
+        self._decode_layers = (tok_emb, lstm, out)
+        self._decoder = None
         step_tok, step_ctx = keras.Input((1,), dtype="int32"), keras.Input((128,))
         step_h, step_c = keras.Input((U,)), keras.Input((U,))
         self.step_model = keras.Model([step_tok, step_ctx, step_h, step_c],
@@ -159,11 +163,48 @@ class DescriptionModel:
         ds = tf.data.Dataset.from_generator(gen, output_signature=sig)
         return ds.apply(tf.data.experimental.assert_cardinality(len(batches)))
 
-    def sample(self, embeddings, attributes, tones, lengths, sampler="top_p", seed=0) -> list[str]:
-        """Raw generations (slot tokens still in), one per row, in one batched decode."""
-        n = len(attributes)
+    @property
+    def decoder(self) -> CompiledDecoder:
+        """The compiled decoding loop (built on first use, then kept with the model)."""
+        if self._decoder is None:
+            tok_emb, lstm, out = self._decode_layers
+            ends = [i for i, t in enumerate(self.vocabulary) if t in (".", "!", "?")]
+            self._decoder = CompiledDecoder(tok_emb, lstm.cell, out, self.bos, self.eos, self.max_len - 1, ends)
+            self._init_fn = tf.function(lambda e, c: self.init_model([e, c], training=False), reduce_retracing=True)
+        return self._decoder
+
+    def _initial_state(self, embeddings, attributes, tones, lengths, compiled=False):
         cond = np.stack([condition(a, t, n_) for a, t, n_ in zip(attributes, tones, lengths)])
-        ctx, h0, c0 = self.init_model([np.asarray(embeddings, np.float32), cond], training=False)
+        fn = self._init_fn if compiled else (lambda e, c: self.init_model([e, c], training=False))
+        return fn(tf.constant(np.asarray(embeddings, np.float32)), tf.constant(cond))
+
+    def sample(self, embeddings, attributes, tones, lengths, sampler="top_p", seed=0,
+               max_sentences=None) -> list[str]:
+        """Raw generations (slot tokens still in), one per row, in one compiled batched decode.
+
+        ``max_sentences`` (per row) stops a row early; :meth:`generate` passes the length's
+        budget plus slack for sentences that grounding drops."""
+        decoder = self.decoder
+        ctx, h0, c0 = self._initial_state(embeddings, attributes, tones, lengths, compiled=True)
+        ids = decoder(ctx, h0, c0, greedy=sampler == "greedy", seed=seed, max_sentences=max_sentences)
+        return self._detokenize([self._trim(row) for row in ids])
+
+    def _trim(self, row) -> list[int]:
+        ids = list(row)
+        ids = ids[: ids.index(self.eos)] if self.eos in ids else ids
+        return [int(i) for i in ids if i > 3]  # drop PAD/UNK/BOS
+
+    def _detokenize(self, rows: list[list[int]]) -> list[str]:
+        """WordPiece ids back to text, as the keras-hub tokenizer's ``detokenize`` does (pieces
+        joined by spaces, ``##`` continuations glued on), in Python: a TF call per row costs
+        about half a millisecond, more than the rest of a batched description."""
+        return [" ".join(self.vocabulary[i] for i in ids).replace(" ##", "") for ids in rows]
+
+    def sample_stepwise(self, embeddings, attributes, tones, lengths, sampler="top_p", seed=0) -> list[str]:
+        """The step-by-step reference decode (a keras-hub sampler calling a Keras step model);
+        slow, kept to check :attr:`decoder` against and as the benchmark's "before"."""
+        n = len(attributes)
+        ctx, h0, c0 = self._initial_state(embeddings, attributes, tones, lengths)
         prompt = np.zeros((n, self.max_len), np.int32)
         prompt[:, 0] = self.bos
         if sampler == "greedy":
@@ -178,13 +219,7 @@ class DescriptionModel:
 
         out = s(next_fn, keras.ops.convert_to_tensor(prompt), cache=keras.ops.stack([h0, c0], axis=1),
                 index=1, stop_token_ids=[self.eos])
-        texts = []
-        for row in np.asarray(out):
-            ids = list(row[1:])
-            ids = ids[: ids.index(self.eos)] if self.eos in ids else ids
-            ids = [i for i in ids if i > 3]  # drop PAD/UNK/BOS
-            texts.append(_as_str(self.tokenizer.detokenize([ids])[0]) if ids else "")
-        return texts
+        return self._detokenize([self._trim(row[1:]) for row in np.asarray(out)])
 
     def generate(self, embeddings, attributes: list[dict[str, str]], tone="elegant", length="medium",
                  seed=0, attempts=2) -> list[str]:
@@ -199,7 +234,8 @@ class DescriptionModel:
         for attempt in range(attempts):
             raw = self.sample(np.asarray(embeddings)[todo], [attributes[i] for i in todo],
                               [tone] * len(todo), [length] * len(todo),
-                              sampler="greedy" if attempt == attempts - 1 else "top_p", seed=seed + attempt)
+                              sampler="greedy" if attempt == attempts - 1 else "top_p", seed=seed + attempt,
+                              max_sentences=[MAX_SENTENCES[length] + SENTENCE_SLACK] * len(todo))
             still = []
             for i, r in zip(todo, raw):
                 filled = relexicalise(r, attributes[i])
