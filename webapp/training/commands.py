@@ -180,15 +180,17 @@ def evaluate(labels_csv, images_root, version, out, as_json):
     with open(labels_csv, newline="", encoding="utf-8") as f:
         rows = [dict(r, path=str(root / r["path"])) for r in csv.DictReader(f)]
     missing = [r["path"] for r in rows if not Path(r["path"]).is_file()]
-    rows = [r for r in rows if Path(r["path"]).is_file()]
+    unreadable = [r["path"] for r in rows if r["path"] not in missing and not _readable(r["path"])]
+    rows = [r for r in rows if r["path"] not in missing and r["path"] not in unreadable]
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
     out = out or str(Path(cfg["INSTANCE_PATH"]) / "evaluations" / f"{generator.model_version}-{stamp}")
     report = evaluate_labelled(generator, rows, out, threshold=cfg["LOW_CONFIDENCE_THRESHOLD"])
-    report["missing_images"] = len(missing)
+    report["missing_images"], report["unreadable_images"] = len(missing), len(unreadable)
     if as_json:
         click.echo(json.dumps(report))
         return
-    click.echo(f"model {report['model_version']} on {report['n']} photos ({len(missing)} missing)")
+    click.echo(f"model {report['model_version']} on {report['n']} photos "
+               f"({len(missing)} missing, {len(unreadable)} unreadable, left out)")
     click.echo(f"{'attribute':<10} {'n':>4} {'acc':>6} {'maj':>6} {'F1':>6} {'ECE':>6} {'ask':>6}")
     for a, r in report["attributes"].items():
         click.echo(f"{a:<10} {r['n']:>4} {r['accuracy']:>6.3f} {r['majority_baseline']:>6.3f} "
@@ -198,3 +200,14 @@ def evaluate(labels_csv, images_root, version, out, as_json):
         click.echo(f"descriptions (n={d['n']}): BLEU-4 {d['bleu4']:.3f}, ROUGE-L {d['rouge_l']:.3f}, "
                    f"distinct-2 {d['distinct_2']:.3f}")
     click.echo(f"confusion matrices: {out}")
+
+
+def _readable(path) -> bool:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im.verify()
+        return True
+    except Exception:
+        return False
