@@ -1,15 +1,40 @@
-"""The listing generator, loaded once per worker process and kept."""
+"""The listing generator, loaded once per worker process and kept.
+
+The bundle is the version promoted in the model registry (webapp/training/registry.py),
+checked every MODEL_CHECK_SECONDS, so `flask ml promote` and `rollback` reach running
+workers without a redeploy; MODEL_DIR (the starter) serves until a version is registered.
+"""
+import logging
 import threading
+import time
 
 from flask import current_app
 
 _lock = threading.Lock()
 _loaded = {}
+_registry = {"path": None, "checked": float("-inf")}
+
+
+def bundle_path() -> str:
+    """The promoted bundle's folder, asked of the database at most every MODEL_CHECK_SECONDS."""
+    config = current_app.config
+    now = time.monotonic()
+    if _registry["path"] is None or now - _registry["checked"] >= config["MODEL_CHECK_SECONDS"]:
+        _registry["checked"] = now
+        try:
+            from webapp.storage import get_store
+            from webapp.training.registry import promoted_bundle
+
+            _registry["path"] = promoted_bundle(get_store(), config)
+        except Exception:  # registry or storage unreachable: keep serving what is loaded
+            logging.getLogger(__name__).warning("promoted model version not checked", exc_info=True)
+            _registry["path"] = _registry["path"] or config["MODEL_DIR"]
+    return _registry["path"]
 
 
 def get_generator():
-    """Load the model bundle on first use; later calls return the same object."""
-    path = current_app.config["MODEL_DIR"]
+    """Load the promoted bundle on first use and when the promoted version changes."""
+    path = bundle_path()
     with _lock:
         if path not in _loaded:
             from ml.listing import ListingGenerator  # TensorFlow stays out of the web process
@@ -32,7 +57,7 @@ def load_at_process_start(flask_app) -> None:
     def load(**_):
         with flask_app.app_context():
             try:
-                get_generator()
+                get_generator().warm_up()  # compiled paths traced now, not in the first job
             except Exception:
                 logging.getLogger(__name__).exception("model bundle not loaded at start")
 

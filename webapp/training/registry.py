@@ -125,3 +125,21 @@ def fetch(store, row: ModelVersion, cache_dir) -> Path:
     if not (dest / "meta.json").exists():
         unpack(store.read(row.object_key), dest)
     return dest
+
+
+def promoted_bundle(store, config) -> str:
+    """Folder of the promoted version (downloaded on first use), else MODEL_DIR.
+
+    Reads through its own connection, not the session: a worker calls this between a
+    task's transactions and must not leave a read snapshot open in the task's session.
+    """
+    with db.engine.connect() as conn:
+        row = conn.execute(select(ModelVersion.version, ModelVersion.object_key)
+                           .where(ModelVersion.status == "promoted")
+                           .order_by(ModelVersion.promoted_at.desc()).limit(1)).first()
+    if row is None:
+        return str(config["MODEL_DIR"])
+    dest = Path(config["MODEL_CACHE_DIR"]) / row.version
+    if not (dest / "meta.json").exists():
+        unpack(store.read(row.object_key), dest)
+    return str(dest)
