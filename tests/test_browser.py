@@ -39,8 +39,8 @@ def new_page(browser, base):
     page.errors = []
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
     # Console errors include content-security-policy refusals and failed loads.
-    page.on("console", lambda msg: msg.type == "error" and "favicon" not in msg.text
-            and page.errors.append(msg.text))
+    page.on("console", lambda msg: msg.type == "error" and "favicon" not in msg.location.get("url", "")
+            and page.errors.append(f"{page.url}: {msg.text} ({msg.location.get('url')})"))
     page.set_default_timeout(30_000)
     return page
 
