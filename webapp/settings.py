@@ -99,6 +99,9 @@ def load_settings(env=None):
         "RETRAIN_ENABLED": _bool(env.get("RETRAIN_ENABLED")),
         "RETRAIN_SCHEDULE": env.get("RETRAIN_SCHEDULE", "0 3 * * *"),
         "RETRAIN_MIN_NEW_APPROVED": int(env.get("RETRAIN_MIN_NEW_APPROVED", 25)),
+        # A worker started with `-Q <this>` keeps retraining off the listing queue (default: the same queue).
+        "RETRAIN_QUEUE": env.get("RETRAIN_QUEUE", ""),
+        "RETRAIN_TIME_LIMIT": int(env.get("RETRAIN_TIME_LIMIT", 3 * 3600)),
         "HEATMAPS_ENABLED": _bool(env.get("HEATMAPS_ENABLED"), default=True),
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,

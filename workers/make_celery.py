@@ -15,3 +15,5 @@ load_at_process_start(flask_app)
 
 import workers.tasks  # noqa: E402,F401  (registers the tasks with this app)
 import workers.reaper  # noqa: E402,F401  (the periodic reaper, scheduled in workers/schedule.py)
+import workers.explain  # noqa: E402,F401  (Grad-CAM heatmaps for the admin review page)
+import workers.retrain  # noqa: E402,F401  (periodic retraining, scheduled in workers/schedule.py)

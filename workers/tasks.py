@@ -23,6 +23,7 @@ from webapp.metrics import INFERENCE_SECONDS, JOBS_FINISHED, UPLOAD_TO_READY_SEC
 from webapp.models import GeneratedListing, Job, utcnow
 from webapp.storage import get_store
 from workers.claims import claim_job, fail_claimed, owned, release_claimed
+from workers.explain import queue_heatmap
 from workers.models import get_generator
 from workers.photos import BadPhoto, decode_photo, stored_jpeg, thumbnail_jpeg
 
@@ -181,5 +182,6 @@ def _process(job_id: str, attempt: int) -> str:
             log.warning("job %s: original %s not deleted: %s", job_id, source_key, exc)
     if job.queued_at:
         UPLOAD_TO_READY_SECONDS.observe((job.finished_at - job.queued_at).total_seconds())
+    queue_heatmap(job.photo_id)  # Grad-CAM for the admin review page, as its own task
     log.info("job %s ready in %d ms", job_id, int(elapsed * 1000))
     return "ready"
