@@ -14,6 +14,7 @@ from webapp.models import Product, User, utcnow
 from webapp.products.forms import ActionForm, ListingForm
 from webapp.records import AuditEvent, InaccuracyReport
 from webapp.storage import get_store
+from webapp.training.records import PhotoHeatmap
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_admin)
@@ -89,7 +90,18 @@ def review(product_id):
         action_form=ActionForm(), generated=latest_generated(product), reports=reports,
         history=history, people=people_by_id(e.actor_id for e in history),
         images=[store.url(p.thumbnail_key) for p in product.photos if p.thumbnail_key],
-        is_low=is_low_confidence, threshold=threshold())
+        heatmaps=heatmaps_for(product, store), is_low=is_low_confidence, threshold=threshold())
+
+
+def heatmaps_for(product, store) -> list[dict]:
+    """Grad-CAM overlays the worker stored for the product's photos (workers/explain.py)."""
+    ids = [p.id for p in product.photos]
+    if not ids:
+        return []
+    rows = db.session.scalars(select(PhotoHeatmap).where(PhotoHeatmap.photo_id.in_(ids))
+                              .order_by(PhotoHeatmap.photo_id)).all()
+    return [{"url": store.url(h.object_key), "category": h.category, "model_version": h.model_version}
+            for h in rows]
 
 
 @bp.post("/products/<int:product_id>/approve")
