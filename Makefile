@@ -28,6 +28,7 @@ $(MODEL_DIR)/meta.json: | venv
 model: $(MODEL_DIR)/meta.json
 
 run: migrate model
+	MODEL_DIR=$(MODEL_DIR) $(BIN)/flask ml register-starter
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start -p $${PORT:-5000} web worker
 
 test: venv
