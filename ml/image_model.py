@@ -15,6 +15,7 @@ from PIL import Image, ImageOps
 from ml import vocab
 from ml._tf import keras, seed_everything
 from ml.efficientnet_lite import EMBED_DIM, WEIGHTS_VERSION, build_efficientnet_lite0, load_imagenet_weights
+from ml.tflite_backbone import TFLiteBackbone, ensure_tflite_backbone
 
 HEADS_FILE, CONFIG_FILE = "image_heads.weights.h5", "image_model.json"
 
@@ -47,11 +48,24 @@ def _build_heads(dropout=0.5):
 class ImageAttributeModel:
     """Predicts every attribute in :data:`ml.vocab.ATTRIBUTES` from photos."""
 
-    def __init__(self, image_size: int = 224, cache_dir=None):
+    def __init__(self, image_size: int = 224, cache_dir=None, serving: str = "tflite"):
         self.image_size = int(image_size)
-        self.backbone = load_imagenet_weights(
-            build_efficientnet_lite0(self.image_size, include_top=False), cache_dir)
+        self.cache_dir = cache_dir
+        self.serving = serving  # "tflite" (ml/tflite_backbone.py) or "keras"
+        self._backbone = self._fast = None
+        if serving == "tflite":
+            self._fast = TFLiteBackbone(ensure_tflite_backbone(self.image_size, cache_dir), self.image_size)
+        elif serving != "keras":
+            raise ValueError("serving must be 'tflite' or 'keras'")
         self.heads = None
+
+    @property
+    def backbone(self):
+        """The Keras backbone (training, Grad-CAM, reference); built on first use."""
+        if self._backbone is None:
+            self._backbone = load_imagenet_weights(
+                build_efficientnet_lite0(self.image_size, include_top=False), self.cache_dir)
+        return self._backbone
 
     # -- features -------------------------------------------------------------
     def embed(self, images: list[Image.Image], batch_size: int = 32) -> np.ndarray:
@@ -59,7 +73,10 @@ class ImageAttributeModel:
         out = np.zeros((len(images), EMBED_DIM), np.float32)
         for i in range(0, len(images), batch_size):
             batch = np.stack([to_square(im, self.image_size) for im in images[i:i + batch_size]])
-            out[i:i + len(batch)] = self.backbone(batch, training=False).numpy()
+            if self._fast is not None:
+                out[i:i + len(batch)] = self._fast(batch)
+            else:
+                out[i:i + len(batch)] = self.backbone(batch, training=False).numpy()
         return out
 
     # -- training -------------------------------------------------------------
@@ -112,12 +129,12 @@ class ImageAttributeModel:
                    "attributes": vocab.ATTRIBUTES}, open(d / CONFIG_FILE, "w"))
 
     @classmethod
-    def load(cls, directory, cache_dir=None) -> "ImageAttributeModel":
+    def load(cls, directory, cache_dir=None, serving: str = "tflite") -> "ImageAttributeModel":
         d = Path(directory)
         cfg = json.load(open(d / CONFIG_FILE))
         if {a: tuple(v) for a, v in cfg["attributes"].items()} != vocab.ATTRIBUTES:
             raise ValueError("bundle was trained with a different attribute vocabulary")
-        model = cls(cfg["image_size"], cache_dir)
+        model = cls(cfg["image_size"], cache_dir, serving)
         model.heads = _build_heads()
         model.heads.load_weights(d / HEADS_FILE)
         return model

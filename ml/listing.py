@@ -13,6 +13,7 @@ from pathlib import Path
 from ml import vocab
 from ml.image_model import ImageAttributeModel
 from ml.text_model import DescriptionModel
+from ml.tflite_backbone import BATCH_SIZES
 
 TITLE_MAX = 80
 CATEGORY_TITLE = {"ring": "Ring", "earrings": "Earrings", "necklace": "Necklace",
@@ -47,25 +48,40 @@ class ListingGenerator:
     def model_version(self) -> str:
         return str(self.meta.get("version", "unknown"))
 
-    def generate(self, images, tone: str = "elegant", length: str = "medium", seed: int = 0) -> list[dict]:
+    def generate(self, images, tone="elegant", length="medium", seed: int = 0) -> list[dict]:
         """One listing per image: ``{"attributes", "title", "description", "tags", "model_version"}``.
 
         ``attributes`` maps each attribute to ``{"value": str, "confidence": float}``.
+        ``tone`` and ``length`` are one value for all images or a list with one per image, so
+        jobs with different options still share one batched run.
         """
-        if tone not in vocab.TONES or length not in vocab.LENGTHS:
-            raise ValueError(f"tone must be one of {vocab.TONES}, length one of {vocab.LENGTHS}")
         images = list(images)
+        tones = [tone] * len(images) if isinstance(tone, str) else list(tone)
+        lengths = [length] * len(images) if isinstance(length, str) else list(length)
+        if any(t not in vocab.TONES for t in tones) or any(n not in vocab.LENGTHS for n in lengths) \
+                or len(tones) != len(images) or len(lengths) != len(images):
+            raise ValueError(f"tone must be one of {vocab.TONES}, length one of {vocab.LENGTHS}")
         if not images:
             return []
         emb = self.image_model.embed(images)
         preds = self.image_model.predict_features(emb)
         values = [{a: p[a]["value"] for a in vocab.ATTRIBUTE_NAMES} for p in preds]
-        texts = self.text_model.generate(emb, values, tone=tone, length=length, seed=seed)
+        texts = self.text_model.generate(emb, values, tone=tones, length=lengths, seed=seed)
         return [{"attributes": {a: {"value": p[a]["value"], "confidence": round(p[a]["confidence"], 4)}
                                 for a in vocab.ATTRIBUTE_NAMES},
-                 "title": compose_title(v), "description": t, "tags": compose_tags(v, tone),
+                 "title": compose_title(v), "description": t, "tags": compose_tags(v, tn),
                  "model_version": self.model_version}
-                for p, v, t in zip(preds, values, texts)]
+                for p, v, t, tn in zip(preds, values, texts, tones)]
+
+    def warm_up(self) -> None:
+        """Run every compiled path once (TFLite interpreters, traced decoding), so the first
+        real job after a worker starts is as fast as the rest."""
+        from PIL import Image
+
+        if self.image_model._fast is not None:
+            self.image_model._fast.warm_up(BATCH_SIZES)
+        self.generate([Image.new("RGB", (64, 64), (200, 190, 180))] * 2, tone=["elegant", "playful"],
+                      length=["short", "long"])
 
     def save(self, bundle_dir) -> None:
         d = Path(bundle_dir)
@@ -77,7 +93,8 @@ class ListingGenerator:
         (d / "meta.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
-    def load(cls, bundle_dir, cache_dir=None) -> "ListingGenerator":
+    def load(cls, bundle_dir, cache_dir=None, serving: str = "tflite") -> "ListingGenerator":
+        """``serving="tflite"`` runs the backbone through TFLite/XNNPACK; ``"keras"`` calls the Keras model."""
         d = Path(bundle_dir)
         meta = json.loads((d / "meta.json").read_text())
-        return cls(ImageAttributeModel.load(d / "image", cache_dir), DescriptionModel.load(d / "text"), meta)
+        return cls(ImageAttributeModel.load(d / "image", cache_dir, serving), DescriptionModel.load(d / "text"), meta)

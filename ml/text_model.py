@@ -226,20 +226,23 @@ class DescriptionModel:
         """Grounded descriptions: sampled, slots filled, contradictions and repeats removed.
 
         Rows whose generation lost its opening sentence are resampled (up to ``attempts``)
-        before falling back to a template opener.
+        before falling back to a template opener. ``tone`` and ``length`` are one value for
+        every row or a list with one per row (the worker batches jobs with different options).
         """
         n = len(attributes)
+        tones = [tone] * n if isinstance(tone, str) else list(tone)
+        lengths = [length] * n if isinstance(length, str) else list(length)
         texts = [""] * n
         todo = list(range(n))
         for attempt in range(attempts):
             raw = self.sample(np.asarray(embeddings)[todo], [attributes[i] for i in todo],
-                              [tone] * len(todo), [length] * len(todo),
+                              [tones[i] for i in todo], [lengths[i] for i in todo],
                               sampler="greedy" if attempt == attempts - 1 else "top_p", seed=seed + attempt,
-                              max_sentences=[MAX_SENTENCES[length] + SENTENCE_SLACK] * len(todo))
+                              max_sentences=[MAX_SENTENCES[lengths[i]] + SENTENCE_SLACK for i in todo])
             still = []
             for i, r in zip(todo, raw):
                 filled = relexicalise(r, attributes[i])
-                texts[i] = ground(filled, attributes[i], tone, length)
+                texts[i] = ground(filled, attributes[i], tones[i], lengths[i])
                 if not texts[i].startswith(filled.split(".")[0][:20]) or not r:
                     still.append(i)
             todo = still
