@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import AppGroup
 from sqlalchemy import select
 from tqdm import tqdm
 
@@ -21,8 +22,8 @@ from webapp.training import registry
 from webapp.training.importer import CatalogImporter
 from webapp.training.records import ModelVersion
 
-catalog_cli = click.Group("catalog", help="Import a marketplace's existing catalogue as training data.")
-ml_cli = click.Group("ml", help="Train, evaluate and version the listing models.")
+catalog_cli = AppGroup("catalog", help="Import a marketplace's existing catalogue as training data.")
+ml_cli = AppGroup("ml", help="Train, evaluate and version the listing models.")
 
 
 def _run_import(source: str, rows, total, as_json: bool) -> None:

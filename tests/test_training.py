@@ -1,0 +1,318 @@
+"""Catalogue import, training, evaluation and the model registry, on tiny data and real services:
+MariaDB (a source table in a scratch database), the session's S3 bucket, the Celery worker."""
+import csv
+import io
+import json
+import time
+import uuid
+
+import boto3
+import mysql.connector
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from tests.conftest import MYSQL_HOST
+from tests.factories import RESULT, ready_product, user_id
+from tests.support import register
+from webapp.extensions import db
+from webapp.models import Photo, Product
+from webapp.records import InaccuracyReport
+from webapp.storage import get_store
+from webapp.training.records import ModelVersion, PhotoHeatmap, TrainingItem
+
+N_ITEMS = 16
+
+
+@pytest.fixture(scope="module")
+def drawn_items():
+    """Labelled drawings (64 px) standing in for a marketplace's photos."""
+    from ml._templates import fill_slots
+    from ml.grounding import slot_values
+    from ml.starter_catalog import generate_catalog
+
+    items = generate_catalog(N_ITEMS, seed=11, image_size=64)
+    out = []
+    for it in items:
+        buf = io.BytesIO()
+        it.image.save(buf, "JPEG", quality=90)
+        out.append({"jpeg": buf.getvalue(), "labels": it.labels,
+                    "description": fill_slots(it.template, slot_values(it.labels))})
+    return out
+
+
+@pytest.fixture
+def labelled_folder(tmp_path, drawn_items):
+    """A folder of photos and a labels CSV with one of each problem the importer must report."""
+    root = tmp_path / "photos"
+    root.mkdir()
+    rows = []
+    for i, item in enumerate(drawn_items):
+        (root / f"{i}.jpg").write_bytes(item["jpeg"])
+        lab = item["labels"]
+        rows.append([f"{i}.jpg", lab["category"], lab["metal"], lab["gemstone"], item["description"]])
+    (root / "tiara.jpg").write_bytes(drawn_items[0]["jpeg"][:-10] + b"tiara-x")
+    (root / "broken.jpg").write_bytes(b"this is not a picture")
+    rows += [["gone.jpg", "ring", "gold", "", ""],        # missing image
+             ["tiara.jpg", "tiara", "gold", "", ""],      # unknown category: skipped, reported
+             ["broken.jpg", "ring", "", "", ""]]          # unreadable image
+    rows[0][2] = "titanium"                               # unknown metal: kept, label left empty, reported
+    labels = tmp_path / "labels.csv"
+    with open(labels, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["path", "category", "metal", "gemstone", "description"])
+        writer.writerows(rows)
+    return labels, root
+
+
+@pytest.fixture
+def ml_app(app, model_dir, tmp_path, monkeypatch):
+    """The app with the tiny starter as MODEL_DIR and scratch model/feature caches."""
+    monkeypatch.setitem(app.config, "MODEL_DIR", str(model_dir))
+    monkeypatch.setitem(app.config, "MODEL_CACHE_DIR", str(tmp_path / "registry"))
+    monkeypatch.setitem(app.config, "FEATURE_CACHE_DIR", str(tmp_path / "features"))
+    monkeypatch.setitem(app.config, "HOLDOUT_PERCENT", 25)
+    return app
+
+
+def cli(app, *args):
+    result = app.test_cli_runner().invoke(args=list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def last_json(output: str) -> dict:
+    return json.loads([line for line in output.splitlines() if line.startswith("{")][-1])
+
+
+def bucket_keys(service_env, prefix):
+    s3 = boto3.client("s3", endpoint_url=service_env["S3_ENDPOINT_URL"], region_name="us-east-1")
+    found = s3.list_objects_v2(Bucket=service_env["S3_BUCKET_NAME"], Prefix=prefix)
+    return [o["Key"] for o in found.get("Contents", [])]
+
+
+TRAIN_ARGS = ("ml", "train", "--epochs", "3", "--text-epochs", "1", "--min-descriptions", "4", "--json")
+
+
+def test_import_folder_reports_every_skip_and_is_idempotent(app, labelled_folder, service_env):
+    labels, root = labelled_folder
+    summary = last_json(cli(app, "catalog", "import-folder", "--labels", str(labels),
+                            "--images-root", str(root), "--json"))
+    assert summary["imported"] == N_ITEMS
+    assert summary["skipped"] == {"missing image": 1, "unknown label (category)": 1, "unreadable image": 1}
+    assert summary["unknown_labels"] == {"category=tiara": 1, "metal=titanium": 1}
+    with app.app_context():
+        items = db.session.scalars(select(TrainingItem)).all()
+        assert len(items) == N_ITEMS
+        first = next(i for i in items if i.source_id == "0.jpg")
+        assert first.metal is None and first.category and first.description
+        assert first.provenance == {"csv": "labels.csv", "path": "0.jpg"}
+        assert all(i.image_key.startswith("media/training/folder/") for i in items)
+    assert len(bucket_keys(service_env, "media/training/folder/")) == N_ITEMS
+    again = last_json(cli(app, "catalog", "import-folder", "--labels", str(labels), "--images-root", str(root),
+                          "--json"))
+    assert again["imported"] == 0 and again["already_imported"] == N_ITEMS
+    with app.app_context():
+        assert len(db.session.scalars(select(TrainingItem)).all()) == N_ITEMS
+
+
+@pytest.fixture
+def source_table(drawn_items, service_env):
+    """The marketplace's own database: a table in a scratch MariaDB database, photos in S3."""
+    name = f"jai_src_{uuid.uuid4().hex[:8]}"
+    conn = mysql.connector.connect(host=MYSQL_HOST, user="root", password="")
+    cur = conn.cursor()
+    cur.execute(f"CREATE DATABASE {name}")
+    cur.execute(f"CREATE TABLE {name}.listings (listing_id INT PRIMARY KEY, photo VARCHAR(255), "
+                "kind VARCHAR(40), metal_name VARCHAR(40), body TEXT)")
+    s3 = boto3.client("s3", endpoint_url=service_env["S3_ENDPOINT_URL"], region_name="us-east-1")
+    for i, item in enumerate(drawn_items[:6]):
+        s3.put_object(Bucket=service_env["S3_BUCKET_NAME"], Key=f"media/shop/{i}.jpg", Body=item["jpeg"])
+        cur.execute(f"INSERT INTO {name}.listings VALUES (%s, %s, %s, %s, %s)",
+                    (i + 1, f"shop/{i}.jpg", item["labels"]["category"].upper(), item["labels"]["metal"],
+                     item["description"]))
+    s3.put_object(Bucket=service_env["S3_BUCKET_NAME"], Key="media/shop/bad.jpg", Body=b"not an image")
+    cur.executemany(f"INSERT INTO {name}.listings VALUES (%s, %s, %s, %s, %s)",
+                    [(7, "shop/missing.jpg", "ring", "gold", None), (8, "shop/bad.jpg", "ring", None, None),
+                     (9, "shop/0.jpg", "crown", "gold", None)])
+    conn.commit()
+    yield name
+    cur.execute(f"DROP DATABASE {name}")
+    conn.close()
+
+
+def test_import_mysql_maps_columns_reads_s3_and_resumes(app, source_table, service_env, monkeypatch):
+    for key, value in {"CATALOG_DB_HOST": MYSQL_HOST, "CATALOG_DB_USER": "root", "CATALOG_DB_PASSWORD": "",
+                       "CATALOG_DB_NAME": source_table}.items():
+        monkeypatch.setitem(app.config, key, value)
+    mapping = ("--table", "listings", "--id-column", "listing_id", "--image-column", "photo",
+               "--category-column", "kind", "--metal-column", "metal_name", "--gemstone-column", "",
+               "--description-column", "body", "--json")
+    # Resumable: a run that only saw the first three rows, then the full run.
+    partial = last_json(cli(app, "catalog", "import-mysql", "--query",
+                            "SELECT listing_id AS id, photo AS image, kind AS category FROM listings "
+                            "WHERE listing_id <= 3", "--json"))
+    assert partial["imported"] == 3
+    summary = last_json(cli(app, "catalog", "import-mysql", *mapping))
+    assert summary["imported"] == 3 and summary["already_imported"] == 3
+    assert summary["skipped"] == {"missing image": 1, "unreadable image": 1, "unknown label (category)": 1}
+    assert summary["unknown_labels"] == {"category=crown": 1}
+    with app.app_context():
+        items = db.session.scalars(select(TrainingItem).where(TrainingItem.source == "mysql")).all()
+        assert sorted(i.source_id for i in items) == ["1", "2", "3", "4", "5", "6"]
+        assert all(i.category == i.category.lower() for i in items)
+        assert {i.provenance["image"] for i in items} == {f"shop/{k}.jpg" for k in range(6)}
+    again = last_json(cli(app, "catalog", "import-mysql", *mapping))
+    assert again["imported"] == 0 and again["already_imported"] == 6
+
+
+def test_train_registers_promotes_and_rollback_and_evaluate_work(ml_app, labelled_folder, service_env, tmp_path):
+    app = ml_app
+    labels, root = labelled_folder
+    cli(app, "catalog", "import-folder", "--labels", str(labels), "--images-root", str(root))
+    result = last_json(cli(app, *TRAIN_ARGS))
+    assert result["promoted"] and result["gate"]["holdout_n"] > 0
+    with app.app_context():
+        rows = {r.version: r for r in db.session.scalars(select(ModelVersion))}
+        assert len(rows) == 2  # the starter, registered first, and the new version
+        starter = next(r for r in rows.values() if r.version.startswith("starter-"))
+        new = rows[result["version"]]
+        assert (starter.status, new.status) == ("retired", "promoted")
+        assert new.metrics["heads"]["category"]["trained"] is True
+        assert new.metrics["heads"]["style"]["trained"] is False  # the catalogue has no style labels
+        assert new.data_fingerprint and new.label_set["category"]
+        assert 0 < new.metrics["heads"]["category"]["temperature"]
+    assert {f"media/models/{v}.tar.gz" for v in rows} <= set(bucket_keys(service_env, "media/models/"))
+
+    assert "rolled back to starter-" in cli(app, "ml", "rollback")
+    with app.app_context():
+        assert db.session.scalar(select(ModelVersion.status).where(
+            ModelVersion.version == result["version"])) == "rolled_back"
+    cli(app, "ml", "promote", result["version"])
+    out = tmp_path / "eval"
+    report = last_json(cli(app, "ml", "evaluate", "--labels", str(labels), "--images-root", str(root),
+                           "--out", str(out), "--json"))
+    assert report["model_version"] == result["version"]
+    assert report["missing_images"] == 1 and report["unreadable_images"] == 1
+    cat = report["attributes"]["category"]
+    assert cat["n"] == N_ITEMS + 1 and 0 <= cat["accuracy"] <= 1 and 0 <= cat["ece"] <= 1
+    assert sum(map(sum, cat["confusion"]["matrix"])) == cat["n"]
+    assert Image.open(cat["confusion_png"]).size[0] > 100
+    assert "metal" in report["attributes"] and "style" not in report["attributes"]
+    assert report["descriptions"]["n"] == N_ITEMS and 0 <= report["descriptions"]["rouge_l"] <= 1
+    text = cli(app, "ml", "evaluate", "--labels", str(labels), "--images-root", str(root), "--out", str(out))
+    assert "macro" not in text and "category" in text and "BLEU-4" in text
+
+
+def test_gate_keeps_a_worse_version_out_and_feedback_is_used_next_time(ml_app, labelled_folder, monkeypatch):
+    app = ml_app
+    labels, root = labelled_folder
+    cli(app, "catalog", "import-folder", "--labels", str(labels), "--images-root", str(root))
+    register(app.test_client(), "artisan@example.com")
+    photo = Image.new("RGB", (96, 96), (230, 220, 200))
+    buf = io.BytesIO()
+    photo.save(buf, "JPEG")
+    with app.app_context():
+        approved = ready_product("artisan@example.com", status="approved")
+        reported = ready_product("artisan@example.com", status="approved")
+        for pid in (approved, reported):
+            p = db.session.get(Product, pid)
+            p.edited_fields = ["attributes.metal", "description"]
+            p.description = "A gold ring I made by hand."
+            get_store().write(p.photos[0].object_key, buf.getvalue() + str(pid).encode(), "image/jpeg")
+        db.session.add(InaccuracyReport(product_id=reported, message="It is silver, not gold."))
+        db.session.commit()
+    # A gate no candidate can pass: the new version is registered but not promoted.
+    monkeypatch.setitem(app.config, "PROMOTION_TOLERANCE", -1.0)
+    result = last_json(cli(app, *TRAIN_ARGS))
+    assert not result["promoted"] and not result["gate"]["passed"]
+    assert result["feedback"] == {"added": 2, "held back (open customer report)": 1}
+    with app.app_context():
+        assert db.session.scalar(select(ModelVersion.status).where(
+            ModelVersion.version == result["version"])) == "candidate"
+        promoted = db.session.scalar(select(ModelVersion.version).where(ModelVersion.status == "promoted"))
+        assert promoted.startswith("starter-")
+        items = {i.provenance["product_id"]: i for i in db.session.scalars(
+            select(TrainingItem).where(TrainingItem.source == "feedback"))}
+        good, held = items[approved], items[reported]
+        held_id = held.id
+        assert good.active and not held.active
+        assert good.metal == "gold"  # edited by a person, so trusted despite 0.41 confidence
+        assert good.colour is None   # 0.55 confidence, never checked: not used as a label
+        assert good.category == RESULT["attributes"]["category"]["value"]
+        assert good.provenance["edited_fields"] == ["attributes.metal", "description"]
+        assert good.description == "A gold ring I made by hand."
+        assert held.provenance["open_reports"] == 1
+        n_folder = db.session.query(TrainingItem).filter_by(source="folder").count()
+    # Every active item is either trained on or held out: the folder's photos plus the approved listing.
+    assert result["n_train"] + result["gate"]["holdout_n"] == n_folder + 1
+    # The report is handled: the next run learns from that listing too.
+    with app.app_context():
+        report = db.session.scalar(select(InaccuracyReport))
+        report.resolved_at = report.created_at
+        db.session.commit()
+        from workers.retrain import retrain_models
+        monkeypatch.setitem(app.config, "RETRAIN_MIN_NEW_APPROVED", 10)
+        assert retrain_models.run()["skipped"]  # only two approvals, fewer than ten
+        from webapp.training.feedback import sync_feedback
+        sync_feedback(get_store(), app.config)
+        assert db.session.get(TrainingItem, held_id).active
+
+
+def test_worker_process_loads_the_promoted_version_without_a_restart(ml_app, labelled_folder, monkeypatch):
+    app = ml_app
+    monkeypatch.setitem(app.config, "MODEL_CHECK_SECONDS", 0)
+    from workers import models
+
+    monkeypatch.setattr(models, "_registry", {"path": None, "checked": float("-inf")})
+    from webapp.training import registry
+
+    with app.app_context():
+        assert models.get_generator().model_version.startswith("starter-tiny")  # nothing registered: MODEL_DIR
+        registry.ensure_bootstrap(get_store(), app.config)
+        starter = registry.promoted().version
+        # A second version: the starter bundle under a new name, registered and promoted.
+        import shutil
+        from pathlib import Path
+        copy = Path(app.config["MODEL_CACHE_DIR"]).parent / "copy"
+        shutil.copytree(app.config["MODEL_DIR"], copy)
+        meta = json.loads((copy / "meta.json").read_text())
+        meta["version"] = "test-v2"
+        (copy / "meta.json").write_text(json.dumps(meta))
+        registry.register(get_store(), app.config, copy, status="promoted")
+        assert models.get_generator().model_version == "test-v2"
+        registry.rollback()
+        assert models.get_generator().model_version == starter
+
+
+def test_worker_stores_a_heatmap_the_admin_sees(app, worker, service_env):
+    """A real upload through the real worker; the heatmap task follows the listing job."""
+    from tests.support import drawn_ring_jpeg, upload_photo, wait_for_job
+
+    client = app.test_client()
+    token = register(client, "maker@example.com")
+    body, stored = upload_photo(client, token, drawn_ring_jpeg())
+    assert stored.status_code in (201, 204)
+    confirm = client.post(body["confirm_url"], headers={"X-CSRFToken": token})
+    assert confirm.status_code == 202, confirm.get_data(as_text=True)
+    job = wait_for_job(client, body["status_url"])
+    assert job["state"] == "ready", job
+    deadline = time.time() + 90
+    with app.app_context():
+        photo_id = db.session.scalar(select(Photo.id).join(Product).where(
+            Product.owner_id == user_id("maker@example.com")))
+        while time.time() < deadline:
+            db.session.remove()
+            heat = db.session.get(PhotoHeatmap, photo_id)
+            if heat:
+                break
+            time.sleep(0.5)
+        assert heat is not None, "no heatmap stored"
+        png = get_store().read(heat.object_key)
+        assert Image.open(io.BytesIO(png)).format == "PNG"
+        assert heat.object_key == f"media/heatmaps/{photo_id}.png"
+        product_id = db.session.scalar(select(Photo.product_id).where(Photo.id == photo_id))
+    admin = app.test_client()
+    register(admin, "admin@example.com")
+    page = admin.get(f"/admin/products/{product_id}").get_data(as_text=True)
+    assert "Where the model looked for the category" in page and "heatmaps/" in page
