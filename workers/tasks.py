@@ -8,6 +8,7 @@ fails with a reason too. Nothing here raises for a job that is already finished.
 """
 import logging
 import time
+from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 from celery import shared_task
@@ -22,6 +23,7 @@ from webapp.logging_setup import bind_log_ids
 from webapp.metrics import INFERENCE_SECONDS, JOBS_FINISHED, UPLOAD_TO_READY_SECONDS
 from webapp.models import GeneratedListing, Job, utcnow
 from webapp.storage import get_store
+from workers.batching import claim_more
 from workers.claims import claim_job, fail_claimed, owned, release_claimed
 from workers.explain import queue_heatmap
 from workers.models import get_generator
@@ -68,7 +70,8 @@ def process_upload(self, job_id: str) -> str:
         attempt = claim_job(job_id, self.request.id, config["JOB_MAX_ATTEMPTS"])
         if attempt is None:
             return "skipped"  # finished already, gone, or another task holds it
-        outcome = _process(job_id, attempt)
+        extras = claim_more(job_id, self.request.id, config["WORKER_BATCH_MAX"] - 1, config["JOB_MAX_ATTEMPTS"])
+        outcome = _process_batch(job_id, attempt, extras) if extras else _process(job_id, attempt)
     except SoftTimeLimitExceeded:
         db.session.rollback()
         log.warning("job %s: soft time limit reached", job_id)
@@ -117,7 +120,77 @@ def _retry(task, job_id: str, attempt: int | None, exc: Exception) -> str:
     return "queued"
 
 
+@dataclass
+class Prepared:
+    """A claimed job whose photo is decoded and ready for the models."""
+    job_id: str
+    attempt: int
+    source_key: str
+    image: object
+    options: dict
+
+
 def _process(job_id: str, attempt: int) -> str:
+    prepared = _prepare(job_id, attempt)
+    if isinstance(prepared, str):
+        return prepared
+    started = time.perf_counter()
+    result = get_generator().generate([prepared.image], **prepared.options)[0]
+    return _finish(prepared, result, time.perf_counter() - started)
+
+
+def _process_batch(job_id: str, attempt: int, extras: list[tuple[str, int]]) -> str:
+    """The lead job plus jobs claimed by workers/batching.py, through the models in one batch.
+
+    The lead job's errors take the usual way (retry, fail with a reason); a claimed job that
+    hits an error is handed back to the queue with a fresh task, so each job still ends once.
+    """
+    ready = []
+    for extra_id, extra_attempt in extras:
+        try:
+            prepared = _prepare(extra_id, extra_attempt)
+        except Exception as exc:
+            _hand_back(extra_id, extra_attempt, exc)
+            continue
+        if isinstance(prepared, str):
+            JOBS_FINISHED.labels(prepared).inc()
+        else:
+            ready.append(prepared)
+    try:
+        lead = _prepare(job_id, attempt)
+        batch = ready + ([] if isinstance(lead, str) else [lead])
+        started = time.perf_counter()
+        results = get_generator().generate(
+            [p.image for p in batch], tone=[p.options["tone"] for p in batch],
+            length=[p.options["length"] for p in batch]) if batch else []
+        share = (time.perf_counter() - started) / max(1, len(batch))
+    except Exception as exc:
+        for prepared in ready:
+            _hand_back(prepared.job_id, prepared.attempt, exc)
+        raise
+    for prepared, result in zip(ready, results):
+        try:
+            JOBS_FINISHED.labels(_finish(prepared, result, share)).inc()
+        except Exception as exc:
+            _hand_back(prepared.job_id, prepared.attempt, exc)
+    bind_log_ids(job_id=job_id)
+    return lead if isinstance(lead, str) else _finish(lead, results[-1], share)
+
+
+def _hand_back(job_id: str, attempt: int, exc: Exception) -> None:
+    """Put a batched job back in the queue under a task of its own (the reaper if even that fails)."""
+    db.session.rollback()
+    log.warning("job %s (batched): %s: %s; handed back to the queue", job_id, type(exc).__name__, exc)
+    try:
+        if release_claimed(job_id, attempt, sent=True):
+            process_upload.apply_async((job_id,))
+    except Exception as again:
+        db.session.rollback()
+        log.warning("job %s: not handed back (%s); the reaper will", job_id, again)
+
+
+def _prepare(job_id: str, attempt: int) -> "Prepared | str":
+    """Read and decode the claimed job's photo; a photo that cannot be used fails the job."""
     config = current_app.config
     store = get_store()
     job = db.session.get(Job, job_id)
@@ -138,10 +211,14 @@ def _process(job_id: str, attempt: int) -> str:
         return "failed"
     options = generation_options(job)
     db.session.commit()  # no transaction (and no row lock) held while the model runs
+    return Prepared(job_id, attempt, source_key, image, options)
 
-    started = time.perf_counter()
-    result = get_generator().generate([image], **options)[0]
-    elapsed = time.perf_counter() - started
+
+def _finish(prepared: Prepared, result: dict, elapsed: float) -> str:
+    """Store the thumbnail, the clean copy and the listing, if this run still holds the job."""
+    job_id, attempt, source_key, image = prepared.job_id, prepared.attempt, prepared.source_key, prepared.image
+    bind_log_ids(job_id=job_id)
+    store = get_store()
     INFERENCE_SECONDS.labels(result["model_version"]).observe(elapsed)
 
     # Stored copies are re-encoded from pixels: upright, no metadata. Keys are derived from

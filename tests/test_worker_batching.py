@@ -1,0 +1,48 @@
+"""Micro-batching on the real worker: one task takes the waiting jobs with it, each job ends once."""
+import uuid
+
+from sqlalchemy import func, select
+
+from tests.support import drawn_ring_jpeg, register, upload_photo, wait_for_job
+from webapp.extensions import db
+from webapp.models import GeneratedListing, Job, utcnow
+
+
+def test_queued_jobs_are_processed_in_one_batch_and_each_ends_exactly_once(app, client, worker):
+    token = register(client)
+    uploads = []
+    for i in range(6):
+        data = b"not a photo at all\n" * 8 if i == 3 else drawn_ring_jpeg(256 + 16 * i)
+        body, stored = upload_photo(client, token, data)
+        assert stored.status_code == 204
+        uploads.append(body)
+    with app.app_context():
+        # All queued before any message goes out, so the first task finds the others waiting.
+        jobs = [db.session.get(Job, body["job_id"]) for body in uploads]
+        sent_ids = {job.id: uuid.uuid4().hex for job in jobs}
+        for job in jobs:
+            job.state, job.queued_at, job.task_id = "queued", utcnow(), sent_ids[job.id]
+        db.session.commit()
+        for job_id, task_id in sent_ids.items():
+            app.extensions["celery"].send_task("workers.tasks.process_upload", args=[job_id],
+                                               task_id=task_id, queue=app.config["CELERY_QUEUE"])
+
+    finished = [wait_for_job(client, body["status_url"]) for body in uploads]
+
+    assert [f["state"] for f in finished] == ["ready"] * 3 + ["failed"] + ["ready"] * 2
+    assert "not a JPEG, PNG or WebP" in finished[3]["error"]
+    with app.app_context():
+        db.session.remove()
+        jobs = [db.session.get(Job, body["job_id"]) for body in uploads]
+        for job in jobs:
+            assert job.attempts == 1, (job.id, job.attempts)  # taken once, by one task
+            listings = db.session.scalar(select(func.count()).select_from(GeneratedListing)
+                                         .where(GeneratedListing.job_id == job.id))
+            assert listings == (0 if job.state == "failed" else 1)
+        # Batched: jobs were run by a task other than the one sent for them.
+        taken_by_other = [j for j in jobs if j.task_id != sent_ids[j.id]]
+        assert taken_by_other, "every job ran under its own task: nothing was batched"
+        assert len({j.task_id for j in jobs}) < len(jobs)
+        for job in jobs:
+            if job.state == "ready":
+                assert job.product.title and job.product.description
