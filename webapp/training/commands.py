@@ -208,7 +208,7 @@ def _readable(path) -> bool:
 
     try:
         with Image.open(path) as im:
-            im.verify()
+            im.load()
         return True
     except Exception:
         return False
