@@ -8,7 +8,7 @@ failure beyond its kind reaches the response; the log keeps the details.
 import logging
 
 from botocore.exceptions import BotoCoreError, ClientError
-from flask import jsonify, make_response, render_template, request
+from flask import current_app, jsonify, make_response, request
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -45,7 +45,11 @@ def _unavailable(what: str, error: Exception):
         response = jsonify(error=message)
         response.status_code = 503
     else:
-        response = make_response(render_template("unavailable.html", message=message), 503)
+        # Straight from Jinja: render_template's context processors would look up the
+        # signed-in user, in the database that just failed.
+        page = current_app.jinja_env.get_template("unavailable.html").render(
+            message=message, path=request.path)
+        response = make_response(page, 503)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

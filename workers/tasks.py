@@ -73,11 +73,11 @@ def process_upload(self, job_id: str) -> str:
         extras = claim_more(job_id, self.request.id, config["WORKER_BATCH_MAX"] - 1, config["JOB_MAX_ATTEMPTS"])
         outcome = _process_batch(job_id, attempt, extras) if extras else _process(job_id, attempt)
     except SoftTimeLimitExceeded:
-        db.session.rollback()
+        _reset_session()
         log.warning("job %s: soft time limit reached", job_id)
         outcome = _give_up(job_id, attempt, TOO_SLOW)
     except Exception as exc:
-        db.session.rollback()
+        _reset_session()
         if is_transient(exc) and self.request.retries < config["TASK_MAX_RETRIES"]:
             return _retry(self, job_id, attempt, exc)
         if is_transient(exc):
@@ -91,6 +91,14 @@ def process_upload(self, job_id: str) -> str:
             outcome = _give_up(job_id, attempt, UNEXPECTED)
     JOBS_FINISHED.labels(outcome).inc()
     return outcome
+
+
+def _reset_session() -> None:
+    """Forget the failed transaction; with the connection gone, rollback itself fails."""
+    try:
+        db.session.rollback()
+    except Exception:
+        db.session.close()
 
 
 def _give_up(job_id: str, attempt: int | None, reason: str) -> str:
@@ -112,7 +120,7 @@ def _retry(task, job_id: str, attempt: int | None, exc: Exception) -> str:
         try:
             release_claimed(job_id, attempt, sent=sent)
         except Exception as db_exc:  # the retry re-takes the job by its task id
-            db.session.rollback()
+            _reset_session()
             log.warning("job %s: could not hand back (%s)", job_id, db_exc)
     JOBS_FINISHED.labels("retry").inc()
     if sent:
