@@ -22,6 +22,7 @@ from ml import vocab
 
 AUG_VIEWS = 4  # original + 3 augmented views per training photo
 MIN_CLASSES = 2  # an attribute needs at least two labelled values to learn anything
+MIN_LABELS = 20  # ... and this many labelled photos, or its head would learn the few it saw
 
 
 def augment(img: Image.Image, rng: np.random.Generator) -> Image.Image:
@@ -142,7 +143,7 @@ def _split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def train_heads(image_model, base_heads, feats: np.ndarray, labels: list[dict], epochs: int = 80,
-                val_fraction: float = 0.2, seed: int = 0, log=print) -> dict:
+                val_fraction: float = 0.2, seed: int = 0, min_labels: int = MIN_LABELS, log=print) -> dict:
     """Replace ``image_model.heads`` with heads trained on ``feats`` (n, views, d); returns a report.
 
     ``labels[i][attr]`` is a vocabulary value or None (unknown); unknown labels are left
@@ -157,11 +158,11 @@ def train_heads(image_model, base_heads, feats: np.ndarray, labels: list[dict], 
         known = np.array([labels[i].get(attr) in vocab.ATTRIBUTES[attr] for i in range(len(labels))])
         y_all = np.array([vocab.index_of(attr, lab[attr]) if k else -1 for lab, k in zip(labels, known)])
         tr, va = train_idx[known[train_idx]], val_idx[known[val_idx]]
-        if len(set(y_all[known])) < MIN_CLASSES or len(tr) < 2:
+        if len(set(y_all[known])) < MIN_CLASSES or known.sum() < min_labels or len(tr) < 2:
             if base_heads is not None:
                 heads.get_layer(attr).set_weights(base_heads.get_layer(attr).get_weights())
             report[attr] = {"trained": False, "n_labelled": int(known.sum()),
-                            "reason": "fewer than two labelled values; base head kept"}
+                            "reason": f"needs {min_labels} labels with two values or more; base head kept"}
             log(f"  {attr:<9} not trained ({int(known.sum())} labels)")
             continue
         views = feats.shape[1]
@@ -221,7 +222,8 @@ def train_text(base_text, feats0: np.ndarray, full_labels: list[dict], descripti
 
 
 def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tones=None, seed: int = 0,
-                 head_epochs: int = 80, text_epochs: int = 6, min_texts: int = 50, feature_cache=None,
+                 head_epochs: int = 80, text_epochs: int = 6, min_texts: int = 50, min_labels: int = MIN_LABELS,
+                 feature_cache=None,
                  extra_meta=None, log=print, progress=None):
     """Train on ``images`` (PIL images or callables returning one) and save a bundle in ``out``.
 
@@ -241,7 +243,8 @@ def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tone
     log(f"features for {len(images)} photos x {AUG_VIEWS} views")
     feats = cached_features(image_model, images, keys, AUG_VIEWS, seed, feature_cache, progress)
     log("attribute heads")
-    report = train_heads(image_model, base_heads, feats, labels, epochs=head_epochs, seed=seed, log=log)
+    report = train_heads(image_model, base_heads, feats, labels, epochs=head_epochs, seed=seed,
+                         min_labels=min_labels, log=log)
     # Unknown labels are filled with the new heads' predictions so the describer has full attributes.
     preds = image_model.predict_features(feats[:, 0])
     full = [{a: (lab.get(a) if lab.get(a) in vocab.ATTRIBUTES[a] else p[a]["value"]) for a in vocab.ATTRIBUTE_NAMES}

@@ -91,7 +91,8 @@ def bucket_keys(service_env, prefix):
     return [o["Key"] for o in found.get("Contents", [])]
 
 
-TRAIN_ARGS = ("ml", "train", "--epochs", "3", "--text-epochs", "1", "--min-descriptions", "4", "--json")
+TRAIN_ARGS = ("ml", "train", "--epochs", "3", "--text-epochs", "1", "--min-descriptions", "4", "--min-labels", "4",
+              "--json")
 
 
 def test_import_folder_reports_every_skip_and_is_idempotent(app, labelled_folder, service_env):

@@ -71,7 +71,8 @@ def base_bundle(store, config) -> tuple[Path, str | None]:
 
 
 def train_candidate(store, config, seed: int = 0, head_epochs: int = 80, text_epochs: int = 6,
-                    min_texts: int = 50, gate: bool = True, log=print, progress=None) -> dict:
+                    min_texts: int = 50, min_labels: int = 20, gate: bool = True, log=print,
+                    progress=None) -> dict:
     """Train, register and (if the gate allows) promote a new version; returns what happened."""
     from ml.evaluate import score
     from ml.listing import ListingGenerator
@@ -99,6 +100,7 @@ def train_candidate(store, config, seed: int = 0, head_epochs: int = 80, text_ep
             base, out, [_loader(store, i.image_key) for i in train], [i.fingerprint for i in train],
             [i.labels() for i in train], [i.description for i in train], [i.tone for i in train],
             seed=seed, head_epochs=head_epochs, text_epochs=text_epochs, min_texts=min_texts,
+            min_labels=min_labels,
             feature_cache=config["FEATURE_CACHE_DIR"], log=log, progress=progress,
             extra_meta={"data_fingerprint": fingerprint,
                         "sources": sorted({i.source for i in train})})
