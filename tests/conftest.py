@@ -49,7 +49,17 @@ def mysql_url():
                    env={**os.environ, "FLASK_APP": "webapp:create_app", "DATABASE_URL": url},
                    capture_output=True)
     yield url
-    conn.cursor().execute(f"DROP DATABASE {name}")
+    # Connections left open by test apps or workers would hold metadata locks: end them first.
+    cursor = conn.cursor()
+    cursor.execute("SELECT id FROM information_schema.processlist WHERE db = %s AND id <> CONNECTION_ID()",
+                   (name,))
+    for (thread_id,) in cursor.fetchall():
+        try:
+            cursor.execute(f"KILL {int(thread_id)}")
+        except mysql.connector.Error:
+            pass  # it ended by itself meanwhile
+    cursor.execute("SET SESSION lock_wait_timeout = 30")
+    cursor.execute(f"DROP DATABASE {name}")
     conn.close()
 
 
