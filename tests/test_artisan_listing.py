@@ -3,7 +3,7 @@ ratings and regeneration requests."""
 from sqlalchemy import select
 
 from tests.factories import RESULT, ready_product
-from tests.support import register
+from tests.support import drawn_ring_jpeg, register
 from webapp.extensions import db
 from webapp.models import Job, Product
 from webapp.records import ListingDiff, ListingRating
@@ -115,11 +115,17 @@ def test_regenerate_queues_a_job_that_replaces_only_edited_fields_the_artisan_ti
     assert response.status_code == 302
     with app.app_context():
         job = db.session.scalar(select(Job).where(Job.product_id == pid, Job.kind == "regenerate"))
-        assert (job.state, job.tone, job.length) == ("queued", "playful", "short")
+        # Queued, or already taken if a worker runs in this test session.
+        assert job.state in ("queued", "processing", "ready")
+        assert (job.tone, job.length) == ("playful", "short")
         assert job.replace_fields == ["title"]  # tags were never edited: nothing to replace
+        regen_id = job.id
         product = db.session.get(Product, pid)
         assert (product.tone, product.length) == ("playful", "short")
-    # While it runs, a second request is refused.
+    # While a job runs, a second request is refused.
+    with app.app_context():
+        db.session.get(Job, regen_id).state = "processing"
+        db.session.commit()
     busy = client.post(f"/products/{pid}/regenerate", data={"csrf_token": token, "tone": "minimal",
                                                             "length": "long"}, headers={"HX-Request": "1"})
     assert "still being written" in busy.get_data(as_text=True)
@@ -140,8 +146,9 @@ def test_retry_requeues_a_failed_job_whose_photo_is_still_stored(app, client):
     gone = client.post(f"/jobs/{job_id}/retry", data={"csrf_token": token}, follow_redirects=True)
     assert "please upload another one" in gone.get_data(as_text=True)
     with app.app_context():
-        get_store().write(key, b"bytes", "image/jpeg")
+        get_store().write(key, drawn_ring_jpeg(), "image/jpeg")
     client.post(f"/jobs/{job_id}/retry", data={"csrf_token": token})
     with app.app_context():
         job = db.session.get(Job, job_id)
-        assert (job.state, job.error) == ("queued", None)
+        # Queued again (or already taken, if a worker runs in this test session).
+        assert job.state in ("queued", "processing", "ready") and job.error is None

@@ -5,7 +5,8 @@ import uuid
 from datetime import datetime, timezone
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -110,7 +111,10 @@ class Job(db.Model):
     error: Mapped[str | None] = mapped_column(String(500))
     attempts: Mapped[int] = mapped_column(default=0)
     task_id: Mapped[str | None] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Microseconds on MySQL too: a product's jobs are ordered by it, and a fast worker can
+    # finish one job and start the next within the same second.
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql"), default=utcnow, index=True)
     queued_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
