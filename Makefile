@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 MODEL_DIR ?= instance/models/current
 export FLASK_APP := webapp:create_app
 
-.PHONY: run test venv migrate model clean
+.PHONY: run test venv migrate model clean bench
 
 $(STAMP): requirements.txt requirements-nodeps.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ run: migrate model
 
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Speed, load and footprint figures (docs/performance.md); BENCH_ARGS=--quick for a short run.
+bench: model
+	BENCH_BUNDLE=$${BENCH_BUNDLE:-$(MODEL_DIR)} $(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf instance .cache .pytest_cache
