@@ -9,8 +9,8 @@ let the last app built decide for all of them.
 """
 import hashlib
 
-from flask import jsonify, request
-from flask_limiter import Limiter
+from flask import jsonify, render_template, request
+from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
@@ -62,3 +62,10 @@ def init_limits(app) -> None:
         app.view_functions[endpoint] = limiter.limit(
             lambda setting=setting: app.config[setting], key_func=key, methods=["POST"],
             on_breach=_breached)(view)
+
+    @app.errorhandler(RateLimitExceeded)
+    def too_many(error):
+        # More specific than the app's 429 page, which would replace the JSON made above.
+        if error.response is not None:
+            return error.response
+        return render_template("error.html", code=429, error=error), 429
