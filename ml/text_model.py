@@ -5,7 +5,8 @@ LSTM's initial state and is fed again at every step.  Attribute values are writt
 as slot tokens (``xmetalx``...) in the training text and filled in afterwards, so the
 model learns where facts go, not which facts are true; :mod:`ml.grounding` then
 removes any sentence that still contradicts the attributes or repeats itself.
-Tokenising (WordPiece) and decoding (greedy / top-p) use keras-hub.
+Tokenising (WordPiece) uses keras-hub; decoding runs as one compiled loop (ml/decoding.py),
+checked against keras-hub's step-by-step samplers (:meth:`DescriptionModel.sample_stepwise`).
 """
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from ml.decoding import CompiledDecoder
 from ml.efficientnet_lite import EMBED_DIM
 from ml.grounding import MAX_SENTENCES, ground, slot_values
 
-import keras_hub  # noqa: E402  (after ml._tf so the log level is set first)
 
 SLOTS = {"{metal}": "xmetalx", "{Metal}": "xmetalx", "{gem}": "xgemx", "{style}": "xstylex",
          "{Style}": "xstylex", "{colour}": "xcolourx"}
@@ -70,13 +70,25 @@ class _Tile(keras.layers.Layer):
 class DescriptionModel:
     def __init__(self, vocabulary: list[str], max_len: int = 96, units: int = 256):
         self.vocabulary, self.max_len, self.units = list(vocabulary), int(max_len), int(units)
-        self.tokenizer = keras_hub.tokenizers.WordPieceTokenizer(
-            vocabulary=self.vocabulary, lowercase=True, oov_token=UNK)
+        self._tokenizer = None
         self.bos, self.eos = self.vocabulary.index(BOS), self.vocabulary.index(EOS)
         self._build()
 
+    @property
+    def tokenizer(self):
+        """keras-hub's WordPiece tokenizer, made on first use: serving decodes ids itself
+        (:meth:`_detokenize`), so a worker never pays for importing keras-hub at start."""
+        if self._tokenizer is None:
+            import keras_hub
+
+            self._tokenizer = keras_hub.tokenizers.WordPieceTokenizer(
+                vocabulary=self.vocabulary, lowercase=True, oov_token=UNK)
+        return self._tokenizer
+
     @classmethod
     def from_corpus(cls, templates: list[str], vocab_size: int = 1000, **kw) -> "DescriptionModel":
+        import keras_hub
+
         data = tf.data.Dataset.from_tensor_slices([delexicalise(t) for t in templates])
         voc = keras_hub.tokenizers.compute_word_piece_vocabulary(
             data, vocab_size, lowercase=True, reserved_tokens=RESERVED)
@@ -203,6 +215,8 @@ class DescriptionModel:
     def sample_stepwise(self, embeddings, attributes, tones, lengths, sampler="top_p", seed=0) -> list[str]:
         """The step-by-step reference decode (a keras-hub sampler calling a Keras step model);
         slow, kept to check :attr:`decoder` against and as the benchmark's "before"."""
+        import keras_hub
+
         n = len(attributes)
         ctx, h0, c0 = self._initial_state(embeddings, attributes, tones, lengths)
         prompt = np.zeros((n, self.max_len), np.int32)
