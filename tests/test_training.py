@@ -319,3 +319,13 @@ def test_worker_stores_a_heatmap_the_admin_sees(app, worker, service_env):
     register(admin, "admin@example.com")
     page = admin.get(f"/admin/products/{product_id}").get_data(as_text=True)
     assert "Where the model looked for the category" in page and "heatmaps/" in page
+
+
+def test_retraining_is_scheduled_only_when_enabled(app):
+    from workers.schedule import beat_schedule
+
+    assert "retrain-models" not in beat_schedule(app.config)
+    entry = beat_schedule({**app.config, "RETRAIN_ENABLED": True, "RETRAIN_SCHEDULE": "30 2 * * 1"})["retrain-models"]
+    assert entry["task"] == "workers.retrain.retrain_models"
+    assert entry["schedule"].hour == {2} and entry["schedule"].minute == {30} and entry["schedule"].day_of_week == {1}
+    assert entry["options"]["soft_time_limit"] == app.config["RETRAIN_TIME_LIMIT"]
