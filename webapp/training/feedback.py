@@ -62,7 +62,11 @@ def sync_feedback(store, config) -> Counter:
             source_id = f"product:{product.id}:photo:{photo.id}"
             item = existing.get(source_id)
             if item is None:
-                data = store.read(photo.object_key)
+                try:
+                    data = store.read(photo.object_key)
+                except Exception as exc:  # gone from storage: nothing to learn from, say so
+                    summary[f"photo unreadable ({type(exc).__name__})"] += 1
+                    continue
                 fingerprint = hashlib.sha256(data).hexdigest()
                 key = f"{config.get('S3_PREFIX', '')}training/feedback/{fingerprint}.jpg"
                 store.write(key, data, photo.content_type or "image/jpeg")
