@@ -95,3 +95,10 @@ class TFLiteBackbone:
                 out.append(it.get_tensor(it.get_output_details()[0]["index"]).copy())
                 i += size
         return np.concatenate(out) if out else np.zeros((0, 1280), np.float32)
+
+
+if __name__ == "__main__":  # python -m ml.tflite_backbone 192 [224 ...]: convert at set-up, not at first start
+    import sys
+
+    for arg in sys.argv[1:] or ["224"]:
+        print(ensure_tflite_backbone(int(arg)))
