@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 MODEL_DIR ?= instance/models/current
 export FLASK_APP := webapp:create_app
 
-.PHONY: run test venv migrate model clean bench
+.PHONY: run test venv migrate model clean bench loadtest
 
 $(STAMP): requirements.txt requirements-nodeps.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,3 +41,8 @@ bench: model
 
 clean:
 	rm -rf instance .cache .pytest_cache
+
+# Benchmark, not a test: 200 polling + 20 uploading clients for 60 s against gunicorn and a
+# real worker on private services; fails on any 5xx or lost job (bench/loadtest.py).
+loadtest: venv
+	$(BIN)/python -m bench.loadtest $(LOADTEST_ARGS)
