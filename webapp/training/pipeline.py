@@ -16,7 +16,6 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ml import vocab
 from webapp.extensions import db
 from webapp.training import registry
 from webapp.training.feedback import sync_feedback
@@ -123,7 +122,3 @@ def train_candidate(store, config, seed: int = 0, head_epochs: int = 80, text_ep
 
 def _brief(report: dict) -> dict:
     return {a: {k: r[k] for k in ("accuracy", "macro_f1", "ece", "n")} for a, r in report.items()}
-
-
-def labelled(items, attr: str) -> int:
-    return sum(1 for i in items if getattr(i, attr) in vocab.ATTRIBUTES[attr])
