@@ -88,7 +88,8 @@ class Artisan:
         for data in uploads:
             job_id, confirmed = self.submit(data)
             state, done = self.wait(job_id)
-            out.append({"state": state, "confirmed": confirmed, "done": done, "latency": done - confirmed})
+            out.append({"job_id": job_id, "state": state, "confirmed": confirmed, "done": done,
+                        "latency": done - confirmed})
         return out
 
 
@@ -102,6 +103,17 @@ def load_level(web: str, tokens: list[str], artisans: int, per_artisan: int, ima
 
     with ThreadPoolExecutor(artisans) as pool:
         return [r for rs in pool.map(go, range(artisans)) for r in rs]
+
+
+def mean_batch(app, job_ids: list[str]) -> float:
+    """Jobs per task that ran them: a batched job carries the id of the task that took it."""
+    from webapp.extensions import db
+    from webapp.models import Job
+
+    with app.app_context():
+        tasks = {db.session.get(Job, j).task_id for j in job_ids}
+        db.session.remove()
+    return round(len(job_ids) / max(1, len(tasks)), 2)
 
 
 def main(argv=None) -> None:
@@ -118,6 +130,7 @@ def main(argv=None) -> None:
         stack.start_storage_and_db()
         web = stack.start_gunicorn()
         tokens = seed_tokens(stack, max(LEVELS))
+        app = stack.app()
         # Cold start: a job is waiting before the worker process exists.
         first = Artisan(web, tokens[0])
         job_id, _ = first.submit(images[0])
@@ -135,19 +148,22 @@ def main(argv=None) -> None:
                 results = load_level(web, tokens, n, per_artisan[n], images)
                 wall = time.perf_counter() - t0
             ok = [r for r in results if r["state"] == "ready"]
+            batch = mean_batch(app, [r["job_id"] for r in ok])
             lat = [r["latency"] for r in ok]
             span = max(r["done"] for r in results) - min(r["confirmed"] for r in results)
             rate = len(ok) / span if span > 0 else 0.0
             s = summary(lat, "s", f"{n} artisans x {per_artisan[n]} uploads, confirm answered -> poll sees ready")
             levels.append({"artisans": n, "p50_s": s.get("median"), "p95_s": s.get("p95"),
                            "listings_per_s": round(rate, 2), "ready": len(ok), "jobs": len(results),
+                           "jobs_per_batch": batch,
                            "web": web_res.result(), "worker": worker_res.result(), "wall_s": round(wall, 1)})
             fig = dict(s)
             if n == 1:
                 fig["target"] = target(s.get("median") or 1e9, 1.0)
             figures[f"end to end: {n} artisans, confirm->ready s"] = fig
             figures[f"end to end: {n} artisans, listings/s"] = {
-                "value": round(rate, 2), "unit": "listings/s", "what": f"{len(ok)}/{len(results)} ready over {span:.1f} s"}
+                "value": round(rate, 2), "unit": "listings/s",
+                "what": f"{len(ok)}/{len(results)} ready over {span:.1f} s, {batch} jobs per worker batch on average"}
             w, k = web_res.result(), worker_res.result()
             figures[f"resources at {n} artisans: web CPU cores / RSS MB (largest process, all)"] = {
                 "value": f"{w['cpu_cores_used']} / {w['peak_process_rss_mb']}, {w['peak_rss_mb']}", "unit": "",
