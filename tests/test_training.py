@@ -329,3 +329,37 @@ def test_retraining_is_scheduled_only_when_enabled(app):
     assert entry["task"] == "workers.retrain.retrain_models"
     assert entry["schedule"].hour == {2} and entry["schedule"].minute == {30} and entry["schedule"].day_of_week == {1}
     assert entry["options"]["soft_time_limit"] == app.config["RETRAIN_TIME_LIMIT"]
+
+
+def test_running_worker_switches_to_a_newly_promoted_version(app, worker, model_dir, tmp_path):
+    """`flask ml promote` reaches the real worker without a restart (it checks every MODEL_CHECK_SECONDS)."""
+    import shutil
+
+    from tests.support import drawn_ring_jpeg, upload_photo, wait_for_job
+    from webapp.models import GeneratedListing, Job
+
+    copy = tmp_path / "v2"
+    shutil.copytree(model_dir, copy)
+    meta = json.loads((copy / "meta.json").read_text())
+    meta["version"] = f"hot-swap-{uuid.uuid4().hex[:6]}"
+    (copy / "meta.json").write_text(json.dumps(meta))
+    from webapp.training import registry
+
+    with app.app_context():
+        registry.register(get_store(), {**app.config, "MODEL_DIR": str(model_dir)}, copy, status="promoted")
+    client = app.test_client()
+    token = register(client, "swap@example.com")
+    seen = []
+    deadline = time.time() + 3 * app.config["MODEL_CHECK_SECONDS"] + 30
+    while time.time() < deadline:
+        body, _ = upload_photo(client, token, drawn_ring_jpeg())
+        assert client.post(body["confirm_url"], headers={"X-CSRFToken": token}).status_code == 202
+        assert wait_for_job(client, body["status_url"])["state"] == "ready"
+        with app.app_context():
+            job_id = db.session.scalar(select(Job.id).order_by(Job.created_at.desc()).limit(1))
+            seen.append(db.session.scalar(select(GeneratedListing.model_version)
+                                          .where(GeneratedListing.job_id == job_id)))
+        if seen[-1] == meta["version"]:
+            break
+        time.sleep(3)
+    assert seen[-1] == meta["version"], seen
