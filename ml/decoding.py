@@ -3,7 +3,8 @@
 Step-by-step decoding through a Keras model costs a Python round trip and a few
 dozen eager ops per token (1-4 s per description). Here the loop is a ``tf.while_loop``
 inside a ``tf.function``: the LSTM state is carried from step to step (the cache), the
-token embedding, LSTM cell and output layer of the trained model are called directly,
+LSTM step is written out with the trained weights (the input projection of every token
+computed once per call as a table), the output layer of the trained model is called directly,
 and sampling (top-p or greedy) happens in the graph too. It uses the same layers and
 weights as :meth:`ml.text_model.DescriptionModel.sample_stepwise`, so greedy decoding
 gives the same tokens; top-p uses a stateless seed per step, so a seed always gives the
@@ -25,6 +26,9 @@ class CompiledDecoder:
     def __init__(self, token_embedding, lstm_cell, logits_layer, bos: int, eos: int, max_steps: int,
                  sentence_ends=()):
         self.embedding, self.cell, self.logits = token_embedding, lstm_cell, logits_layer
+        if (lstm_cell.activation.__name__, lstm_cell.recurrent_activation.__name__) != ("tanh", "sigmoid") \
+                or not lstm_cell.use_bias:
+            raise ValueError("the compiled step implements a tanh/sigmoid LSTM cell with a bias")
         self.bos, self.eos, self.max_steps = int(bos), int(eos), int(max_steps)
         self.sentence_ends = tf.constant(sorted(sentence_ends) or [-1], tf.int32)
         spec = [tf.TensorSpec((None, None), tf.float32)] * 3 + [tf.TensorSpec((None,), tf.int32),
@@ -64,9 +68,17 @@ class CompiledDecoder:
         sentences = tf.zeros([n], tf.int32)
         out = tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=tf.TensorShape([None]))
 
+        # The LSTM's input is [token embedding, ctx]: its share of the gate pre-activations is a
+        # per-token table plus a per-row constant, both computed once here instead of every step.
+        kernel, width = self.cell.kernel, tf.shape(self.embedding.embeddings)[1]
+        table = tf.matmul(self.embedding.embeddings, kernel[:width])
+        ctx_gates = tf.matmul(ctx, kernel[width:]) + self.cell.bias
+
         def body(step, tokens, h, c, done, sentences, out):
-            x = tf.concat([self.embedding(tokens), ctx], axis=-1)
-            _, (h, c) = self.cell(x, [h, c], training=False)
+            z = tf.gather(table, tokens) + ctx_gates + tf.matmul(h, self.cell.recurrent_kernel)
+            i, f, g, o = tf.split(z, 4, axis=-1)  # Keras LSTM gate order
+            c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+            h = tf.sigmoid(o) * tf.tanh(c)
             nxt = self._next_token(self.logits(h), seed, step, greedy)
             nxt = tf.where(done, tf.zeros_like(nxt), nxt)
             ends = tf.reduce_any(tf.equal(nxt[:, None], self.sentence_ends[None, :]), axis=-1)
