@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ml import vocab
 from ml.image_model import ImageAttributeModel
-from ml.text_model import DescriptionModel
+from ml.text_model import DECODINGS, DescriptionModel
 from ml.tflite_backbone import BATCH_SIZES
 
 TITLE_MAX = 80
@@ -48,12 +48,13 @@ class ListingGenerator:
     def model_version(self) -> str:
         return str(self.meta.get("version", "unknown"))
 
-    def generate(self, images, tone="elegant", length="medium", seed: int = 0) -> list[dict]:
+    def generate(self, images, tone="elegant", length="medium", seed: int = 0, decoding="top_p") -> list[dict]:
         """One listing per image: ``{"attributes", "title", "description", "tags", "model_version"}``.
 
         ``attributes`` maps each attribute to ``{"value": str, "confidence": float}``.
         ``tone`` and ``length`` are one value for all images or a list with one per image, so
-        jobs with different options still share one batched run.
+        jobs with different options still share one batched run. ``decoding`` is one of
+        :data:`ml.text_model.DECODINGS` (``"beam"`` decodes step by step: slower, see docs/models.md).
         """
         images = list(images)
         tones = [tone] * len(images) if isinstance(tone, str) else list(tone)
@@ -61,12 +62,14 @@ class ListingGenerator:
         if any(t not in vocab.TONES for t in tones) or any(n not in vocab.LENGTHS for n in lengths) \
                 or len(tones) != len(images) or len(lengths) != len(images):
             raise ValueError(f"tone must be one of {vocab.TONES}, length one of {vocab.LENGTHS}")
+        if decoding not in DECODINGS:
+            raise ValueError(f"decoding must be one of {DECODINGS}")
         if not images:
             return []
         emb = self.image_model.embed(images)
         preds = self.image_model.predict_features(emb)
         values = [{a: p[a]["value"] for a in vocab.ATTRIBUTE_NAMES} for p in preds]
-        texts = self.text_model.generate(emb, values, tone=tones, length=lengths, seed=seed)
+        texts = self.text_model.generate(emb, values, tone=tones, length=lengths, seed=seed, decoding=decoding)
         return [{"attributes": {a: {"value": p[a]["value"], "confidence": round(p[a]["confidence"], 4)}
                                 for a in vocab.ATTRIBUTE_NAMES},
                  "title": compose_title(v), "description": t, "tags": compose_tags(v, tn),

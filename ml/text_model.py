@@ -5,8 +5,9 @@ LSTM's initial state and is fed again at every step.  Attribute values are writt
 as slot tokens (``xmetalx``...) in the training text and filled in afterwards, so the
 model learns where facts go, not which facts are true; :mod:`ml.grounding` then
 removes any sentence that still contradicts the attributes or repeats itself.
-Tokenising (WordPiece) uses keras-hub; decoding runs as one compiled loop (ml/decoding.py),
-checked against keras-hub's step-by-step samplers (:meth:`DescriptionModel.sample_stepwise`).
+Tokenising (WordPiece) uses keras-hub; top-p and greedy decoding run as one compiled loop
+(ml/decoding.py), checked against keras-hub's step-by-step samplers
+(:meth:`DescriptionModel.sample_stepwise`), which also serve beam search.
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ RESERVED = [PAD, UNK, BOS, EOS, "xmetalx", "xgemx", "xstylex", "xcolourx"]
 COND_DIM = sum(len(v) for v in vocab.ATTRIBUTES.values()) + len(vocab.TONES) + len(vocab.LENGTHS)
 WEIGHTS_FILE, CONFIG_FILE = "text_model.weights.h5", "text_model.json"
 SENTENCE_SLACK = 3  # sentences decoded past the length's budget, for those grounding drops
+DECODINGS = ("top_p", "greedy", "beam")  # top_p and greedy: compiled; beam: keras-hub's BeamSampler
+NUM_BEAMS = 4
 
 
 def delexicalise(template: str) -> str:
@@ -195,7 +198,10 @@ class DescriptionModel:
         """Raw generations (slot tokens still in), one per row, in one compiled batched decode.
 
         ``max_sentences`` (per row) stops a row early; :meth:`generate` passes the length's
-        budget plus slack for sentences that grounding drops."""
+        budget plus slack for sentences that grounding drops. ``sampler="beam"`` has no
+        compiled loop and goes through :meth:`sample_stepwise`."""
+        if sampler == "beam":
+            return self.sample_stepwise(embeddings, attributes, tones, lengths, "beam", max_sentences=max_sentences)
         decoder = self.decoder
         ctx, h0, c0 = self._initial_state(embeddings, attributes, tones, lengths, compiled=True)
         ids = decoder(ctx, h0, c0, greedy=sampler == "greedy", seed=seed, max_sentences=max_sentences)
@@ -212,46 +218,68 @@ class DescriptionModel:
         about half a millisecond, more than the rest of a batched description."""
         return [" ".join(self.vocabulary[i] for i in ids).replace(" ##", "") for ids in rows]
 
-    def sample_stepwise(self, embeddings, attributes, tones, lengths, sampler="top_p", seed=0) -> list[str]:
-        """The step-by-step reference decode (a keras-hub sampler calling a Keras step model);
-        slow, kept to check :attr:`decoder` against and as the benchmark's "before"."""
+    def sample_stepwise(self, embeddings, attributes, tones, lengths, sampler="top_p", seed=0,
+                        num_beams=NUM_BEAMS, max_sentences=None) -> list[str]:
+        """A keras-hub sampler (greedy, top-p or beam) calling a Keras step model, token by token.
+
+        Slow: the reference :attr:`decoder` is checked against, the benchmark's "before", and
+        the only beam search. ``max_sentences`` stops rows as the compiled decoder does."""
         import keras_hub
 
-        n = len(attributes)
+        ops, rows = keras.ops, len(attributes)
+        beams = num_beams if sampler == "beam" else 1
         ctx, h0, c0 = self._initial_state(embeddings, attributes, tones, lengths)
-        prompt = np.zeros((n, self.max_len), np.int32)
+        # BeamSampler repeats the prompt and cache rows once per beam (repeat on axis 0); what
+        # the step reads besides them is repeated the same way.
+        ctx, n = ops.repeat(ctx, beams, axis=0), rows * beams
+        limit = np.repeat(np.zeros(rows) if max_sentences is None else max_sentences, beams).astype(np.int32)
+        ends = [i for i, t in enumerate(self.vocabulary) if t in (".", "!", "?")] or [-1]
+        only_eos = np.full((1, len(self.vocabulary)), -1e9, np.float32)
+        only_eos[0, self.eos] = 0.0
+        prompt = np.zeros((rows, self.max_len), np.int32)
         prompt[:, 0] = self.bos
-        if sampler == "greedy":
+        if sampler == "beam":
+            s = keras_hub.samplers.BeamSampler(num_beams=beams)
+        elif sampler == "greedy":
             s = keras_hub.samplers.GreedySampler()
         else:
             s = keras_hub.samplers.TopPSampler(p=0.9, temperature=0.8, seed=seed)
 
         def next_fn(prompt, cache, index):
-            tok = keras.ops.slice(prompt, [0, index - 1], [n, 1])
+            tok = ops.slice(prompt, [0, index - 1], [n, 1])
             logits, h, c = self.step_model([tok, ctx, cache[:, 0], cache[:, 1]], training=False)
-            return logits[:, 0, :], None, keras.ops.stack([h, c], axis=1)
+            # A finished row (EOS said, or its sentence budget used) can only say EOS again, so a
+            # finished beam keeps its score; positions not yet decoded hold PAD (0), never counted.
+            sentences = ops.sum(ops.cast(ops.isin(prompt, ends), "int32"), axis=1)
+            done = ops.any(ops.equal(prompt, self.eos), axis=1) | ((limit > 0) & (sentences >= limit))
+            return ops.where(done[:, None], only_eos, logits[:, 0, :]), None, ops.stack([h, c], axis=1)
 
         out = s(next_fn, keras.ops.convert_to_tensor(prompt), cache=keras.ops.stack([h0, c0], axis=1),
                 index=1, stop_token_ids=[self.eos])
         return self._detokenize([self._trim(row[1:]) for row in np.asarray(out)])
 
     def generate(self, embeddings, attributes: list[dict[str, str]], tone="elegant", length="medium",
-                 seed=0, attempts=2) -> list[str]:
-        """Grounded descriptions: sampled, slots filled, contradictions and repeats removed.
+                 seed=0, attempts=2, decoding="top_p") -> list[str]:
+        """Grounded descriptions: decoded, slots filled, contradictions and repeats removed.
 
-        Rows whose generation lost its opening sentence are resampled (up to ``attempts``)
-        before falling back to a template opener. ``tone`` and ``length`` are one value for
-        every row or a list with one per row (the worker batches jobs with different options).
+        With ``decoding="top_p"``, rows whose generation lost its opening sentence are resampled
+        (up to ``attempts``, greedy on the last) before falling back to a template opener;
+        ``"greedy"`` and ``"beam"`` would only repeat themselves, so they decode once.
+        ``tone`` and ``length`` are one value for every row or a list with one per row (the
+        worker batches jobs with different options).
         """
+        if decoding not in DECODINGS:
+            raise ValueError(f"decoding must be one of {DECODINGS}")
         n = len(attributes)
         tones = [tone] * n if isinstance(tone, str) else list(tone)
         lengths = [length] * n if isinstance(length, str) else list(length)
         texts = [""] * n
         todo = list(range(n))
-        for attempt in range(attempts):
+        for attempt in range(attempts if decoding == "top_p" else 1):
+            sampler = "greedy" if decoding == "top_p" and attempt == attempts - 1 else decoding
             raw = self.sample(np.asarray(embeddings)[todo], [attributes[i] for i in todo],
                               [tones[i] for i in todo], [lengths[i] for i in todo],
-                              sampler="greedy" if attempt == attempts - 1 else "top_p", seed=seed + attempt,
+                              sampler=sampler, seed=seed + attempt,
                               max_sentences=[MAX_SENTENCES[lengths[i]] + SENTENCE_SLACK for i in todo])
             still = []
             for i, r in zip(todo, raw):
