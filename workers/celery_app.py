@@ -12,10 +12,12 @@ def celery_config(config) -> dict:
     options = {}
     if broker.startswith("filesystem://"):
         folder = Path(config["CELERY_BROKER_FOLDER"])
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         options = {"data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
-                   "processed_folder": str(folder / "processed"), "store_processed": False}
+                   "processed_folder": str(folder / "processed"), "store_processed": False,
+                   # Without this kombu writes its exchange tables to ./control in the working dir.
+                   "control_folder": str(folder / "control")}
     elif broker.startswith("redis"):
         # A message a vanished worker held comes back after this; the reaper re-queues the job
         # long before (REAPER_PROCESSING_AFTER), and a task re-run on a finished job does nothing.
