@@ -26,12 +26,14 @@ class FaultProxy:
 
     forward: bytes pass both ways. refuse: open connections are reset and new ones are
     accepted and reset at once (the server "went away"). stall: open connections stop
-    passing bytes and new ones are accepted but never answered (a timeout).
+    passing bytes and new ones are accepted but never answered (a timeout). `slow(rate)`:
+    bytes trickle at `rate` bytes a second, never slow enough for a read timeout.
     """
 
     def __init__(self, target_host: str, target_port: int):
         self.target = (target_host, target_port)
         self.mode = "forward"
+        self.rate = None
         self._changed = threading.Condition()
         self._pairs: set = set()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -75,7 +77,12 @@ class FaultProxy:
                     self._changed.wait_for(lambda: self.mode != "stall")
                 if pair not in self._pairs:
                     break
-                dst.sendall(data)
+                if self.rate:
+                    for start in range(0, len(data), 1024):
+                        dst.sendall(data[start:start + 1024])
+                        time.sleep(1024 / self.rate)
+                else:
+                    dst.sendall(data)
         except OSError:
             pass
         self._drop(pair)
@@ -99,7 +106,11 @@ class FaultProxy:
     def stall(self):
         self._set("stall")
 
+    def slow(self, rate: int):
+        self.rate = rate
+
     def restore(self):
+        self.rate = None
         self._set("forward")
 
     def close(self):
@@ -235,7 +246,7 @@ def worker_env(service_env: dict, model_dir, queue: str, **overrides) -> dict:
     """Environment for a fault-test worker: its own queue, fast reaper, short limits."""
     env = {**service_env, "MODEL_DIR": str(model_dir), "CELERY_QUEUE": queue,
            "REAPER_INTERVAL": "2", "REAPER_UNSENT_AFTER": "3", "REAPER_QUEUED_AFTER": "20",
-           "REAPER_PROCESSING_AFTER": "5", "TASK_SOFT_TIME_LIMIT": "25", "TASK_TIME_LIMIT": "30",
+           "REAPER_PROCESSING_AFTER": "5", "TASK_SOFT_TIME_LIMIT": "20", "TASK_TIME_LIMIT": "65",
            "LOG_FORMAT": "text", "WORKER_HEARTBEAT_SECONDS": "60"}
     env.update({k: str(v) for k, v in overrides.items()})
     return env
@@ -263,3 +274,15 @@ def assert_finished_exactly_once(app, job_ids, allowed=("ready",)):
             if job.state == "failed":
                 assert job.error, f"job {job_id} failed without a reason"
         db.session.remove()
+
+
+MEASUREMENTS = Path(__file__).resolve().parent.parent / ".cache" / "reliability-last-run.jsonl"
+
+
+def record(test: str, **figures) -> None:
+    """Keep what a fault test measured (for docs/reliability.md); never asserted on."""
+    import json
+
+    MEASUREMENTS.parent.mkdir(exist_ok=True)
+    with MEASUREMENTS.open("a") as out:
+        out.write(json.dumps({"test": test, "at": time.strftime("%Y-%m-%d %H:%M:%S"), **figures}) + "\n")

@@ -22,7 +22,7 @@ from tests.support import csrf_from, register
 from webapp.account.tokens import create_token
 from webapp.extensions import db
 from webapp.models import Job, Photo, Product, User
-from webapp.records import InaccuracyReport
+from webapp.records import ApiToken, InaccuracyReport
 from webapp.security import content_security_policy, storage_origins
 from webapp.settings import load_settings
 from webapp.storage import create_store
@@ -237,6 +237,27 @@ def test_api_upload_creation_is_limited_per_token(limited):
     statuses = [client.post("/api/v1/uploads", headers=headers, json=request).status_code
                 for _ in range(4)]
     assert statuses == [201, 201, 201, 429]
+
+
+# --- API tokens (their creation, hashing and revocation: test_api.py) ---------------------
+
+def test_an_artisan_cannot_revoke_or_use_another_artisans_token(app, client):
+    register(client, "owner@example.com")
+    with app.app_context():
+        owner = db.session.scalar(select(User).where(User.email == "owner@example.com"))
+        row, plain = create_token(owner, "mine")
+        token_id = row.id
+    intruder = app.test_client()
+    register(intruder, "intruder@example.com")
+    page_token = csrf_from(intruder.get("/account/").get_data(as_text=True))
+    assert intruder.post(f"/account/tokens/{token_id}/revoke",
+                         data={"csrf_token": page_token}).status_code == 404
+    assert plain not in intruder.get("/account/").get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(ApiToken, token_id).revoked_at is None
+    # The session cookie of the owner is no API credential.
+    assert client.get("/api/v1/products").status_code == 401
+    assert client.get("/api/v1/products", headers={"Authorization": f"Bearer {plain}"}).status_code == 200
 
 
 # --- escaping -----------------------------------------------------------------------------

@@ -61,8 +61,10 @@ def load_settings(env=None):
         secret = "dev-only-not-secret"
     redis = redis_url(env)
     s3_bucket = env.get("S3_BUCKET_NAME", "")
-    hard_limit = int(env.get("TASK_TIME_LIMIT", 90))
-    soft_limit = min(int(env.get("TASK_SOFT_TIME_LIMIT", 60)), hard_limit - 5)
+    hard_limit = int(env.get("TASK_TIME_LIMIT", 120))
+    # The task notices its soft limit between steps (workers/tasks.py); one storage call can
+    # take 3 tries of 10 s, so the hard limit stays well beyond it.
+    soft_limit = max(1, min(int(env.get("TASK_SOFT_TIME_LIMIT", 60)), hard_limit - 45))
     return {
         "APP_ENV": "production" if production else "development",
         "SECRET_KEY": secret,

@@ -54,6 +54,20 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+# When this task's soft time limit runs out (process-wide: a pool process runs one task at a time).
+_deadline = {"at": None}
+
+
+def check_time() -> None:
+    """Raise the soft time limit here, at a safe point, if it has passed.
+
+    Celery's own signal can land inside a library that catches broad exceptions (the storage
+    client swallows it and retries its read), so the task checks the clock itself too.
+    """
+    if _deadline["at"] is not None and time.monotonic() > _deadline["at"]:
+        raise SoftTimeLimitExceeded()
+
+
 def backoff(retries: int) -> int:
     """2, 4, 8 ... seconds, capped at a minute."""
     return min(60, 2 ** (retries + 1))
@@ -65,6 +79,7 @@ def process_upload(self, job_id: str) -> str:
     """Decode the photo, run the models and store the listing; running it twice writes one result."""
     bind_log_ids(job_id=job_id)
     config = current_app.config
+    _deadline["at"] = time.monotonic() + config["TASK_SOFT_TIME_LIMIT"]
     attempt = None
     try:
         attempt = claim_job(job_id, self.request.id, config["JOB_MAX_ATTEMPTS"])
@@ -205,6 +220,7 @@ def _prepare(job_id: str, attempt: int) -> "Prepared | str":
     bind_log_ids(job_id=job_id, product_id=job.product_id)
     source_key = job.photo.object_key
     data = store.read(source_key, max_bytes=config["UPLOAD_MAX_BYTES"])
+    check_time()
     try:
         if len(data) > config["UPLOAD_MAX_BYTES"]:
             raise BadPhoto("The photo is larger than allowed.")
@@ -226,6 +242,7 @@ def _finish(prepared: Prepared, result: dict, elapsed: float) -> str:
     """Store the thumbnail, the clean copy and the listing, if this run still holds the job."""
     job_id, attempt, source_key, image = prepared.job_id, prepared.attempt, prepared.source_key, prepared.image
     bind_log_ids(job_id=job_id)
+    check_time()
     store = get_store()
     INFERENCE_SECONDS.labels(result["model_version"]).observe(elapsed)
 
