@@ -331,7 +331,9 @@ def test_a_job_over_its_soft_time_limit_fails_with_a_reason(app, service_env, mo
             # without ever tripping the client's read timeout.
             s3_proxy.slow(16 * 1024)
             job_id = send_upload(client, token, noisy_jpeg())
+            sent = time.time()
             wait_for_states(web, [job_id], ("failed",))
+            record("soft time limit", soft_limit_s=4, failed_after_s=round(time.time() - sent, 1))
         finally:
             s3_proxy.restore()
             stop_worker(worker)
