@@ -78,6 +78,16 @@ def test_csp_names_the_aws_bucket_origin_when_no_endpoint_is_set(monkeypatch):
     assert f"connect-src 'self' {origins[0]}" in policy
 
 
+def test_csp_still_names_the_bucket_without_credentials(monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    origins = storage_origins(create_store({"S3_BUCKET_NAME": "jewellery-media"}))
+    assert "https://jewellery-media.s3.amazonaws.com" in origins
+
+
 def test_templates_have_no_inline_script_style_or_handlers():
     """The CSP allows only files from this site; inline code would be blocked in the browser."""
     offenders = []

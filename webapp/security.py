@@ -6,9 +6,12 @@ origin is worked out from the store itself (a presigned form and URL are made of
 so AWS, an S3-compatible endpoint and the local folder store all get the right policy.
 HSTS is set by webapp/https.py when HTTPS is enforced.
 """
+import logging
 from urllib.parse import urlsplit
 
 from webapp.storage import get_store
+
+log = logging.getLogger(__name__)
 
 STATIC_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -23,7 +26,13 @@ def storage_origins(store) -> list[str]:
     """Origins the browser talks to for uploads and images; none for the local store ('self')."""
     if store.kind == "local":
         return []
-    urls = [store.presign_upload("csp-probe", "image/jpeg", 1, 60)["url"], store.url("csp-probe", 60)]
+    try:
+        urls = [store.presign_upload("csp-probe", "image/jpeg", 1, 60)["url"],
+                store.url("csp-probe", 60)]
+    except Exception:  # no credentials yet: the bucket's usual names
+        log.warning("storage origin not worked out from a presigned URL", exc_info=True)
+        endpoint = store.client.meta.endpoint_url
+        urls = [endpoint, f"https://{store.bucket}.s3.amazonaws.com"]
     origins = []
     for url in urls:
         parts = urlsplit(url)
