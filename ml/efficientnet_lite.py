@@ -33,6 +33,40 @@ def _relu6(name):
     return keras.layers.ReLU(max_value=6.0, name=name)
 
 
+def block_specs() -> list[tuple[int, int, int, int, int, int]]:
+    """``(index, kernel, stride, expand, in_channels, out_channels)`` for each of the 16 blocks."""
+    specs, channels = [], 32
+    for repeats, kernel, stride, expand, out_ch in STAGES:
+        for r in range(repeats):
+            specs.append((len(specs), kernel, stride if r == 0 else 1, expand, channels, out_ch))
+            channels = out_ch
+    return specs
+
+
+N_BLOCKS = len(block_specs())
+
+
+def _blocks_and_head(x, first_block: int = 0):
+    """Blocks ``first_block``.. and the 1280-d head, applied to ``x``; returns the pooled embedding."""
+    for idx, kernel, stride, expand, in_ch, out_ch in block_specs()[first_block:]:
+        p = f"blocks_{idx}_"
+        h = x
+        if expand != 1:
+            h = keras.layers.Conv2D(in_ch * expand, 1, use_bias=False, name=p + "expand_conv")(h)
+            h = _relu6(p + "relu0")(_bn(p + "bn0")(h))
+        h = keras.layers.DepthwiseConv2D(kernel, strides=stride, padding="same", use_bias=False,
+                                         name=p + "depthwise_conv")(h)
+        h = _relu6(p + "relu1")(_bn(p + "bn1")(h))
+        h = keras.layers.Conv2D(out_ch, 1, use_bias=False, name=p + "project_conv")(h)
+        h = _bn(p + "bn2")(h)
+        if stride == 1 and in_ch == out_ch:
+            h = keras.layers.Add(name=p + "add")([h, x])
+        x = h
+    x = keras.layers.Conv2D(EMBED_DIM, 1, use_bias=False, name="conv_head")(x)
+    x = _relu6("head_relu")(_bn("bn1")(x))
+    return keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+
+
 def build_efficientnet_lite0(image_size: int = IMAGE_SIZE, include_top: bool = True,
                              include_preprocessing: bool = True) -> keras.Model:
     """Build the network; layer names mirror the checkpoint keys (``blocks_3_bn1``...).
@@ -47,29 +81,32 @@ def build_efficientnet_lite0(image_size: int = IMAGE_SIZE, include_top: bool = T
         x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="to_unit_range")(x)
     x = keras.layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="conv_stem")(x)
     x = _relu6("stem_relu")(_bn("bn0")(x))
-    channels, idx = 32, 0
-    for repeats, kernel, stride, expand, out_ch in STAGES:
-        for r in range(repeats):
-            s = stride if r == 0 else 1
-            p = f"blocks_{idx}_"
-            h = x
-            if expand != 1:
-                h = keras.layers.Conv2D(channels * expand, 1, use_bias=False, name=p + "expand_conv")(h)
-                h = _relu6(p + "relu0")(_bn(p + "bn0")(h))
-            h = keras.layers.DepthwiseConv2D(kernel, strides=s, padding="same", use_bias=False,
-                                             name=p + "depthwise_conv")(h)
-            h = _relu6(p + "relu1")(_bn(p + "bn1")(h))
-            h = keras.layers.Conv2D(out_ch, 1, use_bias=False, name=p + "project_conv")(h)
-            h = _bn(p + "bn2")(h)
-            if s == 1 and channels == out_ch:
-                h = keras.layers.Add(name=p + "add")([h, x])
-            x, channels, idx = h, out_ch, idx + 1
-    x = keras.layers.Conv2D(EMBED_DIM, 1, use_bias=False, name="conv_head")(x)
-    x = _relu6("head_relu")(_bn("bn1")(x))
-    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    x = _blocks_and_head(x)
     if include_top:
         x = keras.layers.Dense(1000, name="fc")(x)
     return keras.Model(inp, x, name="efficientnet_lite0")
+
+
+def trunk_model(backbone: keras.Model, first_top_block: int) -> keras.Model:
+    """The backbone up to the input of block ``first_top_block``: the part fine-tuning keeps frozen."""
+    last = backbone.get_layer(f"blocks_{first_top_block - 1}_project_conv")
+    names = {layer.name for layer in backbone.layers}
+    end = f"blocks_{first_top_block - 1}_add"
+    out = backbone.get_layer(end if end in names else last.name.replace("project_conv", "bn2")).output
+    return keras.Model(backbone.input, out, name="trunk")
+
+
+def build_top(trunk_shape, first_top_block: int) -> keras.Model:
+    """Blocks ``first_top_block``.. and the head as a model of the trunk's output (same layer names)."""
+    inp = keras.Input(tuple(trunk_shape), name="trunk_features")
+    return keras.Model(inp, _blocks_and_head(inp, first_top_block), name="top")
+
+
+def copy_weights(source: keras.Model, target: keras.Model) -> None:
+    """Copy weights between models layer by layer, matched by name (every target layer must exist in source)."""
+    for layer in target.layers:
+        if layer.weights:
+            layer.set_weights(source.get_layer(layer.name).get_weights())
 
 
 def checkpoint_path() -> Path:

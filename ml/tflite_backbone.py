@@ -9,6 +9,8 @@ load it (the worker's cold start). Lite0 was made for this: no squeeze-excite, R
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import threading
 import warnings
@@ -28,22 +30,28 @@ def tflite_path(image_size: int, cache_dir=None) -> Path:
     return cache / f"efficientnet_{WEIGHTS_VERSION}_notop_{int(image_size)}.tflite"
 
 
-def ensure_tflite_backbone(image_size: int, cache_dir=None, keras_backbone=None) -> Path:
-    """Write the float32 TFLite backbone for ``image_size`` unless it is cached; returns its path."""
-    path = tflite_path(image_size, cache_dir)
-    if path.exists():
-        return path
+def write_tflite(keras_model, path) -> Path:
+    """Convert ``keras_model`` to a float32 ``.tflite`` file at ``path`` (atomically); returns the path."""
     from ml._tf import tf
 
-    model = keras_backbone or load_imagenet_weights(build_efficientnet_lite0(image_size, include_top=False),
-                                                    cache_dir)
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    data = converter.convert()
+    with contextlib.redirect_stdout(io.StringIO()):  # the converter prints every captured variable
+        data = tf.lite.TFLiteConverter.from_keras_model(keras_model).convert()
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{os.getpid()}-{path.name}")
     tmp.write_bytes(data)
     os.replace(tmp, path)  # atomic: parallel workers never read half a file
     return path
+
+
+def ensure_tflite_backbone(image_size: int, cache_dir=None, keras_backbone=None) -> Path:
+    """Write the float32 TFLite ImageNet backbone for ``image_size`` unless it is cached; returns its path."""
+    path = tflite_path(image_size, cache_dir)
+    if path.exists():
+        return path
+    model = keras_backbone or load_imagenet_weights(build_efficientnet_lite0(image_size, include_top=False),
+                                                    cache_dir)
+    return write_tflite(model, path)
 
 
 def _interpreter_class():
@@ -57,7 +65,8 @@ def _interpreter_class():
 
 
 class TFLiteBackbone:
-    """``backbone(batch)`` -> pooled embeddings, for RGB batches in [0, 255] of shape (n, s, s, 3)."""
+    """``backbone(batch)`` -> its output (the pooled embedding, or the trunk's feature map), for RGB
+    batches in [0, 255] of shape (n, s, s, 3)."""
 
     def __init__(self, path, image_size: int, num_threads: int | None = None):
         self.model_bytes = Path(path).read_bytes()
@@ -94,7 +103,10 @@ class TFLiteBackbone:
                 it.invoke()
                 out.append(it.get_tensor(it.get_output_details()[0]["index"]).copy())
                 i += size
-        return np.concatenate(out) if out else np.zeros((0, 1280), np.float32)
+        if out:
+            return np.concatenate(out)
+        shape = self._interpreter(1).get_output_details()[0]["shape"][1:]
+        return np.zeros((0, *shape), np.float32)
 
 
 if __name__ == "__main__":  # python -m ml.tflite_backbone 192 [224 ...]: convert at set-up, not at first start

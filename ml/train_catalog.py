@@ -1,11 +1,13 @@
 """Train a listing bundle on a marketplace's own labelled photos (and descriptions).
 
-Starts from a base bundle (the starter or the promoted version): the backbone stays
-frozen, each attribute head is retrained on cached backbone features of augmented
+Starts from a base bundle (the starter or the promoted version) and the ImageNet
+backbone. First each attribute head is trained on cached backbone features of augmented
 views, with class weights against imbalance, a validation split, early stopping and a
-fixed seed; then it is calibrated by temperature scaling on the validation split.
-Attributes with too few labels keep the base bundle's head and are marked untrained.
-The describer is retrained when the catalogue has enough descriptions.
+fixed seed; then the backbone's top blocks are fine-tuned with those heads
+(ml/finetune.py) and kept if that does better on the validation split; each head is
+calibrated by temperature scaling on the validation split. Attributes with too few
+labels keep the base bundle's head and are marked untrained. The describer is
+retrained when the catalogue has enough descriptions.
 """
 from __future__ import annotations
 
@@ -41,33 +43,50 @@ def augment(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     return ImageEnhance.Contrast(img).enhance(rng.uniform(0.8, 1.2))
 
 
-def cached_features(image_model, images, keys, views: int, seed: int, cache_dir=None,
-                    progress=None) -> np.ndarray:
-    """Backbone features ``(n, views, 1280)``; view 0 is the photo itself.
+def cached_trunk_features(image_model, images, keys, views: int, seed: int, cache_dir=None,
+                          progress=None) -> np.ndarray:
+    """The frozen trunk's feature maps ``(n, views, h, w, c)``; view 0 is the photo itself.
 
-    With ``cache_dir`` and a key per image (its content fingerprint), features are kept
-    on disk, so a retrain only embeds photos it has not seen.
+    Every model trained here shares that trunk (ImageNet blocks 0..FIRST_TOP_BLOCK-1), so
+    with ``cache_dir`` and a key per image (its content fingerprint) the maps are kept on
+    disk (float16) and a retrain only runs new photos through it.
     """
-    from ml.efficientnet_lite import EMBED_DIM
+    from ml.finetune import trunk_runner
+    from ml.image_model import FIRST_TOP_BLOCK, to_square
 
-    out = np.zeros((len(images), views, EMBED_DIM), np.float32)
-    folder = Path(cache_dir) / f"s{image_model.image_size}-v{views}-seed{seed}" if cache_dir else None
+    runner = trunk_runner(image_model)
+    out = None
+    folder = Path(cache_dir) / f"trunk{FIRST_TOP_BLOCK}-s{image_model.image_size}-v{views}-seed{seed}" \
+        if cache_dir else None
     if folder:
         folder.mkdir(parents=True, exist_ok=True)
     for i, (img, key) in enumerate(zip(images, keys)):
         path = folder / f"{key}.npy" if folder and key else None
         if path and path.exists():
-            out[i] = np.load(path)
+            maps = np.load(path)
         else:
             rng = np.random.default_rng([seed, int(hashlib.sha256(str(key or i).encode()).hexdigest()[:8], 16)])
             batch = [img() if callable(img) else img]
             batch += [augment(batch[0], rng) for _ in range(views - 1)]
-            out[i] = image_model.embed(batch)
+            maps = runner(np.stack([to_square(im, image_model.image_size) for im in batch])).astype(np.float16)
             if path:
-                np.save(path, out[i])
+                np.save(path, maps)
+        if out is None:
+            out = np.zeros((len(images), *maps.shape), np.float32)
+        out[i] = maps
         if progress:
             progress(1)
-    return out
+    return out if out is not None else np.zeros((0, views, 1, 1, 1), np.float32)
+
+
+def embed_views(image_model, trunk: np.ndarray) -> np.ndarray:
+    """``(n, views, 1280)`` embeddings of cached trunk maps ``(n, views, h, w, c)`` through the model's top."""
+    from ml.efficientnet_lite import EMBED_DIM
+
+    n, views = trunk.shape[:2]
+    if not n:
+        return np.zeros((0, views, EMBED_DIM), np.float32)
+    return image_model.embed_trunk(trunk.reshape(n * views, *trunk.shape[2:])).reshape(n, views, EMBED_DIM)
 
 
 def _head_model(n_classes: int, dropout: float = 0.5):
@@ -142,8 +161,25 @@ def _split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return order[n_val:], order[:n_val]
 
 
+VAL_FRACTION = 0.2
+
+
+def calibrate(image_model, feats_val: np.ndarray, y_val: dict[str, np.ndarray], report: dict) -> None:
+    """Fit each listed head's temperature on validation embeddings and fold it into the head."""
+    probs = image_model.heads(np.asarray(feats_val, np.float32), training=False)
+    for attr, y in y_val.items():
+        known = y >= 0
+        if known.sum() < 5:
+            continue
+        t = fit_temperature(np.asarray(probs[attr])[known], y[known])
+        layer = image_model.heads.get_layer(attr)
+        layer.set_weights([w / t for w in layer.get_weights()])
+        report[attr]["temperature"] = round(t, 4)
+        report[attr]["val_accuracy"] = round(float((np.asarray(probs[attr])[known].argmax(1) == y[known]).mean()), 4)
+
+
 def train_heads(image_model, base_heads, feats: np.ndarray, labels: list[dict], epochs: int = 80,
-                val_fraction: float = 0.2, seed: int = 0, min_labels: int = MIN_LABELS, log=print) -> dict:
+                val_fraction: float = VAL_FRACTION, seed: int = 0, min_labels: int = MIN_LABELS, log=print) -> dict:
     """Replace ``image_model.heads`` with heads trained on ``feats`` (n, views, d); returns a report.
 
     ``labels[i][attr]`` is a vocabulary value or None (unknown); unknown labels are left
@@ -223,28 +259,42 @@ def train_text(base_text, feats0: np.ndarray, full_labels: list[dict], descripti
 
 def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tones=None, seed: int = 0,
                  head_epochs: int = 80, text_epochs: int = 6, min_texts: int = 50, min_labels: int = MIN_LABELS,
-                 feature_cache=None,
+                 feature_cache=None, finetune: bool = True,
                  extra_meta=None, log=print, progress=None):
     """Train on ``images`` (PIL images or callables returning one) and save a bundle in ``out``.
 
-    ``base_bundle`` (a folder or a loaded ListingGenerator, whose image model is reused)
-    supplies the backbone and the heads of attributes without enough labels.
+    ``base_bundle`` (a folder or a loaded ListingGenerator; left unchanged) supplies the
+    heads of attributes without enough labels and, without enough descriptions, the describer.
 
     Returns the :class:`ml.listing.ListingGenerator`; ``meta["metrics"]`` holds the report.
     """
     from ml._tf import seed_everything
+    from ml.finetune import fine_tune, label_indices
+    from ml.image_model import ImageAttributeModel
     from ml.listing import ListingGenerator
 
     started = time.time()
     seed_everything(seed)
     base = base_bundle if isinstance(base_bundle, ListingGenerator) else ListingGenerator.load(base_bundle)
-    image_model = base.image_model
-    base_heads = image_model.heads
-    log(f"features for {len(images)} photos x {AUG_VIEWS} views")
-    feats = cached_features(image_model, images, keys, AUG_VIEWS, seed, feature_cache, progress)
+    # Every version starts from the ImageNet backbone; the base supplies untrained heads and the describer.
+    image_model = ImageAttributeModel(base.image_model.image_size, base.image_model.cache_dir)
+    log(f"trunk features for {len(images)} photos x {AUG_VIEWS} views")
+    trunk = cached_trunk_features(image_model, images, keys, AUG_VIEWS, seed, feature_cache, progress)
+    feats = embed_views(image_model, trunk)
     log("attribute heads")
-    report = train_heads(image_model, base_heads, feats, labels, epochs=head_epochs, seed=seed,
+    report = train_heads(image_model, base.image_model.heads, feats, labels, epochs=head_epochs, seed=seed,
                          min_labels=min_labels, log=log)
+    trained = {a: report[a]["temperature"] for a in vocab.ATTRIBUTE_NAMES if report[a]["trained"]}
+    if finetune:
+        log(f"fine-tuning the backbone's top blocks with the {', '.join(trained) or 'no'} heads")
+        train_idx, val_idx = _split(len(labels), VAL_FRACTION, seed)
+        tuned = fine_tune(image_model, trunk, feats, labels, trained, train_idx, val_idx, seed, log)
+        if tuned["kept"]:
+            feats = embed_views(image_model, trunk)
+            calibrate(image_model, feats[val_idx, 0], label_indices(labels, trained, val_idx), report)
+        log("  tuned top kept" if tuned["kept"] else f"  tuned top not kept: {tuned['reason']}")
+    else:
+        tuned = {"kept": False, "reason": "switched off"}
     # Unknown labels are filled with the new heads' predictions so the describer has full attributes.
     preds = image_model.predict_features(feats[:, 0])
     full = [{a: (lab.get(a) if lab.get(a) in vocab.ATTRIBUTES[a] else p[a]["value"]) for a in vocab.ATTRIBUTE_NAMES}
@@ -257,8 +307,8 @@ def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tone
             "created_at": created.isoformat(timespec="seconds"),
             "base_version": base.model_version,
             "config": {"seed": seed, "head_epochs": head_epochs, "text_epochs": text_epochs,
-                       "aug_views": AUG_VIEWS, "image_size": image_model.image_size},
-            "metrics": {"heads": report, "text": text_report, "n_photos": n},
+                       "aug_views": AUG_VIEWS, "image_size": image_model.image_size, "finetune": finetune},
+            "metrics": {"heads": report, "finetune": tuned, "text": text_report, "n_photos": n},
             "timings": {"total_s": round(time.time() - started, 1)},
             **(extra_meta or {})}
     generator = ListingGenerator(image_model, text_model, meta)

@@ -19,9 +19,10 @@ from webapp.extensions import db
 from webapp.models import Photo, Product
 from webapp.records import InaccuracyReport
 from webapp.storage import get_store
+from webapp.training import registry
 from webapp.training.records import ModelVersion, PhotoHeatmap, TrainingItem
 
-N_ITEMS = 16
+N_ITEMS = 40  # enough for a validation split that lets fine-tuning run
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +186,11 @@ def test_train_registers_promotes_and_rollback_and_evaluate_work(ml_app, labelle
         assert new.metrics["heads"]["style"]["trained"] is False  # the catalogue has no style labels
         assert new.data_fingerprint and new.label_set["category"]
         assert 0 < new.metrics["heads"]["category"]["temperature"]
+        tuned = new.metrics["finetune"]
+        assert tuned["epochs_run"] >= 1 and tuned["val_before"]["accuracy"] is not None, tuned
+        bundle = registry.fetch(get_store(), new, app.config["MODEL_CACHE_DIR"])
+        # The tuned backbone travels in the bundle only when it did better on the validation split.
+        assert (bundle / "image" / "backbone.tflite").exists() == tuned["kept"]
     assert {f"media/models/{v}.tar.gz" for v in rows} <= set(bucket_keys(service_env, "media/models/"))
 
     assert "rolled back to starter-" in cli(app, "ml", "rollback")
@@ -268,7 +274,6 @@ def test_worker_process_loads_the_promoted_version_without_a_restart(ml_app, lab
     from workers import models
 
     monkeypatch.setattr(models, "_registry", {"path": None, "checked": float("-inf")})
-    from webapp.training import registry
 
     with app.app_context():
         assert models.get_generator().model_version.startswith("starter-tiny")  # nothing registered: MODEL_DIR

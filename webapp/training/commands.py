@@ -102,9 +102,10 @@ def import_mysql(table, id_column, image_column, category_column, metal_column, 
               help="the describer is retrained only with at least this many descriptions")
 @click.option("--min-labels", default=20, show_default=True,
               help="an attribute's head is retrained only with at least this many labelled photos")
+@click.option("--no-finetune", is_flag=True, help="train the heads only; keep the ImageNet backbone as it is")
 @click.option("--no-gate", is_flag=True, help="promote even if the held-out score is worse")
 @click.option("--json", "as_json", is_flag=True)
-def train(seed, head_epochs, text_epochs, min_descriptions, min_labels, no_gate, as_json):
+def train(seed, head_epochs, text_epochs, min_descriptions, min_labels, no_finetune, no_gate, as_json):
     """Train on the imported catalogue plus feedback; register, and promote if not worse."""
     from webapp.training.pipeline import train_candidate
 
@@ -112,7 +113,7 @@ def train(seed, head_epochs, text_epochs, min_descriptions, min_labels, no_gate,
     with tqdm(desc="backbone features", unit="photo", disable=as_json) as bar:
         result = train_candidate(get_store(), current_app.config, seed=seed, head_epochs=head_epochs,
                                  text_epochs=text_epochs, min_texts=min_descriptions, min_labels=min_labels,
-                                 gate=not no_gate,
+                                 finetune=not no_finetune, gate=not no_gate,
                                  log=log, progress=bar.update)
     if as_json:
         click.echo(json.dumps(result))

@@ -70,12 +70,12 @@ def base_bundle(store, config) -> tuple[Path, str | None]:
 
 
 def train_candidate(store, config, seed: int = 0, head_epochs: int = 80, text_epochs: int = 6,
-                    min_texts: int = 50, min_labels: int = 20, gate: bool = True, log=print,
+                    min_texts: int = 50, min_labels: int = 20, finetune: bool = True, gate: bool = True, log=print,
                     progress=None) -> dict:
     """Train, register and (if the gate allows) promote a new version; returns what happened."""
     from ml.evaluate import score
     from ml.listing import ListingGenerator
-    from ml.train_catalog import cached_features, train_bundle
+    from ml.train_catalog import cached_trunk_features, embed_views, train_bundle
 
     registry.ensure_bootstrap(store, config)
     feedback = sync_feedback(store, config)
@@ -87,11 +87,16 @@ def train_candidate(store, config, seed: int = 0, head_epochs: int = 80, text_ep
     log(f"{len(train)} training photos, {len(hold)} held out")
     base_dir, base_version = base_bundle(store, config)
     base = ListingGenerator.load(base_dir)
-    # The gate compares on the same held-out photos, embedded once by the shared backbone.
-    hold_feats = cached_features(base.image_model, [_loader(store, i.image_key) for i in hold],
-                                 [i.fingerprint for i in hold], 1, seed, config["FEATURE_CACHE_DIR"])[:, 0]
+    # The gate scores both versions on the same held-out photos; the frozen trunk's maps are
+    # shared (and cached), each version's own top turns them into its embedding.
+    hold_trunk = cached_trunk_features(base.image_model, [_loader(store, i.image_key) for i in hold],
+                                       [i.fingerprint for i in hold], 1, seed, config["FEATURE_CACHE_DIR"])
     hold_labels = [i.labels() for i in hold]
-    before = score(base.image_model.predict_features(hold_feats), hold_labels) if hold else {}
+
+    def held_out_score(model):
+        return score(model.predict_features(embed_views(model, hold_trunk)[:, 0]), hold_labels) if hold else {}
+
+    before = held_out_score(base.image_model)
     fingerprint = data_fingerprint(train)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "bundle"
@@ -99,11 +104,11 @@ def train_candidate(store, config, seed: int = 0, head_epochs: int = 80, text_ep
             base, out, [_loader(store, i.image_key) for i in train], [i.fingerprint for i in train],
             [i.labels() for i in train], [i.description for i in train], [i.tone for i in train],
             seed=seed, head_epochs=head_epochs, text_epochs=text_epochs, min_texts=min_texts,
-            min_labels=min_labels,
+            min_labels=min_labels, finetune=finetune,
             feature_cache=config["FEATURE_CACHE_DIR"], log=log, progress=progress,
             extra_meta={"data_fingerprint": fingerprint,
                         "sources": sorted({i.source for i in train})})
-        after = score(candidate.image_model.predict_features(hold_feats), hold_labels) if hold else {}
+        after = held_out_score(candidate.image_model)
         old, new = gate_score(before), gate_score(after)
         passed = old is None or (new is not None and new >= old - config["PROMOTION_TOLERANCE"])
         decision = {"holdout_n": len(hold), "current_version": base_version or base.model_version,
