@@ -59,10 +59,14 @@ def configure_proxy(app):
 
 
 def register_extensions(app):
+    from webapp.mysql_driver import use_fewer_round_trips
     from webapp.storage import init_store
     from workers.celery_app import celery_init_app
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            use_fewer_round_trips(engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -1,6 +1,7 @@
 """Database tables: artisans, their products, the photos and the generation jobs."""
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import datetime, timezone
 
@@ -22,6 +23,12 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+# werkzeug's scrypt (N=32768, r=8) takes 32 MiB of memory per hash while it runs: four
+# web threads signing people in at once lifted a web process from 115 to 244 MB. One hash
+# at a time per process keeps that to 32 MiB; sign-in is rate limited, so the queue is short.
+_PASSWORD_HASHING = threading.BoundedSemaphore(1)
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -33,10 +40,12 @@ class User(UserMixin, db.Model):
     products: Mapped[list[Product]] = relationship(back_populates="owner", foreign_keys="Product.owner_id")
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        with _PASSWORD_HASHING:
+            self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        with _PASSWORD_HASHING:
+            return check_password_hash(self.password_hash, password)
 
 
 class Product(db.Model):

@@ -1,12 +1,12 @@
 """Catalogue pages for customers. Only approved listings are ever shown here."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only
 
 from ml.vocab import CATEGORIES, METALS
 from webapp.catalog.forms import ReportForm
 from webapp.extensions import db
-from webapp.models import Product
+from webapp.models import Photo, Product
 from webapp.records import InaccuracyReport
 from webapp.storage import get_store
 
@@ -23,6 +23,12 @@ def thumbnails(product) -> list[str]:
     return [store.url(p.thumbnail_key) for p in product.photos if p.thumbnail_key]
 
 
+def first_thumbnail():
+    """The thumbnail of a product's first photo that has one, as a column of the product's row."""
+    return (select(Photo.thumbnail_key).where(Photo.product_id == Product.id, Photo.thumbnail_key.is_not(None))
+            .order_by(Photo.id).limit(1).correlate(Product).scalar_subquery())
+
+
 @bp.get("/")
 def index():
     category = request.args.get("category", "")
@@ -33,11 +39,19 @@ def index():
         query = query.where(Product.category == category)
     if metal in METALS:
         query = query.where(Product.metal == metal)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    products = db.session.scalars(
-        query.options(selectinload(Product.photos)).order_by(Product.reviewed_at.desc(), Product.id.desc())
+    # One query for the page: the tiles' columns, each tile's thumbnail and the total count.
+    rows = db.session.execute(
+        query.options(load_only(Product.title, Product.category, Product.metal))
+        .add_columns(first_thumbnail(), func.count().over())
+        .order_by(Product.reviewed_at.desc(), Product.id.desc())
         .limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    return render_template("catalog/index.html", products=products, thumbnails=thumbnails,
+    if rows:
+        total = rows[0][2]
+    else:  # an empty page: the count still says whether other pages have listings
+        total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    store = get_store()
+    tiles = [(product, store.url(thumb) if thumb else None) for product, thumb, _ in rows]
+    return render_template("catalog/index.html", tiles=tiles,
                            categories=CATEGORIES, metals=METALS, category=category, metal=metal,
                            page=page, pages=max(1, -(-total // PER_PAGE)), total=total)
 

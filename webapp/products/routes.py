@@ -2,6 +2,7 @@
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from webapp.extensions import db
 from webapp.models import Job, Product
@@ -20,9 +21,11 @@ def own_product(product_id) -> Product:
     return product
 
 
-def own_job(job_id) -> Job:
-    job = db.session.get(Job, job_id)
-    if job is None or job.product.owner_id != current_user.id:
+def own_job(job_id, *options) -> Job:
+    """The signed-in artisan's job, in one query that checks ownership (404 for anyone else's)."""
+    job = db.session.scalar(select(Job).join(Job.product)
+                            .where(Job.id == job_id, Product.owner_id == current_user.id).options(*options))
+    if job is None:
         abort(404)
     return job
 
@@ -137,7 +140,8 @@ def cancel(job_id):
 @bp.get("/jobs/<job_id>")
 @login_required
 def status(job_id):
-    return jsonify(job_status(own_job(job_id)))
+    # The poll runs every second or two per open page: the job and its listing in one query.
+    return jsonify(job_status(own_job(job_id, joinedload(Job.listing))))
 
 
 from webapp.products import editing  # noqa: E402,F401  (more routes on this blueprint)

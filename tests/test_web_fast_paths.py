@@ -1,0 +1,146 @@
+"""The web tier's cheap paths (docs/performance.md) keep their meaning: fewer database round
+trips that still end transactions, reused presigned URLs that still open, one query for a
+catalogue page that still shows each listing's first thumbnail, and a status poll that
+still answers only the job's owner."""
+import threading
+
+import requests
+from sqlalchemy import select
+
+from tests.factories import ready_product
+from tests.support import register
+from webapp.extensions import db
+from webapp.models import Job, Photo, Product, User, new_id
+from webapp.storage import get_store
+
+
+def count_commands(connection):
+    """Wrap one driver connection so the commands it sends to the server are counted."""
+    sent = []
+    original = connection._send_cmd
+
+    def counted(command, *args, **kwargs):
+        sent.append(command)
+        return original(command, *args, **kwargs)
+
+    connection._send_cmd = counted
+    return sent
+
+
+def test_cursors_send_no_ping_and_an_idle_rollback_sends_nothing(app):
+    with app.app_context():
+        raw = db.engine.raw_connection()
+        try:
+            driver = raw.driver_connection
+            sent = count_commands(driver)
+            cursor = driver.cursor(buffered=True)
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+            assert len(sent) == 1  # the query alone, no PING before it
+            driver.rollback()  # no transaction open: nothing to send
+            assert len(sent) == 1
+            cursor = driver.cursor(buffered=True)
+            cursor.execute("SELECT COUNT(*) FROM users")
+            cursor.fetchall()
+            assert driver.in_transaction
+            driver.rollback()
+            assert len(sent) == 3 and not driver.in_transaction
+        finally:
+            raw.close()
+
+
+def test_a_rollback_after_a_read_still_ends_the_snapshot(app):
+    """A pooled connection must not keep an old snapshot: the next request sees new rows."""
+    with app.app_context():
+        reader, writer = db.engine.raw_connection(), db.engine.raw_connection()
+        try:
+            cursor = reader.cursor()
+            cursor.execute("SELECT COUNT(*) FROM users")
+            before = cursor.fetchall()[0][0]
+            other = writer.cursor()
+            other.execute("INSERT INTO users (email, password_hash, is_admin, created_at) "
+                          "VALUES ('snapshot@example.com', 'x', 0, NOW())")
+            writer.commit()
+            cursor.execute("SELECT COUNT(*) FROM users")
+            assert cursor.fetchall()[0][0] == before  # same transaction, same snapshot
+            reader.rollback()
+            cursor = reader.cursor()
+            cursor.execute("SELECT COUNT(*) FROM users")
+            assert cursor.fetchall()[0][0] == before + 1
+        finally:
+            reader.rollback()
+            reader.close()
+            writer.close()
+
+
+def test_presigned_download_urls_are_reused_and_open(app):
+    with app.app_context():
+        store = get_store()
+        key = f"media/test/{new_id()}.thumb.jpg"
+        store.write(key, b"thumbnail bytes", "image/jpeg")
+        first, again = store.url(key), store.url(key)
+        assert first == again
+        assert "X-Amz-Expires=3600" in first
+        response = requests.get(first, timeout=10)
+        assert response.status_code == 200 and response.content == b"thumbnail bytes"
+        assert store.url(key, 60) != first  # another lifetime is another URL
+
+
+def test_anonymous_catalogue_page_sets_no_cookie_and_shows_first_thumbnails(app, client):
+    register(client)
+    with app.app_context():
+        pids = [ready_product("artisan@example.com") for _ in range(3)]
+        product = db.session.get(Product, pids[0])
+        # A later photo with its own thumbnail, and an earlier one still without a thumbnail.
+        db.session.add(Photo(product=product, object_key=f"media/x/{new_id()}.jpg", content_type="image/jpeg",
+                             thumbnail_key="media/x/second.thumb.jpg"))
+        db.session.query(Product).filter(Product.id.in_(pids)).update({"status": "approved"})
+        db.session.commit()
+        first_thumbs = [db.session.scalar(select(Photo.thumbnail_key).where(Photo.product_id == pid)
+                                          .order_by(Photo.id).limit(1)) for pid in pids]
+    public = app.test_client()
+    response = public.get("/catalogue/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    assert 'name="csrf-token"' not in html
+    assert "3 pieces" in html
+    for key in first_thumbs:
+        assert key.rsplit("/", 1)[1] in html
+    assert "second.thumb.jpg" not in html
+    empty = public.get("/catalogue/?page=2").get_data(as_text=True)
+    assert "3 pieces" in empty and "Page 2 of 1" not in empty
+    # Signed in, the page keeps the token the header's sign-out form and scripts use.
+    assert 'name="csrf-token"' in client.get("/catalogue/").get_data(as_text=True)
+
+
+def test_status_poll_answers_the_owner_only(app, client):
+    register(client)
+    other = app.test_client()
+    register(other, email="someone@example.com")
+    with app.app_context():
+        pid = ready_product("artisan@example.com")
+        job_id = db.session.scalar(select(Job.id).where(Job.product_id == pid))
+    mine = client.get(f"/jobs/{job_id}")
+    assert mine.status_code == 200 and mine.json["state"] == "ready"
+    assert mine.json["listing"]["title"]
+    assert other.get(f"/jobs/{job_id}").status_code == 404
+    assert app.test_client().get(f"/jobs/{job_id}").status_code in (302, 401)
+    assert client.get(f"/jobs/{new_id()}").status_code == 404
+
+
+def test_concurrent_sign_ins_each_get_their_answer(app):
+    """Password hashing runs one at a time per process; every caller still gets its result."""
+    with app.app_context():
+        user = User(email="hash@example.com")
+        user.set_password("right password 1")
+        results = {}
+
+        def check(i):
+            results[i] = user.check_password("right password 1" if i % 2 else "wrong")
+
+        threads = [threading.Thread(target=check, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results == {0: False, 1: True, 2: False, 3: True}
