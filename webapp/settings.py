@@ -105,6 +105,11 @@ def load_settings(env=None):
         "RETRAIN_QUEUE": env.get("RETRAIN_QUEUE", ""),
         "RETRAIN_TIME_LIMIT": int(env.get("RETRAIN_TIME_LIMIT", 3 * 3600)),
         "HEATMAPS_ENABLED": _bool(env.get("HEATMAPS_ENABLED"), default=True),
+        # Heatmaps have a queue of their own, so they never hold up a listing. The worker takes
+        # from it only when its listing queue is empty; WORKER_HEATMAPS=0 leaves it to a worker
+        # started with `-Q <HEATMAP_QUEUE>` (workers/make_celery.py).
+        "HEATMAP_QUEUE": env.get("HEATMAP_QUEUE", ""),  # empty: <CELERY_QUEUE>-heatmaps
+        "WORKER_HEATMAPS": _bool(env.get("WORKER_HEATMAPS"), default=True),
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

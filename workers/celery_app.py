@@ -6,6 +6,11 @@ from celery import Celery, Task
 from workers.schedule import beat_schedule
 
 
+def heatmap_queue(config) -> str:
+    """The queue of the Grad-CAM task: HEATMAP_QUEUE, else the listing queue's name + "-heatmaps"."""
+    return config.get("HEATMAP_QUEUE") or f"{config['CELERY_QUEUE']}-heatmaps"
+
+
 def celery_config(config) -> dict:
     """Celery settings from the Flask config; a folder broker when no Redis is configured."""
     broker = config["CELERY_BROKER_URL"]
@@ -21,7 +26,10 @@ def celery_config(config) -> dict:
     elif broker.startswith("redis"):
         # A message a vanished worker held comes back after this; the reaper re-queues the job
         # long before (REAPER_PROCESSING_AFTER), and a task re-run on a finished job does nothing.
-        options = {"visibility_timeout": 3600, "socket_connect_timeout": 5}
+        options = {"visibility_timeout": 3600, "socket_connect_timeout": 5,
+                   # Queues are read in the order the worker lists them: the listing queue first,
+                   # the heatmap queue only when no listing waits (workers/make_celery.py).
+                   "queue_order_strategy": "priority"}
     return {
         "broker_url": broker,
         "broker_transport_options": options,
@@ -32,6 +40,8 @@ def celery_config(config) -> dict:
                                       "interval_step": 0.5, "interval_max": 1.0},
         "task_ignore_result": True,  # job state lives in the database
         "task_default_queue": config["CELERY_QUEUE"],
+        # Grad-CAM overlays are an admin extra: on a queue of their own, never ahead of a listing.
+        "task_routes": {"workers.explain.store_heatmap": {"queue": heatmap_queue(config)}},
         # Acknowledged only after the task returns; a worker that dies hands the message back.
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
