@@ -8,14 +8,17 @@ fails with a reason too. Nothing here raises for a job that is already finished.
 """
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 from celery import shared_task
 from celery.exceptions import Reject, SoftTimeLimitExceeded
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
 from webapp.listings.merge import apply_generated, generation_options
@@ -80,19 +83,24 @@ def process_upload(self, job_id: str) -> str:
     bind_log_ids(job_id=job_id)
     config = current_app.config
     _deadline["at"] = time.monotonic() + config["TASK_SOFT_TIME_LIMIT"]
-    attempt = None
+    attempt, extras = None, {}
     try:
         attempt = claim_job(job_id, self.request.id, config["JOB_MAX_ATTEMPTS"])
         if attempt is None:
             return "skipped"  # finished already, gone, or another task holds it
-        extras = claim_more(job_id, self.request.id, config["WORKER_BATCH_MAX"] - 1, config["JOB_MAX_ATTEMPTS"])
-        outcome = _process_batch(job_id, attempt, extras) if extras else _process(job_id, attempt)
-    except SoftTimeLimitExceeded:
+        extras = dict(claim_more(job_id, self.request.id, config["WORKER_BATCH_MAX"] - 1,
+                                 config["JOB_MAX_ATTEMPTS"]))
+        outcome = _process(job_id, attempt, extras)
+    except SoftTimeLimitExceeded as exc:
         _reset_session()
+        _hand_back_open(extras, exc)
+        bind_log_ids(job_id=job_id)
         log.warning("job %s: soft time limit reached", job_id)
         outcome = _give_up(job_id, attempt, TOO_SLOW)
     except Exception as exc:
         _reset_session()
+        _hand_back_open(extras, exc)
+        bind_log_ids(job_id=job_id)
         if is_transient(exc) and self.request.retries < config["TASK_MAX_RETRIES"]:
             return _retry(self, job_id, attempt, exc)
         if is_transient(exc):
@@ -153,117 +161,252 @@ class Prepared:
     options: dict
 
 
-def _process(job_id: str, attempt: int) -> str:
-    prepared = _prepare(job_id, attempt)
-    if isinstance(prepared, str):
-        return prepared
-    started = time.perf_counter()
-    result = get_generator().generate([prepared.image], **prepared.options)[0]
-    return _finish(prepared, result, time.perf_counter() - started)
+@dataclass
+class Copies:
+    """The objects written for a processed photo (``clean_size`` None: the upload was already clean)."""
+    thumb_key: str
+    clean_key: str
+    clean_size: int | None
 
 
-def _process_batch(job_id: str, attempt: int, extras: list[tuple[str, int]]) -> str:
-    """The lead job plus jobs claimed by workers/batching.py, through the models in one batch.
+IO_THREADS = 8  # storage round trips in flight at once (botocore keeps 10 connections a client)
+_io = {"pool": None}
 
-    The lead job's errors take the usual way (retry, fail with a reason); a claimed job that
-    hits an error is handed back to the queue with a fresh task, so each job still ends once.
+
+def io_pool() -> ThreadPoolExecutor:
+    """Threads for storage round trips, made on first use (in the pool process, after the fork).
+
+    boto3 clients are thread-safe; the database session is not, so it stays on the task's thread."""
+    if _io["pool"] is None:
+        _io["pool"] = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="storage")
+    return _io["pool"]
+
+
+def concurrently(fn, items) -> list:
+    """``fn(item)`` for every item on the storage threads: each entry is its result or the
+    exception it raised. Waits in short steps, so the soft time limit still ends a stuck batch."""
+    futures = [io_pool().submit(fn, item) for item in items]
+    pending = set(futures)
+    while pending:
+        _, pending = wait(pending, timeout=0.25)
+        check_time()
+    return [f.exception() or f.result() for f in futures]
+
+
+def _process(job_id: str, attempt: int, extras: dict[str, int]) -> str:
+    """The lead job plus the jobs claimed by workers/batching.py, through the models in one batch.
+
+    The photos of the batch are read, and its copies written and deleted, concurrently; the
+    results are written in one transaction, each under its own fenced claim. The lead job's
+    errors take the usual way (retry, fail with a reason); a claimed job that hits an error is
+    handed back to the queue with a fresh task, so each job still ends once. ``extras``
+    (job id -> attempt) holds the claimed jobs not ended yet: what is left in it when this
+    raises, process_upload hands back.
     """
-    ready = []
-    for extra_id, extra_attempt in extras:
-        try:
-            prepared = _prepare(extra_id, extra_attempt)
-        except Exception as exc:
-            _hand_back(extra_id, extra_attempt, exc)
-            continue
-        if isinstance(prepared, str):
-            JOBS_FINISHED.labels(prepared).inc()
+    prepared = _prepare_all({**extras, job_id: attempt})
+    for extra_id in list(extras):
+        outcome = prepared[extra_id]
+        if isinstance(outcome, Exception):
+            _hand_back(extra_id, extras.pop(extra_id), outcome)
+        elif isinstance(outcome, str):
+            del extras[extra_id]
+            JOBS_FINISHED.labels(outcome).inc()
+    lead = prepared[job_id]
+    if isinstance(lead, Exception):
+        raise lead
+    batch = [p for p in prepared.values() if isinstance(p, Prepared)]
+    if not batch:
+        return lead
+    started = time.perf_counter()
+    results = get_generator().generate(
+        [p.image for p in batch], tone=[p.options["tone"] for p in batch],
+        length=[p.options["length"] for p in batch])
+    share = (time.perf_counter() - started) / len(batch)
+    outcomes = _finish_all(batch, results, share)
+    for extra_id in list(extras):
+        outcome, extra_attempt = outcomes[extra_id], extras.pop(extra_id)
+        if isinstance(outcome, Exception):
+            _hand_back(extra_id, extra_attempt, outcome)
         else:
-            ready.append(prepared)
-    try:
-        lead = _prepare(job_id, attempt)
-        batch = ready + ([] if isinstance(lead, str) else [lead])
-        started = time.perf_counter()
-        results = get_generator().generate(
-            [p.image for p in batch], tone=[p.options["tone"] for p in batch],
-            length=[p.options["length"] for p in batch]) if batch else []
-        share = (time.perf_counter() - started) / max(1, len(batch))
-    except Exception as exc:
-        for prepared in ready:
-            _hand_back(prepared.job_id, prepared.attempt, exc)
-        raise
-    for prepared, result in zip(ready, results):
-        try:
-            JOBS_FINISHED.labels(_finish(prepared, result, share)).inc()
-        except Exception as exc:
-            _hand_back(prepared.job_id, prepared.attempt, exc)
+            JOBS_FINISHED.labels(outcome).inc()
     bind_log_ids(job_id=job_id)
-    return lead if isinstance(lead, str) else _finish(lead, results[-1], share)
+    if isinstance(lead, str):
+        return lead
+    if isinstance(outcomes[job_id], Exception):
+        raise outcomes[job_id]
+    return outcomes[job_id]
 
 
-def _hand_back(job_id: str, attempt: int, exc: Exception) -> None:
+def _hand_back(job_id: str, attempt: int, exc: BaseException) -> None:
     """Put a batched job back in the queue under a task of its own (the reaper if even that fails)."""
-    db.session.rollback()
+    _reset_session()
     log.warning("job %s (batched): %s: %s; handed back to the queue", job_id, type(exc).__name__, exc)
     try:
         if release_claimed(job_id, attempt, sent=True):
             process_upload.apply_async((job_id,))
     except Exception as again:
-        db.session.rollback()
+        _reset_session()
         log.warning("job %s: not handed back (%s); the reaper will", job_id, again)
 
 
-def _prepare(job_id: str, attempt: int) -> "Prepared | str":
-    """Read and decode the claimed job's photo; a photo that cannot be used fails the job."""
+def _hand_back_open(extras: dict[str, int], exc: BaseException) -> None:
+    for extra_id in list(extras):
+        _hand_back(extra_id, extras.pop(extra_id), exc)
+
+
+def _prepare_all(claims: dict[str, int]) -> dict:
+    """Read the claimed jobs' rows in one transaction, then fetch and decode their photos concurrently.
+
+    Returns job id -> Prepared, or "failed"/"skipped" for a photo that cannot be used (the job
+    fails with the reason and the upload is deleted), or the exception that stopped the job.
+    """
     config = current_app.config
-    store = get_store()
-    job = db.session.get(Job, job_id)
-    bind_log_ids(job_id=job_id, product_id=job.product_id)
-    source_key = job.photo.object_key
-    data = store.read(source_key, max_bytes=config["UPLOAD_MAX_BYTES"])
-    check_time()
-    try:
-        if len(data) > config["UPLOAD_MAX_BYTES"]:
+    store, max_bytes = get_store(), config["UPLOAD_MAX_BYTES"]
+    jobs = {job.id: job for job in db.session.scalars(
+        select(Job).where(Job.id.in_(list(claims))).options(selectinload(Job.photo), selectinload(Job.product)))}
+    out, plans = {}, []
+    for job_id, attempt in claims.items():
+        job = jobs.get(job_id)
+        if job is None:
+            out[job_id] = LookupError(f"job {job_id} is gone")
+            continue
+        plans.append((job_id, attempt, job.photo.object_key, generation_options(job)))
+    db.session.commit()  # no transaction (and no row lock) held while storage and the models run
+
+    def fetch(key: str):
+        data = store.read(key, max_bytes=max_bytes)
+        if len(data) > max_bytes:
             raise BadPhoto("The photo is larger than allowed.")
-        image = decode_photo(data)
-    except BadPhoto as exc:
-        if not fail_claimed(job_id, attempt, str(exc)):
-            return "skipped"
-        try:
-            store.delete(source_key)  # nothing unusable is kept
-        except Exception as delete_exc:
-            log.warning("job %s: unusable photo %s not deleted: %s", job_id, source_key, delete_exc)
-        return "failed"
-    options = generation_options(job)
-    db.session.commit()  # no transaction (and no row lock) held while the model runs
-    return Prepared(job_id, attempt, source_key, image, options)
+        return decode_photo(data)
+
+    images = concurrently(fetch, [plan[2] for plan in plans])
+    for (job_id, attempt, source_key, options), image in zip(plans, images):
+        if isinstance(image, BadPhoto):
+            bind_log_ids(job_id=job_id)
+            out[job_id] = _unusable(job_id, attempt, source_key, str(image))
+        elif isinstance(image, Exception):
+            out[job_id] = image
+        else:
+            out[job_id] = Prepared(job_id, attempt, source_key, image, options)
+    return out
 
 
-def _finish(prepared: Prepared, result: dict, elapsed: float) -> str:
-    """Store the thumbnail, the clean copy and the listing, if this run still holds the job."""
-    job_id, attempt, source_key, image = prepared.job_id, prepared.attempt, prepared.source_key, prepared.image
-    bind_log_ids(job_id=job_id)
-    check_time()
-    store = get_store()
-    INFERENCE_SECONDS.labels(result["model_version"]).observe(elapsed)
+def _unusable(job_id: str, attempt: int, source_key: str, reason: str) -> str:
+    """Fail the job with the reason and delete the upload: nothing unusable is kept."""
+    if not fail_claimed(job_id, attempt, reason):
+        return "skipped"
+    try:
+        get_store().delete(source_key)
+    except Exception as delete_exc:
+        log.warning("job %s: unusable photo %s not deleted: %s", job_id, source_key, delete_exc)
+    return "failed"
 
-    # Stored copies are re-encoded from pixels: upright, no metadata. Keys are derived from
-    # the upload's, so a second run writes the same objects.
+
+def _store_copies(store, prepared: Prepared) -> Copies:
+    """Write the thumbnail and the clean copy of one photo (run on a storage thread).
+
+    Stored copies are re-encoded from pixels: upright, no metadata. Keys are derived from the
+    upload's, so a second run writes the same objects."""
+    source_key, image = prepared.source_key, prepared.image
     already_clean = source_key.endswith(CLEAN_SUFFIX)
     base = source_key[:-len(CLEAN_SUFFIX)] if already_clean else source_key.rsplit(".", 1)[0]
-    thumb_key, clean_key = base + THUMB_SUFFIX, base + CLEAN_SUFFIX
-    store.write(thumb_key, thumbnail_jpeg(image), "image/jpeg")
-    clean = None if already_clean else stored_jpeg(image)
-    if clean is not None:
-        store.write(clean_key, clean, "image/jpeg")
+    copies = Copies(base + THUMB_SUFFIX, base + CLEAN_SUFFIX, None)
+    store.write(copies.thumb_key, thumbnail_jpeg(image), "image/jpeg")
+    if not already_clean:
+        clean = stored_jpeg(image)
+        store.write(copies.clean_key, clean, "image/jpeg")
+        copies.clean_size = len(clean)
+    return copies
 
-    job = owned(job_id, attempt)
+
+def _finish_all(batch: list[Prepared], results: list[dict], share: float) -> dict:
+    """Store every photo's copies, then the listings in one transaction; job id -> outcome or exception."""
+    check_time()
+    store = get_store()
+    outcomes, done = {}, []
+    for prepared, result, copies in zip(batch, results, concurrently(lambda p: _store_copies(store, p), batch)):
+        INFERENCE_SECONDS.labels(result["model_version"]).observe(share)
+        if isinstance(copies, Exception):
+            outcomes[prepared.job_id] = copies
+        else:
+            done.append((prepared, copies, result))
+    readied = {}  # job id -> (photo id, seconds from queued to ready)
+    outcomes.update(_write_results(done, share, readied))
+
+    # The browser's bytes go once the clean copy replaces them.
+    replaced = [p for p, c, _ in done if p.job_id in readied and c.clean_size is not None]
+    for prepared, error in zip(replaced, concurrently(store.delete, [p.source_key for p in replaced])):
+        if isinstance(error, Exception):
+            log.warning("job %s: original %s not deleted: %s", prepared.job_id, prepared.source_key, error)
+    for job_id, (photo_id, waited) in readied.items():
+        if waited is not None:
+            UPLOAD_TO_READY_SECONDS.observe(waited)
+        queue_heatmap(photo_id)  # Grad-CAM for the admin review page, as a task on its own queue
+        bind_log_ids(job_id=job_id)
+        log.info("job %s ready in %d ms", job_id, int(share * 1000))
+    return outcomes
+
+
+def _write_results(done: list, share: float, readied: dict) -> dict:
+    """Every listing in one transaction; if a result already exists for one of the jobs (a
+    duplicate run), one transaction each, so that only that job is skipped."""
+    if len(done) > 1:
+        try:
+            return _write_together(done, share, readied)
+        except IntegrityError:
+            db.session.rollback()
+            readied.clear()
+    out = {}
+    for prepared, copies, result in done:
+        try:
+            out[prepared.job_id] = _write_one(prepared, copies, result, share, readied)
+        except Exception as exc:
+            _reset_session()
+            out[prepared.job_id] = exc
+    return out
+
+
+def _write_together(done: list, share: float, readied: dict) -> dict:
+    """Lock the batch's job rows (in id order), record the result of each this run still holds."""
+    ids = sorted(p.job_id for p, _, _ in done)
+    jobs = {job.id: job for job in db.session.scalars(
+        select(Job).where(Job.id.in_(ids)).order_by(Job.id).with_for_update()
+        .execution_options(populate_existing=True))}
+    out = {}
+    for prepared, copies, result in done:
+        job = jobs.get(prepared.job_id)
+        if job is None or job.state != "processing" or job.attempts != prepared.attempt:
+            log.info("job %s: attempt %d no longer holds it; result dropped", prepared.job_id, prepared.attempt)
+            out[prepared.job_id] = "skipped"
+            continue
+        readied[job.id] = _record(job, prepared, copies, result, share)
+        out[prepared.job_id] = "ready"
+    db.session.commit()
+    return out
+
+
+def _write_one(prepared: Prepared, copies: Copies, result: dict, share: float, readied: dict) -> str:
+    job = owned(prepared.job_id, prepared.attempt)
     if job is None:
         return "skipped"
+    facts = _record(job, prepared, copies, result, share)
+    try:
+        db.session.commit()
+    except IntegrityError:  # a result for this job exists already
+        db.session.rollback()
+        return "skipped"
+    readied[prepared.job_id] = facts
+    return "ready"
+
+
+def _record(job: Job, prepared: Prepared, copies: Copies, result: dict, elapsed: float) -> tuple:
+    """The photo's stored copies, the generated listing and the product's text, on a job this run
+    holds; returns (photo id, seconds from queued to ready) for after the commit."""
     photo = job.photo
-    photo.width, photo.height = image.size
-    photo.thumbnail_key = thumb_key
-    if clean is not None:
-        photo.object_key, photo.content_type, photo.size_bytes = clean_key, "image/jpeg", len(clean)
+    photo.width, photo.height = prepared.image.size
+    photo.thumbnail_key = copies.thumb_key
+    if copies.clean_size is not None:
+        photo.object_key, photo.content_type, photo.size_bytes = copies.clean_key, "image/jpeg", copies.clean_size
     db.session.add(GeneratedListing(
         job=job, attributes=result["attributes"], title=result["title"],
         description=result["description"], tags=result["tags"],
@@ -272,18 +415,4 @@ def _finish(prepared: Prepared, result: dict, elapsed: float) -> str:
     # they asked this run to replace them).
     apply_generated(job, result)
     job.state, job.finished_at, job.error = "ready", utcnow(), None
-    try:
-        db.session.commit()
-    except IntegrityError:  # a result for this job exists already
-        db.session.rollback()
-        return "skipped"
-    if clean is not None:
-        try:
-            store.delete(source_key)  # the browser's bytes; the clean copy replaces them
-        except Exception as exc:
-            log.warning("job %s: original %s not deleted: %s", job_id, source_key, exc)
-    if job.queued_at:
-        UPLOAD_TO_READY_SECONDS.observe((job.finished_at - job.queued_at).total_seconds())
-    queue_heatmap(job.photo_id)  # Grad-CAM for the admin review page, as its own task
-    log.info("job %s ready in %d ms", job_id, int(elapsed * 1000))
-    return "ready"
+    return job.photo_id, (job.finished_at - job.queued_at).total_seconds() if job.queued_at else None
