@@ -18,7 +18,7 @@ import numpy as np
 from ml import vocab
 
 MAX_EPOCHS = 12
-PATIENCE = 3
+PATIENCE = 3  # epochs without a lower validation loss before stopping
 BATCH_SIZE = 32
 LEARNING_RATE = 1e-4
 ANCHOR_WEIGHT = 1.0
@@ -50,10 +50,10 @@ def fine_tune(image_model, trunk: np.ndarray, anchor: np.ndarray, labels: list[d
 
     ``attrs`` maps each trained attribute to the temperature folded into its head; training
     starts from the unscaled head (a sharpened one would make the first steps far too big).
-    ``anchor`` holds the heads-only embeddings ``(n, views, 1280)``. When the tuned model's
-    mean validation accuracy over ``attrs`` is at least the heads-only model's and its
-    validation loss is lower, ``image_model`` gets the tuned top and heads (calibration is
-    left to the caller); otherwise it is left as it was. Returns a report.
+    ``anchor`` holds the heads-only embeddings ``(n, views, 1280)``. The epoch with the lowest
+    validation loss is the candidate; when its mean validation accuracy over ``attrs`` beats
+    the heads-only model's (or ties with a lower loss), ``image_model`` gets the tuned top and
+    heads (calibration is left to the caller); otherwise it is left as it was. Returns a report.
     """
     from ml._tf import keras, seed_everything, tf
     from ml.efficientnet_lite import build_top, copy_weights
@@ -116,8 +116,7 @@ def fine_tune(image_model, trunk: np.ndarray, anchor: np.ndarray, labels: list[d
 
     rng = np.random.default_rng(seed)
     start_loss, start_acc = validate()
-    best = (start_loss, start_acc, None)
-    history, waited = [], 0
+    best, history, waited = None, [], 0
     for epoch in range(MAX_EPOCHS):
         order = rng.permutation(len(x_train))
         for i in range(0, len(order), BATCH_SIZE):
@@ -127,13 +126,14 @@ def fine_tune(image_model, trunk: np.ndarray, anchor: np.ndarray, labels: list[d
         loss, acc = validate()
         history.append({"epoch": epoch + 1, "val_loss": round(loss, 4), "val_accuracy": round(acc, 4)})
         log(f"  fine-tune epoch {epoch + 1}: val loss {loss:.3f}, val accuracy {acc:.3f}")
-        if loss < best[0]:
+        if best is None or loss < best[0]:
             best, waited = (loss, acc, (top.get_weights(), heads.get_weights())), 0
         else:
             waited += 1
             if waited >= PATIENCE:
                 break
-    kept = best[2] is not None and best[1] >= start_acc
+    # More right answers on the validation photos; on a tie, surer right answers (lower loss).
+    kept = best[1] > start_acc or (best[1] == start_acc and best[0] < start_loss)
     report = {"kept": kept, "first_block": FIRST_TOP_BLOCK, "epochs_run": len(history),
               "val_before": {"loss": round(start_loss, 4), "accuracy": round(start_acc, 4)},
               "val_after": {"loss": round(best[0], 4), "accuracy": round(best[1], 4)},
