@@ -9,7 +9,7 @@ redelivered task takes its jobs back (same task id), like claim_job does for its
 """
 import logging
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 
 from webapp.extensions import db
 from webapp.models import Job, utcnow
@@ -30,11 +30,13 @@ def claim_more(lead_job_id: str, task_id: str | None, limit: int, max_attempts: 
         .order_by(Job.queued_at).limit(limit)
         .with_for_update(skip_locked=True).execution_options(populate_existing=True)
     ).scalars().all()
-    claimed = []
-    for job in jobs:
-        job.state, job.started_at, job.task_id = "processing", utcnow(), task_id
-        job.attempts += 1
-        claimed.append((job.id, job.attempts))
+    claimed = [(job.id, job.attempts + 1) for job in jobs]  # the rows are locked: nobody else moves them
+    if claimed:
+        # One statement for the batch, not one per job.
+        db.session.execute(
+            update(Job).where(Job.id.in_([job_id for job_id, _ in claimed]))
+            .values(state="processing", started_at=utcnow(), task_id=task_id, attempts=Job.attempts + 1)
+            .execution_options(synchronize_session=False))
     db.session.commit()
     if claimed:
         log.info("task %s took %d more queued jobs", task_id, len(claimed))

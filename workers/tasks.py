@@ -203,7 +203,9 @@ def _process(job_id: str, attempt: int, extras: dict[str, int]) -> str:
     (job id -> attempt) holds the claimed jobs not ended yet: what is left in it when this
     raises, process_upload hands back.
     """
+    clock = [time.perf_counter()]
     prepared = _prepare_all({**extras, job_id: attempt})
+    clock.append(time.perf_counter())
     for extra_id in list(extras):
         outcome = prepared[extra_id]
         if isinstance(outcome, Exception):
@@ -222,7 +224,10 @@ def _process(job_id: str, attempt: int, extras: dict[str, int]) -> str:
         [p.image for p in batch], tone=[p.options["tone"] for p in batch],
         length=[p.options["length"] for p in batch])
     share = (time.perf_counter() - started) / len(batch)
-    outcomes = _finish_all(batch, results, share)
+    clock.append(time.perf_counter())
+    outcomes = _finish_all(batch, results, share, clock)
+    log.info("batch of %d: photos read %d ms, models %d ms, copies stored %d ms, listings written %d ms, "
+             "originals deleted %d ms", len(batch), *(int((b - a) * 1000) for a, b in zip(clock, clock[1:])))
     for extra_id in list(extras):
         outcome, extra_attempt = outcomes[extra_id], extras.pop(extra_id)
         if isinstance(outcome, Exception):
@@ -319,8 +324,10 @@ def _store_copies(store, prepared: Prepared) -> Copies:
     return copies
 
 
-def _finish_all(batch: list[Prepared], results: list[dict], share: float) -> dict:
-    """Store every photo's copies, then the listings in one transaction; job id -> outcome or exception."""
+def _finish_all(batch: list[Prepared], results: list[dict], share: float, clock: list) -> dict:
+    """Store every photo's copies, then the listings in one transaction; job id -> outcome or exception.
+
+    Appends the time after each step to ``clock`` (for the batch's log line)."""
     check_time()
     store = get_store()
     outcomes, done = {}, []
@@ -330,14 +337,17 @@ def _finish_all(batch: list[Prepared], results: list[dict], share: float) -> dic
             outcomes[prepared.job_id] = copies
         else:
             done.append((prepared, copies, result))
+    clock.append(time.perf_counter())
     readied = {}  # job id -> (photo id, seconds from queued to ready)
     outcomes.update(_write_results(done, share, readied))
+    clock.append(time.perf_counter())
 
     # The browser's bytes go once the clean copy replaces them.
     replaced = [p for p, c, _ in done if p.job_id in readied and c.clean_size is not None]
     for prepared, error in zip(replaced, concurrently(store.delete, [p.source_key for p in replaced])):
         if isinstance(error, Exception):
             log.warning("job %s: original %s not deleted: %s", prepared.job_id, prepared.source_key, error)
+    clock.append(time.perf_counter())
     for job_id, (photo_id, waited) in readied.items():
         if waited is not None:
             UPLOAD_TO_READY_SECONDS.observe(waited)
@@ -371,6 +381,8 @@ def _write_together(done: list, share: float, readied: dict) -> dict:
     ids = sorted(p.job_id for p, _, _ in done)
     jobs = {job.id: job for job in db.session.scalars(
         select(Job).where(Job.id.in_(ids)).order_by(Job.id).with_for_update()
+        # Loaded with the batch rather than one query per job and relation.
+        .options(selectinload(Job.photo), selectinload(Job.product), selectinload(Job.listing))
         .execution_options(populate_existing=True))}
     out = {}
     for prepared, copies, result in done:
