@@ -49,6 +49,24 @@ def test_cursors_send_no_ping_and_an_idle_rollback_sends_nothing(app):
             raw.close()
 
 
+def test_checkout_ping_only_for_a_connection_quiet_for_a_while(app):
+    with app.app_context():
+        raw = db.engine.raw_connection()
+        try:
+            driver = raw.driver_connection
+            sent = count_commands(driver)
+            cursor = driver.cursor(buffered=True)
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+            driver.ping(False)  # the server answered just now: nothing sent
+            assert len(sent) == 1
+            driver._last_reply -= 5  # as if idle for 5 s
+            driver.ping(False)
+            assert len(sent) == 2
+        finally:
+            raw.close()
+
+
 def test_a_rollback_after_a_read_still_ends_the_snapshot(app):
     """A pooled connection must not keep an old snapshot: the next request sees new rows."""
     with app.app_context():

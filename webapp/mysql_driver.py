@@ -12,11 +12,21 @@ to MySQL for two things that need none:
   connection comes back. The server flags every reply while a transaction is open, so a
   ROLLBACK with no transaction open (the flag clear, no unread result) is skipped.
 
-Before this a status poll made 11 round trips for its 4 queries.
+The pool's own ping at checkout is skipped too when the server answered on this connection
+less than ``RECENT_REPLY_SECONDS`` ago: under load every connection is in constant use and
+the ping told nothing new. A connection idle for longer (the case pre-ping is for: a server
+restarted or an idle connection dropped by a proxy) is still pinged and replaced if dead.
+Should the server go away within that second, the request fails as it would have mid-query
+and SQLAlchemy discards the pool's connections.
+
+Before this a status poll made 11 round trips for its 4 queries; now 3.
 """
+import time
 from functools import cache
 
 from sqlalchemy import event
+
+RECENT_REPLY_SECONDS = 1.0
 
 
 @cache
@@ -26,6 +36,18 @@ def connection_class():
 
     class FewerRoundTripsConnection(MySQLConnection):
         _opening_cursor = False
+        _last_reply = float("-inf")
+
+        def _send_cmd(self, *args, **kwargs):
+            packet = super()._send_cmd(*args, **kwargs)
+            self._last_reply = time.monotonic()
+            return packet
+
+        def ping(self, reconnect=False, attempts=1, delay=0):
+            if (not reconnect and self._socket is not None
+                    and time.monotonic() - self._last_reply < RECENT_REPLY_SECONDS):
+                return
+            super().ping(reconnect, attempts, delay)
 
         def cursor(self, *args, **kwargs):
             self._opening_cursor = True
