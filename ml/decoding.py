@@ -63,9 +63,6 @@ class CompiledDecoder:
 
     def _loop(self, ctx, h, c, limit, seed, greedy: bool):
         n = tf.shape(ctx)[0]
-        tokens = tf.fill([n], self.bos)
-        done = tf.zeros([n], tf.bool)
-        sentences = tf.zeros([n], tf.int32)
         out = tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=tf.TensorShape([None]))
 
         # The LSTM's input is [token embedding, ctx]: its share of the gate pre-activations is a
@@ -74,20 +71,28 @@ class CompiledDecoder:
         table = tf.matmul(self.embedding.embeddings, kernel[:width])
         ctx_gates = tf.matmul(ctx, kernel[width:]) + self.cell.bias
 
-        def body(step, tokens, h, c, done, sentences, out):
-            z = tf.gather(table, tokens) + ctx_gates + tf.matmul(h, self.cell.recurrent_kernel)
+        # Only rows still decoding are carried (``rows`` says which): a finished row costs nothing
+        # more, and the loop's matrix products shrink as rows end (half the row-steps of a batch).
+        def body(step, rows, tokens, h, c, gates, limit, sentences, out):
+            z = tf.gather(table, tokens) + gates + tf.matmul(h, self.cell.recurrent_kernel)
             i, f, g, o = tf.split(z, 4, axis=-1)  # Keras LSTM gate order
             c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
             h = tf.sigmoid(o) * tf.tanh(c)
             nxt = self._next_token(self.logits(h), seed, step, greedy)
-            nxt = tf.where(done, tf.zeros_like(nxt), nxt)
             ends = tf.reduce_any(tf.equal(nxt[:, None], self.sentence_ends[None, :]), axis=-1)
             sentences += tf.cast(ends, tf.int32)
-            done = done | tf.equal(nxt, self.eos) | ((limit > 0) & (sentences >= limit))
-            return step + 1, nxt, h, c, done, sentences, out.write(step, nxt)
+            done = tf.equal(nxt, self.eos) | ((limit > 0) & (sentences >= limit))
+            out = out.write(step, tf.scatter_nd(rows[:, None], nxt, [n]))  # finished rows read 0 (PAD)
+            keep = tf.where(tf.logical_not(done))[:, 0]
+            return (step + 1,) + tuple(tf.gather(t, keep) for t in (rows, nxt, h, c, gates, limit, sentences)) + (out,)
 
-        def more(step, tokens, h, c, done, sentences, out):
-            return tf.logical_and(step < self.max_steps, tf.logical_not(tf.reduce_all(done)))
+        def more(step, rows, *_):
+            return tf.logical_and(step < self.max_steps, tf.size(rows) > 0)
 
-        step, *_, out = tf.while_loop(more, body, [tf.constant(0), tokens, h, c, done, sentences, out])
+        vector, matrix = tf.TensorShape([None]), tf.TensorShape([None, None])
+        start = (tf.constant(0), tf.range(n), tf.fill([n], self.bos), h, c, ctx_gates, limit,
+                 tf.zeros([n], tf.int32), out)
+        invariants = (tf.TensorShape([]), vector, vector, matrix, matrix, matrix, vector, vector,
+                      tf.TensorShape(None))
+        step, *_, out = tf.while_loop(more, body, start, shape_invariants=invariants)
         return tf.transpose(out.stack())  # (batch, steps taken)

@@ -262,8 +262,8 @@ class DescriptionModel:
                  seed=0, attempts=2, decoding="top_p") -> list[str]:
         """Grounded descriptions: decoded, slots filled, contradictions and repeats removed.
 
-        With ``decoding="top_p"``, rows whose generation lost its opening sentence are resampled
-        (up to ``attempts``, greedy on the last) before falling back to a template opener;
+        With ``decoding="top_p"``, a row whose generation lost its opening sentence gets a new
+        opening sentence (up to ``attempts``, greedy on the last) before falling back to a template opener;
         ``"greedy"`` and ``"beam"`` would only repeat themselves, so they decode once.
         ``tone`` and ``length`` are one value for every row or a list with one per row (the
         worker batches jobs with different options).
@@ -273,19 +273,22 @@ class DescriptionModel:
         n = len(attributes)
         tones = [tone] * n if isinstance(tone, str) else list(tone)
         lengths = [length] * n if isinstance(length, str) else list(length)
-        texts = [""] * n
+        texts, drafts = [""] * n, [""] * n
         todo = list(range(n))
         for attempt in range(attempts if decoding == "top_p" else 1):
             sampler = "greedy" if decoding == "top_p" and attempt == attempts - 1 else decoding
+            # A retry decodes an opening sentence only (a short loop over the rows that need
+            # one) and puts it in front of the draft; grounding then checks the whole text again.
+            budget = [1 if attempt else MAX_SENTENCES[lengths[i]] + SENTENCE_SLACK for i in todo]
             raw = self.sample(np.asarray(embeddings)[todo], [attributes[i] for i in todo],
                               [tones[i] for i in todo], [lengths[i] for i in todo],
-                              sampler=sampler, seed=seed + attempt,
-                              max_sentences=[MAX_SENTENCES[lengths[i]] + SENTENCE_SLACK for i in todo])
+                              sampler=sampler, seed=seed + attempt, max_sentences=budget)
             still = []
             for i, r in zip(todo, raw):
-                filled = relexicalise(r, attributes[i])
-                texts[i] = ground(filled, attributes[i], tones[i], lengths[i])
-                if not texts[i].startswith(filled.split(".")[0][:20]) or not r:
+                opening = relexicalise(r, attributes[i])
+                drafts[i] = f"{opening} {drafts[i]}" if attempt else opening
+                texts[i] = ground(drafts[i], attributes[i], tones[i], lengths[i])
+                if not texts[i].startswith(opening.split(".")[0][:20]) or not r:
                     still.append(i)
             todo = still
             if not todo:

@@ -97,6 +97,25 @@ def test_compiled_top_p_is_seeded_and_stops_at_the_sentence_budget(generator):
         assert not any(after), "nothing follows the end of a row"
 
 
+def test_rows_that_lose_their_opening_get_a_new_one_and_stay_grounded(generator):
+    """With retries (the default), a row whose opening sentence grounding dropped is given a
+    newly decoded opening sentence; every text still names the category, contradicts nothing
+    and repeats no 3-gram, within the length's sentence budget."""
+    model = generator.text_model
+    emb, attrs = _conditions(24)
+    for length in ("short", "long"):
+        first = model.generate(emb, attrs, tone="elegant", length=length, attempts=1)
+        texts = model.generate(emb, attrs, tone="elegant", length=length)
+        assert texts == model.generate(emb, attrs, tone="elegant", length=length)  # seeded
+        for a, text in zip(attrs, texts):
+            assert text and vocab.contradictions(text, a) == [] and not has_repeated_trigram(text), text
+            assert a["category"] in vocab.find_claims(text)["category"], text
+            assert len(split_sentences(text)) <= MAX_SENTENCES[length]
+        # the retry touches only rows that needed it: the others keep their first text
+        kept = [t for t, f in zip(texts, first) if t == f]
+        assert kept, "retries changed every row"
+
+
 def test_batched_generation_with_mixed_options_is_grounded(generator, drawn):
     images = [item.image for item in drawn[:6]]
     tones = ["elegant", "playful", "minimal", "elegant", "playful", "minimal"]
