@@ -162,3 +162,31 @@ def test_concurrent_sign_ins_each_get_their_answer(app):
         for t in threads:
             t.join()
         assert results == {0: False, 1: True, 2: False, 3: True}
+
+
+def test_stored_anonymous_catalogue_page_follows_changes_from_any_process(app, client):
+    register(client)
+    with app.app_context():
+        first, second = ready_product("artisan@example.com"), ready_product("artisan@example.com")
+        db.session.query(Product).filter(Product.id == first).update({"status": "approved", "title": "First ring"})
+        db.session.commit()
+    public = app.test_client()
+    assert "1 piece" in public.get("/catalogue/").get_data(as_text=True)
+    # An ORM change in this process clears the stored pages.
+    with app.app_context():
+        product = db.session.get(Product, first)
+        product.title = "Renamed ring"
+        db.session.commit()
+    assert "Renamed ring" in public.get("/catalogue/").get_data(as_text=True)
+    # A change made elsewhere (another web process, the worker) shows through the version.
+    with app.app_context():
+        raw = db.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("UPDATE products SET status = 'approved', title = 'Second ring' WHERE id = %s",
+                           (second,))
+            raw.commit()
+        finally:
+            raw.close()
+    html = public.get("/catalogue/").get_data(as_text=True)
+    assert "2 pieces" in html and "Second ring" in html

@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import load_only
 
 from ml.vocab import CATEGORIES, METALS
+from webapp.catalog import page_cache
 from webapp.catalog.forms import ReportForm
 from webapp.extensions import db
 from webapp.models import Photo, Product
@@ -34,6 +35,18 @@ def index():
     category = request.args.get("category", "")
     metal = request.args.get("metal", "")
     page = max(request.args.get("page", 1, type=int), 1)
+    if not page_cache.cacheable():
+        return render_index(category, metal, page)
+    key = (category if category in CATEGORIES else "", metal if metal in METALS else "", page)
+    version = page_cache.catalogue_version()
+    html = page_cache.cached_page(key, version)
+    if html is None:
+        html = render_index(*key)
+        page_cache.store_page(key, version, html)
+    return html
+
+
+def render_index(category, metal, page) -> str:
     query = published()
     if category in CATEGORIES:
         query = query.where(Product.category == category)
