@@ -1,4 +1,7 @@
-"""Heatmap tasks have a queue of their own, read only after the listing queue."""
+"""Heatmap tasks have a queue of their own, read only after the listing queue; a batch's
+originals go in one delete."""
+import pytest
+
 from webapp.settings import load_settings
 from workers.celery_app import celery_config, heatmap_queue
 
@@ -22,3 +25,19 @@ def test_redis_worker_reads_its_queues_in_order(tmp_path):
     """With Redis the listing queue (named first, by -Q) is always read before the heatmap queue."""
     config = load_settings({"INSTANCE_PATH": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:6379/15"})
     assert celery_config(config)["broker_transport_options"]["queue_order_strategy"] == "priority"
+
+
+@pytest.mark.parametrize("kind", ["s3", "local"])
+def test_delete_many_removes_every_key_in_one_call(app, tmp_path, kind):
+    """The worker deletes a batch's originals with one call (one request on S3)."""
+    from webapp.storage import get_store
+    from webapp.storage.local import LocalStore
+
+    with app.app_context():
+        store = get_store() if kind == "s3" else LocalStore(tmp_path, "secret")
+        keys = [f"media/uploads/9/batch-{i}.jpg" for i in range(5)]
+        for key in keys:
+            store.write(key, b"x" * 10, "image/jpeg")
+        assert store.delete_many(keys[:4] + ["media/uploads/9/never-there.jpg"]) == {}
+        assert [store.head(k) is not None for k in keys] == [False] * 4 + [True]
+        assert store.delete_many([]) == {}

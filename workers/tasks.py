@@ -342,11 +342,16 @@ def _finish_all(batch: list[Prepared], results: list[dict], share: float, clock:
     outcomes.update(_write_results(done, share, readied))
     clock.append(time.perf_counter())
 
-    # The browser's bytes go once the clean copy replaces them.
+    # The browser's bytes go once the clean copy replaces them: one request for the batch.
     replaced = [p for p, c, _ in done if p.job_id in readied and c.clean_size is not None]
-    for prepared, error in zip(replaced, concurrently(store.delete, [p.source_key for p in replaced])):
-        if isinstance(error, Exception):
-            log.warning("job %s: original %s not deleted: %s", prepared.job_id, prepared.source_key, error)
+    try:
+        errors = store.delete_many([p.source_key for p in replaced])
+    except Exception as exc:
+        errors = {p.source_key: exc for p in replaced}
+    for prepared in replaced:
+        if prepared.source_key in errors:
+            log.warning("job %s: original %s not deleted: %s", prepared.job_id, prepared.source_key,
+                        errors[prepared.source_key])
     clock.append(time.perf_counter())
     for job_id, (photo_id, waited) in readied.items():
         if waited is not None:

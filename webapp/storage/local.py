@@ -95,6 +95,16 @@ class LocalStore:
         for p in (path, path.with_name(path.name + ".type")):
             p.unlink(missing_ok=True)
 
+    def delete_many(self, keys) -> dict:
+        """Delete several keys; returns {key: error message} for those not deleted (as S3Store does)."""
+        errors = {}
+        for key in keys:
+            try:
+                self.delete(key)
+            except (OSError, ValueError) as exc:
+                errors[key] = str(exc)
+        return errors
+
     def url(self, key, expires=3600):
         until = int(time.time()) + expires
         return url_for("local_store.download", key=key, until=until,

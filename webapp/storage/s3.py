@@ -62,6 +62,14 @@ class S3Store:
     def delete(self, key):
         self.client.delete_object(Bucket=self.bucket, Key=key)
 
+    def delete_many(self, keys) -> dict:
+        """Delete up to 1000 keys in one request; returns {key: error message} for those not deleted."""
+        if not keys:
+            return {}
+        answer = self.client.delete_objects(
+            Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+        return {e.get("Key"): f"{e.get('Code')}: {e.get('Message')}" for e in answer.get("Errors", [])}
+
     def url(self, key, expires=3600):
         """A presigned GET URL valid for ``expires`` seconds (at least 5/6 of that when reused)."""
         reuse = min(self.URL_REUSE_SECONDS, expires // 6)
