@@ -132,7 +132,7 @@ def test_anonymous_catalogue_page_sets_no_cookie_and_shows_first_thumbnails(app,
 
 
 def test_status_poll_answers_the_owner_only(app, client):
-    register(client)
+    token = register(client)
     other = app.test_client()
     register(other, email="someone@example.com")
     with app.app_context():
@@ -144,6 +144,8 @@ def test_status_poll_answers_the_owner_only(app, client):
     assert other.get(f"/jobs/{job_id}").status_code == 404
     assert app.test_client().get(f"/jobs/{job_id}").status_code in (302, 401)
     assert client.get(f"/jobs/{new_id()}").status_code == 404
+    client.post("/logout", data={"csrf_token": token})
+    assert client.get(f"/jobs/{job_id}").status_code in (302, 401)  # signed out: no answer
 
 
 def test_concurrent_sign_ins_each_get_their_answer(app):

@@ -1,11 +1,11 @@
 """Artisan pages: products, direct uploads and the status the page polls."""
-from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, jsonify, redirect, render_template, request, session,
+                   url_for)
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, select
 
 from webapp.extensions import db
-from webapp.models import Job, Product
+from webapp.models import GeneratedListing, Job, Product
 from webapp.products.uploads import UploadRefused, cancel_upload, confirm_upload, start_upload
 from webapp.storage import get_store
 from webapp.listings.merge import TEXT_FIELDS, edited, is_low_confidence, threshold
@@ -21,23 +21,26 @@ def own_product(product_id) -> Product:
     return product
 
 
-def own_job(job_id, *options) -> Job:
+def own_job(job_id) -> Job:
     """The signed-in artisan's job, in one query that checks ownership (404 for anyone else's)."""
     job = db.session.scalar(select(Job).join(Job.product)
-                            .where(Job.id == job_id, Product.owner_id == current_user.id).options(*options))
+                            .where(Job.id == job_id, Product.owner_id == current_user.id))
     if job is None:
         abort(404)
     return job
 
 
-def job_status(job: Job) -> dict:
-    """The JSON the product page polls."""
+def job_status(job) -> dict:
+    """The JSON the product page polls, from a Job (its listing loaded on demand)."""
+    return status_json(job, job.listing if job.state == "ready" else None)
+
+
+def status_json(job, listing) -> dict:
     data = {"id": job.id, "state": job.state, "kind": job.kind, "error": job.error,
             "product_id": job.product_id,
             "product_url": url_for("products.detail", product_id=job.product_id),
             "panel_url": url_for("products.panel", product_id=job.product_id)}
-    if job.state == "ready" and job.listing is not None:
-        listing = job.listing
+    if job.state == "ready" and listing is not None:
         data["listing"] = {"attributes": listing.attributes, "title": listing.title,
                            "description": listing.description, "tags": listing.tags,
                            "model_version": listing.model_version}
@@ -137,11 +140,42 @@ def cancel(job_id):
     return "", 204
 
 
+def session_account_id() -> int | None:
+    """The signed-in account's id as Flask-Login keeps it in the signed session cookie.
+
+    Without loading the account's row: for the status poll, whose one query checks that the
+    job's product belongs to this account (the foreign key from products to users means the
+    account exists). With no id in the session (signed out, or only a remember-me cookie)
+    Flask-Login's usual path decides.
+    """
+    value = session.get("_user_id")
+    if value is not None and str(value).isdigit():
+        return int(value)
+    return current_user.id if current_user.is_authenticated else None
+
+
+# The status poll's one query: the columns status_json() reads, of the job and its listing,
+# for a job whose product the account owns. Built once (the pure-Python driver parses every
+# column sent, and the ORM would build and cache-key a statement on every poll).
+POLL_QUERY = (
+    select(Job.id, Job.state, Job.kind, Job.error, Job.product_id, GeneratedListing.id.label("listing_id"),
+           GeneratedListing.attributes, GeneratedListing.title, GeneratedListing.description,
+           GeneratedListing.tags, GeneratedListing.model_version)
+    .join(Product, Product.id == Job.product_id).outerjoin(GeneratedListing, GeneratedListing.job_id == Job.id)
+    .where(Job.id == bindparam("job_id"), Product.owner_id == bindparam("owner_id")))
+
+
 @bp.get("/jobs/<job_id>")
-@login_required
 def status(job_id):
-    # The poll runs every second or two per open page: the job and its listing in one query.
-    return jsonify(job_status(own_job(job_id, joinedload(Job.listing))))
+    # The page polls this every second or two while a listing is being written: one query,
+    # and the account from the session (see session_account_id).
+    owner_id = session_account_id()
+    if owner_id is None:
+        return current_app.login_manager.unauthorized()
+    row = db.session.execute(POLL_QUERY, {"job_id": job_id, "owner_id": owner_id}).first()
+    if row is None:
+        abort(404)
+    return jsonify(status_json(row, row if row.listing_id is not None else None))
 
 
 from webapp.products import editing  # noqa: E402,F401  (more routes on this blueprint)
