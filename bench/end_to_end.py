@@ -7,7 +7,10 @@ over the span from the first confirm to the last ready. CPU and peak RSS of the 
 worker process trees are sampled during each load; the worker's cold start is the time from
 spawning it (a job already waiting) to that job being ready.
 
-    python -m bench.end_to_end [--quick] [--json] [--bundle DIR]
+    python -m bench.end_to_end [--quick] [--json] [--bundle DIR] [--heatmaps]
+
+``--heatmaps`` leaves Grad-CAM heatmaps on (they are off by default here): the worker then also
+runs a heatmap task per listing, from its own queue, when no listing waits.
 """
 from __future__ import annotations
 
@@ -121,12 +124,15 @@ def main(argv=None) -> None:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--bundle", default=default_bundle())
+    ap.add_argument("--heatmaps", action="store_true", help="heatmap tasks on, as in production")
     args = ap.parse_args(argv)
     per_artisan = {1: 4, 8: 2, 32: 1} if args.quick else {1: 10, 8: 5, 32: 3}
     started = time.perf_counter()
     figures, levels = {}, []
     images = photos()
     with Stack(args.bundle) as stack:
+        if args.heatmaps:
+            stack.env["HEATMAPS_ENABLED"] = "1"
         stack.start_storage_and_db()
         web = stack.start_gunicorn()
         tokens = seed_tokens(stack, max(LEVELS))
@@ -176,8 +182,8 @@ def main(argv=None) -> None:
         figures["end to end: sustained listings/s at 32 artisans (p95 < 5 s)"] = {
             "value": top["listings_per_s"], "unit": "listings/s", "what": f"p95 {top['p95_s']} s",
             "target": {"limit": 10.0, "met": top["listings_per_s"] >= 10 and (top["p95_s"] or 1e9) < 5}}
-    emit("end_to_end", {"figures": figures, "levels": levels, "wall_s": round(time.perf_counter() - started, 1)},
-         args.json)
+    emit("end_to_end", {"figures": figures, "levels": levels, "heatmaps": args.heatmaps,
+                        "wall_s": round(time.perf_counter() - started, 1)}, args.json)
 
 
 if __name__ == "__main__":
