@@ -110,8 +110,6 @@ def load_settings(env=None):
         # started with `-Q <HEATMAP_QUEUE>` (workers/make_celery.py).
         "HEATMAP_QUEUE": env.get("HEATMAP_QUEUE", ""),  # empty: <CELERY_QUEUE>-heatmaps
         "WORKER_HEATMAPS": _bool(env.get("WORKER_HEATMAPS"), default=True),
-        # A heatmap waits while listings are queued or running, for at most this many seconds.
-        "HEATMAP_WAIT_MAX": int(env.get("HEATMAP_WAIT_MAX", 30)),
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -1,20 +1,15 @@
 """Grad-CAM heatmaps for the admin review page, computed here and never in the web process.
 
-Queued after a photo's listing is ready, on a queue of its own (workers/celery_app.py); the
-overlay PNG goes to object storage under `<S3_PREFIX>heatmaps/` and a `PhotoHeatmap` row points
-the review page at it. A worker with one pool process cannot run a listing while it runs a
-heatmap, so a heatmap waits for a quiet moment: while listings are queued, running or about to
-be confirmed it sends itself again a little later, for at most HEATMAP_WAIT_MAX seconds.
+Queued after a photo's listing is ready; the overlay PNG goes to object storage under
+`<S3_PREFIX>heatmaps/` and a `PhotoHeatmap` row points the review page at it.
 """
 import logging
-from datetime import timedelta
 
 from celery import shared_task
 from flask import current_app
-from sqlalchemy import and_, or_, select
 
 from webapp.extensions import db
-from webapp.models import Job, Photo, utcnow
+from webapp.models import Photo, utcnow
 from webapp.storage import get_store
 from webapp.training.records import PhotoHeatmap
 from workers.models import get_generator
@@ -27,29 +22,12 @@ def heatmap_key(config, photo_id: int) -> str:
     return f"{config.get('S3_PREFIX', '')}heatmaps/{photo_id}.png"
 
 
-WAIT_STEP = 3  # seconds between looks for a quiet moment
-UPLOAD_GRACE = 60  # an upload started this recently will probably be confirmed soon
-
-
-def listings_busy() -> bool:
-    """A listing job is queued or running, or an artisan started an upload in the last minute."""
-    recent = utcnow() - timedelta(seconds=UPLOAD_GRACE)
-    busy = db.session.scalar(select(Job.id).where(or_(
-        Job.state.in_(("queued", "processing")),
-        and_(Job.state == "awaiting_upload", Job.created_at > recent))).limit(1)) is not None
-    db.session.commit()
-    return busy
-
-
 @shared_task(name="workers.explain.store_heatmap", ignore_result=True, acks_late=True)
-def store_heatmap(photo_id: int, waited: int = 0) -> str:
+def store_heatmap(photo_id: int) -> str:
     """Compute and store the category heatmap of one processed photo; running it twice overwrites."""
     from ml.gradcam import category_heatmap, overlay_png
 
     config = current_app.config
-    if waited < config["HEATMAP_WAIT_MAX"] and listings_busy():
-        store_heatmap.apply_async((photo_id, waited + WAIT_STEP), countdown=WAIT_STEP)
-        return "deferred"
     photo = db.session.get(Photo, photo_id)
     if photo is None or not photo.thumbnail_key:
         return "skipped"
@@ -77,7 +55,6 @@ def queue_heatmap(photo_id: int) -> None:
     if not current_app.config.get("HEATMAPS_ENABLED"):
         return
     try:
-        # Not at once: the artisan's next upload usually follows within a few seconds.
-        store_heatmap.apply_async((photo_id,), countdown=WAIT_STEP)
+        store_heatmap.delay(photo_id)
     except Exception as exc:
         log.warning("heatmap for photo %s not queued: %s", photo_id, exc)
