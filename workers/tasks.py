@@ -338,7 +338,7 @@ def _finish_all(batch: list[Prepared], results: list[dict], share: float, clock:
         else:
             done.append((prepared, copies, result))
     clock.append(time.perf_counter())
-    readied = {}  # job id -> (photo id, seconds from queued to ready)
+    readied = {}  # job id -> (photo id, seconds from queued to ready, product id)
     outcomes.update(_write_results(done, share, readied))
     clock.append(time.perf_counter())
 
@@ -353,11 +353,11 @@ def _finish_all(batch: list[Prepared], results: list[dict], share: float, clock:
             log.warning("job %s: original %s not deleted: %s", prepared.job_id, prepared.source_key,
                         errors[prepared.source_key])
     clock.append(time.perf_counter())
-    for job_id, (photo_id, waited) in readied.items():
+    for job_id, (photo_id, waited, product_id) in readied.items():
         if waited is not None:
             UPLOAD_TO_READY_SECONDS.observe(waited)
         queue_heatmap(photo_id)  # Grad-CAM for the admin review page, as a task on its own queue
-        bind_log_ids(job_id=job_id)
+        bind_log_ids(job_id=job_id, product_id=product_id)
         log.info("job %s ready in %d ms", job_id, int(share * 1000))
     return outcomes
 
@@ -418,7 +418,7 @@ def _write_one(prepared: Prepared, copies: Copies, result: dict, share: float, r
 
 def _record(job: Job, prepared: Prepared, copies: Copies, result: dict, elapsed: float) -> tuple:
     """The photo's stored copies, the generated listing and the product's text, on a job this run
-    holds; returns (photo id, seconds from queued to ready) for after the commit."""
+    holds; returns (photo id, seconds from queued to ready, product id) for after the commit."""
     photo = job.photo
     photo.width, photo.height = prepared.image.size
     photo.thumbnail_key = copies.thumb_key
@@ -432,4 +432,5 @@ def _record(job: Job, prepared: Prepared, copies: Copies, result: dict, elapsed:
     # they asked this run to replace them).
     apply_generated(job, result)
     job.state, job.finished_at, job.error = "ready", utcnow(), None
-    return job.photo_id, (job.finished_at - job.queued_at).total_seconds() if job.queued_at else None
+    waited = (job.finished_at - job.queued_at).total_seconds() if job.queued_at else None
+    return job.photo_id, waited, job.product_id
