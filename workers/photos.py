@@ -5,11 +5,13 @@ Pillow may only open the formats we accept, the pixel count is checked from the 
 before anything is decoded (a decompression bomb costs nothing), and animations are
 refused rather than silently cut to their first frame. Everything stored is re-encoded
 from pixels, so metadata (GPS position, camera serial) and anything hidden after the
-image data (a polyglot's script) never reach storage.
+image data (a polyglot's script) never reach storage. Since the stored copies carry no
+colour profile, a photo with one (Display P3 from phones, Adobe RGB from cameras) is
+converted to sRGB first, the space browsers and the image model assume.
 """
 import io
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
 MAX_PIXELS = 40_000_000
@@ -73,10 +75,29 @@ def decode_photo(data: bytes) -> Image.Image:
         raise BadPhoto(STILL_ONLY)
     try:
         image.load()
+        profile = image.info.get("icc_profile")
         image = ImageOps.exif_transpose(image)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise BadPhoto("The photo is damaged or incomplete; please upload it again.") from None
-    return to_rgb(image)
+    return to_rgb(to_srgb(image, profile))
+
+
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def to_srgb(image: Image.Image, profile: bytes | None) -> Image.Image:
+    """The pixels converted from the photo's embedded colour profile to sRGB.
+
+    A profile that is missing, damaged or does not fit the pixels leaves them as they are
+    (read as sRGB, as a browser would), rather than refusing a usable photo.
+    """
+    if not profile or image.mode not in ("RGB", "RGBA", "CMYK", "L"):
+        return image
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+        return ImageCms.profileToProfile(image, source, _SRGB, outputMode="RGBA" if image.mode == "RGBA" else "RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return image
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
