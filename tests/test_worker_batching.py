@@ -46,3 +46,37 @@ def test_queued_jobs_are_processed_in_one_batch_and_each_ends_exactly_once(app, 
         for job in jobs:
             if job.state == "ready":
                 assert job.product.title and job.product.description
+
+
+def test_a_batched_job_that_hits_an_error_is_handed_back_and_ends_once(app, client, worker):
+    """Only the first job's message is sent; the task takes the others with it. One of them has
+    lost its photo: the batch hands it back under a task of its own, which fails it with a reason."""
+    from webapp.storage import get_store
+    from workers.tasks import GONE
+
+    token = register(client)
+    uploads = [upload_photo(client, token, drawn_ring_jpeg(256 + 16 * i))[0] for i in range(4)]
+    with app.app_context():
+        jobs = [db.session.get(Job, body["job_id"]) for body in uploads]
+        get_store().delete(jobs[2].photo.object_key)
+        never_sent = uuid.uuid4().hex  # a task id the broker never saw, so the reaper leaves them be
+        for job in jobs:
+            job.state, job.queued_at, job.task_id = "queued", utcnow(), never_sent
+        lead = uuid.uuid4().hex
+        jobs[0].task_id = lead
+        db.session.commit()
+        app.extensions["celery"].send_task("workers.tasks.process_upload", args=[jobs[0].id], task_id=lead,
+                                           queue=app.config["CELERY_QUEUE"])
+
+    finished = [wait_for_job(client, body["status_url"]) for body in uploads]
+
+    assert [f["state"] for f in finished] == ["ready", "ready", "failed", "ready"]
+    assert finished[2]["error"] == GONE
+    with app.app_context():
+        db.session.remove()
+        jobs = [db.session.get(Job, body["job_id"]) for body in uploads]
+        batched = jobs[:2] + jobs[3:]
+        assert {j.task_id for j in batched} == {lead} and all(j.attempts == 1 for j in batched)
+        handed_back = jobs[2]
+        # Its own new task (the id recorded once the broker took it) took it after the batch let go.
+        assert handed_back.task_id not in (lead, never_sent) and handed_back.attempts == 2

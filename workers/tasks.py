@@ -25,6 +25,7 @@ from webapp.listings.merge import apply_generated, generation_options
 from webapp.logging_setup import bind_log_ids
 from webapp.metrics import INFERENCE_SECONDS, JOBS_FINISHED, UPLOAD_TO_READY_SECONDS
 from webapp.models import GeneratedListing, Job, utcnow
+from webapp.products.uploads import send_job
 from webapp.storage import get_store
 from workers.batching import claim_more
 from workers.claims import claim_job, fail_claimed, owned, release_claimed
@@ -243,12 +244,16 @@ def _process(job_id: str, attempt: int, extras: dict[str, int]) -> str:
 
 
 def _hand_back(job_id: str, attempt: int, exc: BaseException) -> None:
-    """Put a batched job back in the queue under a task of its own (the reaper if even that fails)."""
+    """Put a batched job back in the queue under a task of its own.
+
+    The row is released as unsent and the task id recorded only once the broker took the
+    message (send_job), so a failed publish leaves a job the reaper sends soon.
+    """
     _reset_session()
     log.warning("job %s (batched): %s: %s; handed back to the queue", job_id, type(exc).__name__, exc)
     try:
-        if release_claimed(job_id, attempt, sent=True):
-            process_upload.apply_async((job_id,))
+        if release_claimed(job_id, attempt, sent=False):
+            send_job(db.session.get(Job, job_id))
     except Exception as again:
         _reset_session()
         log.warning("job %s: not handed back (%s); the reaper will", job_id, again)
