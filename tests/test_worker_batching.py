@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from tests.support import drawn_ring_jpeg, register, upload_photo, wait_for_job
 from webapp.extensions import db
 from webapp.models import GeneratedListing, Job, utcnow
+from webapp.records import AuditEvent
 
 
 def test_queued_jobs_are_processed_in_one_batch_and_each_ends_exactly_once(app, client, worker):
@@ -46,6 +47,10 @@ def test_queued_jobs_are_processed_in_one_batch_and_each_ends_exactly_once(app, 
         for job in jobs:
             if job.state == "ready":
                 assert job.product.title and job.product.description
+            # Claimed with the batch's one UPDATE or on its own: the audit log has every step.
+            actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.job_id == job.id)
+                                         .order_by(AuditEvent.id)).all()
+            assert actions[-2:] == ["job.processing", "job." + job.state], (job.id, actions)
 
 
 def test_a_batched_job_that_hits_an_error_is_handed_back_and_ends_once(app, client, worker):

@@ -13,6 +13,7 @@ from sqlalchemy import and_, or_, select, update
 
 from webapp.extensions import db
 from webapp.models import Job, utcnow
+from webapp.records import AuditEvent
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +33,15 @@ def claim_more(lead_job_id: str, task_id: str | None, limit: int, max_attempts: 
     ).scalars().all()
     claimed = [(job.id, job.attempts + 1) for job in jobs]  # the rows are locked: nobody else moves them
     if claimed:
-        # One statement for the batch, not one per job.
+        # One statement for the batch, not one per job; a bulk UPDATE passes the session's audit
+        # hook (webapp/audit.py) by, so the state changes are recorded here, as it would.
         db.session.execute(
             update(Job).where(Job.id.in_([job_id for job_id, _ in claimed]))
             .values(state="processing", started_at=utcnow(), task_id=task_id, attempts=Job.attempts + 1)
             .execution_options(synchronize_session=False))
+        db.session.add_all(AuditEvent(actor_id=None, product_id=job.product_id, job_id=job.id, action="job.processing",
+                                      changes={"state": [job.state, "processing"]})
+                           for job in jobs if job.state != "processing")
     db.session.commit()
     if claimed:
         log.info("task %s took %d more queued jobs", task_id, len(claimed))
