@@ -88,24 +88,64 @@ def test_upload_confirm_and_read_back(api, service_env):
     assert product["status"] == "draft" and product["job"]["id"] == body["job"]["id"]
 
 
-def test_a_finished_job_reads_back_as_a_full_listing(api, worker):
+def finished(api, job_id) -> dict:
+    for _ in range(600):
+        job = api.call("GET", f"/jobs/{job_id}").json()
+        if job["state"] in ("ready", "failed"):
+            return job
+        time.sleep(0.3)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+def uploaded_and_ready(api) -> dict:
+    """Upload a drawn ring through the API and wait for the real worker's listing."""
     photo = drawn_ring_jpeg()
     body = api.call("POST", "/uploads", json={"content_type": "image/jpeg", "size": len(photo)}).json()
     requests.post(body["upload"]["url"], data=body["upload"]["fields"],
                   files={"file": ("ring.jpg", photo, "image/jpeg")}, timeout=30)
     api.call("POST", f"/uploads/{body['job']['id']}/confirm")
-    for _ in range(600):
-        job = api.call("GET", f"/jobs/{body['job']['id']}").json()
-        if job["state"] in ("ready", "failed"):
-            break
-        time.sleep(0.3)
+    job = finished(api, body["job"]["id"])
     assert job["state"] == "ready", job
+    return body
+
+
+def test_a_finished_job_reads_back_as_a_full_listing(api, worker):
+    body = uploaded_and_ready(api)
     product = api.call("GET", f"/products/{body['product_id']}").json()
     assert product["title"] and product["generated"]["title"] == product["title"]
     assert set(product["attributes"]) == set(product["generated"]["attributes"])
     assert product["photos"][0]["thumbnail_url"]
     for attr in product["attributes"].values():
         assert attr["low_confidence"] == (attr["confidence"] < 0.6)
+
+
+def test_edit_regenerate_and_submit_through_the_api(api, worker):
+    path = f"/products/{uploaded_and_ready(api)['product_id']}"
+    edited = api.call("PATCH", path, json={"title": "Hand-forged silver band", "attributes": {"metal": "silver"},
+                                           "confirm": ["category"], "tags": ["silver ring", " band "]}).json()
+    assert edited["title"] == "Hand-forged silver band" and edited["tags"] == ["silver ring", "band"]
+    assert edited["attributes"]["metal"] == {**edited["attributes"]["metal"], "value": "silver", "confirmed": True,
+                                             "low_confidence": False}
+    assert edited["attributes"]["category"]["confirmed"]
+    assert set(edited["edited_fields"]) >= {"title", "tags", "attributes.metal", "attributes.category"}
+
+    refused = api.call("PATCH", path, json={"attributes": {"metal": "unobtainium"}})
+    assert refused.status_code == 422 and "silver" in refused.json()["error"]["message"]
+    assert api.call("PATCH", path, json={"title": " "}, documented=False).status_code == 422
+    assert api.call("PATCH", "/products/999999", json={"title": "x"}).status_code == 404
+    assert api.call("POST", path + "/regenerate", json={"tone": "loud"}, documented=False).status_code == 422
+
+    job = api.call("POST", path + "/regenerate", json={"tone": "playful", "length": "short"})
+    assert job.status_code == 202 and job.json()["kind"] == "regenerate"
+    assert finished(api, job.json()["id"])["state"] == "ready"
+    again = api.call("GET", path).json()
+    assert again["tone"] == "playful" and again["title"] == "Hand-forged silver band"  # a person's field stays
+    assert again["attributes"]["metal"]["value"] == "silver"
+
+    submitted = api.call("POST", path + "/submit")
+    assert submitted.status_code == 200 and submitted.json()["status"] == "in_review"
+    twice = api.call("POST", path + "/submit")
+    assert twice.status_code == 409 and "reviewers" in twice.json()["error"]["message"]
 
 
 def test_add_a_photo_to_an_existing_product(api):

@@ -108,3 +108,6 @@ def products():
 @token_required
 def product(product_id):
     return jsonify(product_out(owned_product(product_id)))
+
+
+from webapp.api import editing  # noqa: E402,F401  (edit, regenerate and submit on this blueprint)
