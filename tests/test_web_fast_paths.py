@@ -3,6 +3,7 @@ trips that still end transactions, reused presigned URLs that still open, one qu
 catalogue page that still shows each listing's first thumbnail, and a status poll that
 still answers only the job's owner."""
 import threading
+from contextlib import contextmanager
 
 import requests
 from sqlalchemy import select
@@ -14,57 +15,51 @@ from webapp.models import Job, Photo, Product, User, new_id
 from webapp.storage import get_store
 
 
-def count_commands(connection):
-    """Wrap one driver connection so the commands it sends to the server are counted."""
-    sent = []
-    original = connection._send_cmd
+@contextmanager
+def counted_driver(app):
+    """A raw driver connection from the app's pool whose commands to the server are counted."""
+    with app.app_context():
+        raw = db.engine.raw_connection()
+        try:
+            driver, sent = raw.driver_connection, []
+            original = driver._send_cmd
 
-    def counted(command, *args, **kwargs):
-        sent.append(command)
-        return original(command, *args, **kwargs)
+            def counted(command, *args, **kwargs):
+                sent.append(command)
+                return original(command, *args, **kwargs)
 
-    connection._send_cmd = counted
-    return sent
+            driver._send_cmd = counted
+            yield driver, sent
+        finally:
+            raw.close()
+
+
+def query(driver, sql):
+    cursor = driver.cursor(buffered=True)
+    cursor.execute(sql)
+    return cursor.fetchall()
 
 
 def test_cursors_send_no_ping_and_an_idle_rollback_sends_nothing(app):
-    with app.app_context():
-        raw = db.engine.raw_connection()
-        try:
-            driver = raw.driver_connection
-            sent = count_commands(driver)
-            cursor = driver.cursor(buffered=True)
-            cursor.execute("SELECT 1")
-            cursor.fetchall()
-            assert len(sent) == 1  # the query alone, no PING before it
-            driver.rollback()  # no transaction open: nothing to send
-            assert len(sent) == 1
-            cursor = driver.cursor(buffered=True)
-            cursor.execute("SELECT COUNT(*) FROM users")
-            cursor.fetchall()
-            assert driver.in_transaction
-            driver.rollback()
-            assert len(sent) == 3 and not driver.in_transaction
-        finally:
-            raw.close()
+    with counted_driver(app) as (driver, sent):
+        query(driver, "SELECT 1")
+        assert len(sent) == 1  # the query alone, no PING before it
+        driver.rollback()  # no transaction open: nothing to send
+        assert len(sent) == 1
+        query(driver, "SELECT COUNT(*) FROM users")
+        assert driver.in_transaction
+        driver.rollback()
+        assert len(sent) == 3 and not driver.in_transaction
 
 
 def test_checkout_ping_only_for_a_connection_quiet_for_a_while(app):
-    with app.app_context():
-        raw = db.engine.raw_connection()
-        try:
-            driver = raw.driver_connection
-            sent = count_commands(driver)
-            cursor = driver.cursor(buffered=True)
-            cursor.execute("SELECT 1")
-            cursor.fetchall()
-            driver.ping(False)  # the server answered just now: nothing sent
-            assert len(sent) == 1
-            driver._last_reply -= 5  # as if idle for 5 s
-            driver.ping(False)
-            assert len(sent) == 2
-        finally:
-            raw.close()
+    with counted_driver(app) as (driver, sent):
+        query(driver, "SELECT 1")
+        driver.ping(False)  # the server answered just now: nothing sent
+        assert len(sent) == 1
+        driver._last_reply -= 5  # as if idle for 5 s
+        driver.ping(False)
+        assert len(sent) == 2
 
 
 def test_a_rollback_after_a_read_still_ends_the_snapshot(app):
