@@ -30,7 +30,7 @@ model: $(MODEL_DIR)/meta.json
 run: migrate model
 	MODEL_DIR=$(MODEL_DIR) $(BIN)/flask ml register-starter
 	PATH=$(CURDIR)/$(BIN):$$PATH CELERY_BEAT_SCHEDULE_FILE=$(CURDIR)/instance/celerybeat-schedule \
-	  $(BIN)/honcho start -p $${PORT:-5000} web worker beat
+	  BIND=$${BIND:-$${HOST:-127.0.0.1}:$${PORT:-5000}} $(BIN)/honcho start -p $${PORT:-5000} web worker beat
 
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -7,7 +7,9 @@ from webapp.metrics_dir import prepare_metrics_dir
 # mode before the app (and so prometheus_client) is imported in a worker.
 prepare_metrics_dir("jai-web-metrics-")
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
+# Loopback unless told otherwise (BIND, or HOST and PORT): a development server is not for the
+# network. The Procfile's web line binds 0.0.0.0:$PORT, which Heroku's router needs.
+bind = os.environ.get("BIND") or f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", 2))
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))  # Heroku's router gives up at 30 s

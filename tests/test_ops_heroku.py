@@ -55,5 +55,5 @@ def test_heroku_rediss_url_skips_certificate_checks_unless_asked():
 
 
 def test_production_turns_on_https_redirects():
-    assert load_settings({"APP_ENV": "production", "SECRET_KEY": "s"})["FORCE_HTTPS"] is True
+    assert load_settings({"APP_ENV": "production", "SECRET_KEY": "s" * 32})["FORCE_HTTPS"] is True
     assert load_settings({})["FORCE_HTTPS"] is False

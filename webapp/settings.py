@@ -5,6 +5,8 @@ factory so importing never fails on a missing variable.
 """
 import os
 from pathlib import Path
+
+from webapp.instance_keys import instance_key
 from urllib.parse import quote_plus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,16 +51,27 @@ def redis_url(env):
     return url
 
 
+MIN_SECRET_BYTES = 32
+
+
+def secret_key(env, production: bool, instance: Path) -> str:
+    """SECRET_KEY from the environment; in production at least 32 bytes, elsewhere a random
+    key kept in the instance folder when none is given (never a constant anyone can read)."""
+    secret = env.get("SECRET_KEY", "")
+    if production:
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            raise RuntimeError(f"SECRET_KEY must be set in production, at least {MIN_SECRET_BYTES} "
+                               "bytes (python -c 'import secrets; print(secrets.token_hex(32))')")
+        return secret
+    return secret or instance_key(instance, "secret_key")
+
+
 def load_settings(env=None):
     """Return the Flask config mapping for this environment."""
     env = os.environ if env is None else env
     production = env.get("APP_ENV", "development") == "production"
     instance = Path(env.get("INSTANCE_PATH", ROOT / "instance"))
-    secret = env.get("SECRET_KEY")
-    if not secret:
-        if production:
-            raise RuntimeError("SECRET_KEY must be set in production")
-        secret = "dev-only-not-secret"
+    secret = secret_key(env, production, instance)
     redis = redis_url(env)
     s3_bucket = env.get("S3_BUCKET_NAME", "")
     hard_limit = int(env.get("TASK_TIME_LIMIT", 120))
@@ -81,6 +94,9 @@ def load_settings(env=None):
         "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
         "AWS_REGION": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         "LOCAL_STORAGE_PATH": str(instance / "objects"),
+        # The local folder store signs its forms and links with a key of its own (instance
+        # folder, made on first use), so a leaked SECRET_KEY does not open the stored photos.
+        "LOCAL_STORE_KEY": env.get("LOCAL_STORE_KEY", ""),
         "UPLOAD_MAX_BYTES": int(env.get("UPLOAD_MAX_BYTES", 15 * 1024 * 1024)),
         "UPLOAD_URL_TTL": int(env.get("UPLOAD_URL_TTL", 600)),
         "MODEL_DIR": env.get("MODEL_DIR", str(instance / "models" / "current")),

@@ -6,6 +6,8 @@ process only signs; file bytes go straight from the browser to the store.
 """
 from flask import current_app
 
+from webapp.instance_keys import instance_key
+
 from webapp.storage.local import LocalStore
 from webapp.storage.s3 import S3Store
 
@@ -18,7 +20,8 @@ def create_store(config):
             endpoint_url=config.get("S3_ENDPOINT_URL"),
             region=config.get("AWS_REGION", "us-east-1"),
         )
-    return LocalStore(root=config["LOCAL_STORAGE_PATH"], secret=config["SECRET_KEY"])
+    key = config.get("LOCAL_STORE_KEY") or instance_key(config["INSTANCE_PATH"], "local_store_key")
+    return LocalStore(root=config["LOCAL_STORAGE_PATH"], key=key)
 
 
 def get_store():

@@ -24,9 +24,10 @@ class PolicyError(Exception):
 class LocalStore:
     kind = "local"
 
-    def __init__(self, root, secret):
+    def __init__(self, root, key: str):
+        """`key` is the store's own signing key (not the app's SECRET_KEY)."""
         self.root = Path(root)
-        self._key = hashlib.sha256(("local-store:" + secret).encode()).digest()
+        self._key = key.encode()
 
     def _sign(self, text: str) -> str:
         return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()
