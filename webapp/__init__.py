@@ -81,10 +81,12 @@ def register_blueprints(app):
     from webapp.api.routes import bp as api_bp
     from webapp.auth.routes import bp as auth_bp
     from webapp.catalog.routes import bp as catalog_bp
+    from webapp.landing.routes import bp as landing_bp
     from webapp.ops.routes import bp as ops_bp
     from webapp.products.routes import bp as products_bp
     from webapp.storage.routes import bp as store_bp
 
+    app.register_blueprint(landing_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(products_bp)
     app.register_blueprint(store_bp)

@@ -40,6 +40,15 @@
   function addRow(file) {
     const li = document.createElement("li");
     li.className = "upload-item";
+    const thumb = document.createElement("img");
+    thumb.className = "upload-thumb";
+    thumb.alt = "";
+    thumb.width = 48;
+    thumb.height = 48;
+    // A local preview of the chosen file; browsers that cannot show it (HEIC) get a blank square.
+    if (file.type.startsWith("image/")) thumb.src = URL.createObjectURL(file);
+    thumb.addEventListener("load", () => URL.revokeObjectURL(thumb.src), { once: true });
+    thumb.addEventListener("error", () => thumb.removeAttribute("src"), { once: true });
     const name = document.createElement("span");
     name.className = "upload-name";
     name.textContent = file.name;
@@ -50,7 +59,7 @@
     const state = document.createElement("span");
     state.className = "upload-state";
     state.textContent = "Waiting…";
-    li.append(name, bar, state);
+    li.append(thumb, name, bar, state);
     list.append(li);
     return { li, bar, state };
   }

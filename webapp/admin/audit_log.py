@@ -1,4 +1,6 @@
 """The audit log page: every recorded state change, newest first."""
+import json
+
 from flask import render_template, request
 from sqlalchemy import func, select
 
@@ -7,6 +9,15 @@ from webapp.extensions import db
 from webapp.records import AuditEvent
 
 PER_PAGE = 100
+
+
+@bp.app_template_filter("plain_json")
+def plain_json(value) -> str:
+    """A value as JSON for people to read: "&" and "é" as themselves (the page escapes the HTML).
+
+    Jinja's `tojson` writes "&" as "\\u0026", which is right inside a <script> and wrong in a table.
+    """
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 @bp.get("/audit")

@@ -13,7 +13,8 @@ class ActionForm(FlaskForm):
 class ListingForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
-    tags = StringField("Tags (separated by commas)", validators=[Optional(), Length(max=1000)])
+    # A text area, so a dozen tags are all visible at once instead of scrolling in one line.
+    tags = TextAreaField("Tags (separated by commas)", validators=[Optional(), Length(max=1000)])
 
 
 # One select and one "I checked this" box per attribute the models predict.

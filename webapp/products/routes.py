@@ -1,5 +1,5 @@
 """Artisan pages: products, direct uploads and the status the page polls."""
-from flask import (Blueprint, abort, current_app, jsonify, redirect, render_template, request, session,
+from flask import (Blueprint, abort, current_app, jsonify, render_template, request, session,
                    url_for)
 from flask_login import current_user, login_required
 from sqlalchemy import bindparam, select
@@ -45,11 +45,6 @@ def status_json(job, listing) -> dict:
                            "description": listing.description, "tags": listing.tags,
                            "model_version": listing.model_version}
     return data
-
-
-@bp.get("/")
-def home():
-    return redirect(url_for("products.index" if current_user.is_authenticated else "catalog.index"))
 
 
 @bp.get("/products")
