@@ -32,7 +32,9 @@ run: migrate model
 	PATH=$(CURDIR)/$(BIN):$$PATH CELERY_BEAT_SCHEDULE_FILE=$(CURDIR)/instance/celerybeat-schedule \
 	  BIND=$${BIND:-$${HOST:-127.0.0.1}:$${PORT:-5000}} $(BIN)/honcho start -p $${PORT:-5000} web worker beat
 
+# Lint first (pyproject.toml): a style error fails in a second, before the services start.
 test: venv
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Speed, load and footprint figures (docs/performance.md); BENCH_ARGS=--quick for a short run.

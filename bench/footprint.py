@@ -67,7 +67,7 @@ def measure(names: list[str]) -> dict:
         if cut:
             jobs[f"{dist.metadata['Name']}=={dist.version} (trimmed by bin/post_compile)"] = cut
     with ProcessPoolExecutor(2) as pool:
-        for key, (raw, packed) in zip(jobs, pool.map(_compressed, jobs.values())):
+        for key, (raw, packed) in zip(jobs, pool.map(_compressed, jobs.values()), strict=True):
             per_dist[key] = {"raw_mb": round(raw / 2**20, 1), "compressed_mb": round(packed / 2**20, 1)}
     return per_dist
 
@@ -102,8 +102,8 @@ def main(argv=None) -> None:
             "what": f"{len(per_dist)} distributions, {raw:.0f} MB on disk, gzip -6 per file + tar headers"},
         "footprint: slug packages after bin/post_compile, compressed MB": {
             "value": round(slug, 1), "unit": "MB",
-            "what": "the same less " + ", ".join(f"{k.split('==')[0]} {'/'.join(TRIMMED[0][1:])} {v['compressed_mb']} MB"
-                                                  for k, v in cut.items()),
+            "what": "the same less " + ", ".join(
+                f"{k.split('==')[0]} {'/'.join(TRIMMED[0][1:])} {v['compressed_mb']} MB" for k, v in cut.items()),
             "target": target(slug, SLUG_LIMIT_MB)},
         "footprint: tensorflow-cpu alone, compressed MB": {"value": tf_cpu["compressed_mb"], "unit": "MB",
                                                            "what": f"{tf_cpu['raw_mb']} MB on disk"},

@@ -61,8 +61,8 @@ def image_part(bundle: str, quick: bool) -> dict:
         "keras_lite0_b32": repeat(lambda: plain(x, training=False), max(2, runs32 - 1)),
         "embed_b32": repeat(lambda: fast.embed(images[:32]), runs32),
     }
-    ratios = [a / b for a, b in zip(t["serving_b32"], t["baseline_b32"])]
-    ratios224 = [a / b for a, b in zip(t["serving224_b32"], t["baseline_b32"])]
+    ratios = [a / b for a, b in zip(t["serving_b32"], t["baseline_b32"], strict=True)]
+    ratios224 = [a / b for a, b in zip(t["serving224_b32"], t["baseline_b32"], strict=True)]
     # Accuracy: the float Keras path and the serving path on the same held-out drawings.
     keras_model = ImageAttributeModel.load(Path(bundle) / "image", serving="keras")
     labels = [it.labels for it in items]
@@ -80,7 +80,8 @@ def image_part(bundle: str, quick: bool) -> dict:
         "image: serving path b32 at 224px, ms/image": summary(
             per_item_ms(t["serving224_b32"], 32), "ms/image", "same serving path at the baseline's 224 px"),
         "image: baseline EfficientNetB0.predict b32, ms/image": summary(
-            per_item_ms(t["baseline_b32"], 32), "ms/image", "keras.applications.EfficientNetB0(weights=None).predict, 224 px"),
+            per_item_ms(t["baseline_b32"], 32), "ms/image",
+            "keras.applications.EfficientNetB0(weights=None).predict, 224 px"),
         "image: baseline EfficientNetB0.predict b1, ms/image": summary(
             per_item_ms(t["baseline_b1"], 1), "ms/image", "EfficientNetB0.predict on one image"),
         "image: Lite0 as plain Keras call b32, ms/image": summary(
@@ -94,7 +95,8 @@ def image_part(bundle: str, quick: bool) -> dict:
             ratios224, "x", "serving path at 224 px / baseline, paired runs"),
         "image: accuracy gap serving vs float Keras": {
             "value": round(worst_gap, 2), "unit": "points (worst attribute)",
-            "what": f"attribute accuracy on {len(images)} held-out drawings: serving {acc_fast}, float Keras {acc_keras}",
+            "what": f"attribute accuracy on {len(images)} held-out drawings: "
+                    f"serving {acc_fast}, float Keras {acc_keras}",
             "target": target(worst_gap, 1.0)},
         "image: serving model load, s": {"value": round(load_s, 2), "unit": "s",
                                          "what": "ImageAttributeModel.load with the cached .tflite"},

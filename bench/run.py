@@ -11,7 +11,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.inference import default_bundle
@@ -77,7 +77,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
-    report = {"created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": args.quick,
+    report = {"created_at": datetime.now(UTC).isoformat(timespec="seconds"), "quick": args.quick,
               "commit": commit.strip(), "machine": {"cpus": os.cpu_count(), "load_avg": os.getloadavg(),
                                                      "python": platform.python_version()},
               "bundle": args.bundle, "parts": {}}

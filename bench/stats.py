@@ -46,7 +46,8 @@ def emit(part: str, result: dict, as_json: bool) -> None:
 
 def format_row(name: str, fig: dict) -> str:
     if "median" in fig:
-        value = f"{fig['median']:.4g} {fig['unit']} (p95 {fig['p95']:.4g}, {fig['min']:.4g}–{fig['max']:.4g}, n={fig['runs']})"
+        value = (f"{fig['median']:.4g} {fig['unit']} "
+                 f"(p95 {fig['p95']:.4g}, {fig['min']:.4g}–{fig['max']:.4g}, n={fig['runs']})")
     else:
         value = f"{fig.get('value')} {fig.get('unit', '')}".strip()
     t = fig.get("target")

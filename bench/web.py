@@ -132,7 +132,7 @@ def main(argv=None) -> None:
                         raise RuntimeError(f"{name}: {r['errors']} failed requests")
                     rows[name].append(r["rps"])
                     lat[name].extend(r["latencies_ms"])
-    ratio = [p / h for p, h in zip(rows["poll"], rows["hello"])]
+    ratio = [p / h for p, h in zip(rows["poll"], rows["hello"], strict=True)]
     cat95 = summary(lat["catalogue"], "ms", "")["p95"]
     what = f"{CLIENTS} keep-alive clients, {rounds} rounds of {seconds:.0f} s"
     figures = {

@@ -8,6 +8,7 @@ shape, metal-tone and stone-colour cues to learn heads from, not photo-realism.
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -82,7 +83,7 @@ def chain(d, pts, pal, link, beads=None, rng=None):
     base, hi, lo = pal
     step = link * 1.6
     acc, out = 0.0, []
-    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+    for (x0, y0), (x1, y1) in pairwise(pts):
         seg = math.hypot(x1 - x0, y1 - y0)
         while acc <= seg:
             t = acc / seg if seg else 0
@@ -105,7 +106,7 @@ def curve(w, top, bottom, depth=2.0, n=40):
     xs = np.linspace(0.12 * w, 0.88 * w, n)
     u = (xs - w / 2) / (0.38 * w)
     ys = top + (bottom - top) * (1 - np.abs(u) ** depth)
-    return list(zip(xs, ys))
+    return list(zip(xs, ys, strict=True))
 
 
 def draw_ring(d, w, spec, rng):

@@ -48,7 +48,8 @@ def ear(d, w, rng):
     ex, ey = w * rng.uniform(.4, .55), w * rng.uniform(.3, .45)
     d.ellipse((ex - w * .1, ey - w * .17, ex + w * .1, ey + w * .17), fill=_shade(skin, .93), outline=_shade(skin, .7),
               width=max(2, w // 60))
-    d.arc((ex - w * .05, ey - w * .1, ex + w * .06, ey + w * .1), 100, 300, fill=_shade(skin, .65), width=max(2, w // 80))
+    d.arc((ex - w * .05, ey - w * .1, ex + w * .06, ey + w * .1), 100, 300, fill=_shade(skin, .65),
+          width=max(2, w // 80))
     return (ex, ey + w * .2), w * rng.uniform(.12, .22)
 
 
@@ -60,7 +61,7 @@ def hand(d, w, rng):
     fw = w * .11
     xs = [w * .24, w * .37, w * .5, w * .63]
     tops = [w * .18, w * .08, w * .12, w * .25]
-    for x, top in zip(xs, tops):
+    for x, top in zip(xs, tops, strict=True):
         d.rounded_rectangle((x, top, x + fw, w * .7), radius=fw / 2, fill=skin, outline=edge)
     d.rounded_rectangle((w * .74, w * .45, w * .86, w * .85), radius=w * .06, fill=skin, outline=edge)
     k = int(rng.integers(4))

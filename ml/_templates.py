@@ -81,10 +81,10 @@ GIFT = {
 
 def _agreement(plural: bool) -> dict[str, str]:
     if plural:
-        return {"A": "", "a": "", "This": "These", "this": "these", "is": "are", "has": "have", "brings": "bring", "goes": "go", "makes": "make",
-                "it": "them", "Its": "Their", "It": "They"}
-    return {"A": "A ", "a": "a ", "This": "This", "this": "this", "is": "is", "has": "has", "brings": "brings", "goes": "goes", "makes": "makes",
-            "it": "it", "Its": "Its", "It": "It"}
+        return {"A": "", "a": "", "This": "These", "this": "these", "is": "are", "has": "have", "brings": "bring",
+                "goes": "go", "makes": "make", "it": "them", "Its": "Their", "It": "They"}
+    return {"A": "A ", "a": "a ", "This": "This", "this": "this", "is": "is", "has": "has", "brings": "brings",
+            "goes": "goes", "makes": "makes", "it": "it", "Its": "Its", "It": "It"}
 
 
 def _fill(sentence: str, fields: dict[str, str]) -> str:

@@ -55,7 +55,7 @@ class _Unpickler(pickle.Unpickler):
         return key
 
 
-def load_legacy_state_dict(path) -> "collections.OrderedDict[str, np.ndarray]":
+def load_legacy_state_dict(path) -> collections.OrderedDict[str, np.ndarray]:
     """Return ``{name: np.ndarray}`` for a legacy-format PyTorch state dict."""
     with open(path, "rb") as f:
         if pickle.load(f) != _MAGIC:

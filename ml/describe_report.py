@@ -33,7 +33,8 @@ def report(generator, items) -> dict[str, dict]:
         out[decoding] = {"distinct_2": round(distinct_2(texts), 3),
                          "mean_words": round(float(np.mean([len(t.split()) for t in texts])), 1),
                          "repeated_3gram": sum(has_repeated_trigram(t) for t in texts),
-                         "contradictions": sum(len(vocab.contradictions(t, a)) for t, a in zip(texts, attrs)),
+                         "contradictions": sum(len(vocab.contradictions(t, a))
+                                               for t, a in zip(texts, attrs, strict=True)),
                          "ms_per_description": round(ms, 1), "example": texts[0]}
     return out
 

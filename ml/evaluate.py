@@ -38,7 +38,7 @@ def evaluate(generator, rows: list[dict], batch_size: int = 32) -> dict[str, dic
         for r in chunk:
             with Image.open(r["path"]) as im:
                 images.append(im.convert("RGB"))
-        for r, pred in zip(chunk, generator.image_model.predict(images)):
+        for r, pred in zip(chunk, generator.image_model.predict(images), strict=True):
             for a in vocab.ATTRIBUTE_NAMES:
                 truth = (r.get(a) or "").strip()
                 if truth in vocab.ATTRIBUTES[a]:
@@ -60,7 +60,7 @@ def score(predictions: list[dict], labels: list[dict], threshold: float | None =
 
     out = {}
     for a, values in vocab.ATTRIBUTES.items():
-        rows = [(vocab.index_of(a, lab[a]), p[a]) for p, lab in zip(predictions, labels)
+        rows = [(vocab.index_of(a, lab[a]), p[a]) for p, lab in zip(predictions, labels, strict=True)
                 if (lab.get(a) or "") in values]
         if not rows:
             continue

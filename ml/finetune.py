@@ -44,6 +44,36 @@ def label_indices(labels, attrs, rows) -> dict[str, np.ndarray]:
                          for i in rows], np.int32) for a in attrs}
 
 
+def _trainable_copies(image_model, shape, attrs: dict[str, float]):
+    """Copies of ``image_model``'s top blocks (BatchNorm frozen) and heads (each of ``attrs`` unscaled)."""
+    from ml._tf import keras
+    from ml.efficientnet_lite import build_top, copy_weights
+    from ml.image_model import FIRST_TOP_BLOCK, _build_heads
+
+    top = build_top(shape, FIRST_TOP_BLOCK)
+    copy_weights(image_model.top(), top)
+    for layer in top.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False  # runs with the ImageNet statistics, in training too
+    heads = _build_heads()
+    heads.set_weights(image_model.heads.get_weights())
+    for attr, temperature in attrs.items():
+        layer = heads.get_layer(attr)
+        layer.set_weights([w * temperature for w in layer.get_weights()])
+    return top, heads
+
+
+def _sample_weights(y: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-sample class-balancing weight for each attribute's labels ``y`` (0 where unknown)."""
+    from ml.train_catalog import class_weights
+
+    weights = {}
+    for a, ys in y.items():
+        cw = class_weights(ys[ys >= 0], len(vocab.ATTRIBUTES[a]))
+        weights[a] = np.where(ys >= 0, cw[np.maximum(ys, 0)], 0.0).astype(np.float32)
+    return weights
+
+
 def fine_tune(image_model, trunk: np.ndarray, anchor: np.ndarray, labels: list[dict], attrs: dict[str, float],
               train_idx: np.ndarray, val_idx: np.ndarray, seed: int = 0, log=print) -> dict:
     """Tune the top blocks and the heads of ``attrs`` on ``trunk`` maps ``(n, views, h, w, c)``.
@@ -56,9 +86,7 @@ def fine_tune(image_model, trunk: np.ndarray, anchor: np.ndarray, labels: list[d
     heads (calibration is left to the caller); otherwise it is left as it was. Returns a report.
     """
     from ml._tf import keras, seed_everything, tf
-    from ml.efficientnet_lite import build_top, copy_weights
-    from ml.image_model import FIRST_TOP_BLOCK, _build_heads
-    from ml.train_catalog import class_weights
+    from ml.image_model import FIRST_TOP_BLOCK
 
     if not attrs:
         return {"kept": False, "reason": "no attribute head was trained"}
@@ -66,21 +94,9 @@ def fine_tune(image_model, trunk: np.ndarray, anchor: np.ndarray, labels: list[d
         return {"kept": False, "reason": f"needs {MIN_VAL_PHOTOS} validation photos, has {len(val_idx)}"}
     seed_everything(seed)
     views, shape = trunk.shape[1], trunk.shape[2:]
-    top = build_top(shape, FIRST_TOP_BLOCK)
-    copy_weights(image_model.top(), top)
-    for layer in top.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False  # runs with the ImageNet statistics, in training too
-    heads = _build_heads()
-    heads.set_weights(image_model.heads.get_weights())
-    for attr, temperature in attrs.items():
-        layer = heads.get_layer(attr)
-        layer.set_weights([w * temperature for w in layer.get_weights()])
+    top, heads = _trainable_copies(image_model, shape, attrs)
     y_train = label_indices(labels, attrs, np.repeat(train_idx, views))
-    weights = {}
-    for a in attrs:
-        cw = class_weights(y_train[a][y_train[a] >= 0], len(vocab.ATTRIBUTES[a]))
-        weights[a] = np.where(y_train[a] >= 0, cw[np.maximum(y_train[a], 0)], 0.0).astype(np.float32)
+    weights = _sample_weights(y_train)
     x_train = trunk[train_idx].reshape(-1, *shape)
     a_train = anchor[train_idx].reshape(-1, anchor.shape[-1])
     x_val, y_val = trunk[val_idx, 0], label_indices(labels, attrs, val_idx)

@@ -9,6 +9,7 @@ the model's own opening did not survive.  Pure Python, so it is cheap to test.
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 import numpy as np
 
@@ -25,7 +26,7 @@ def words(text: str) -> list[str]:
 
 def trigrams(text: str) -> list[tuple[str, str, str]]:
     w = words(text)
-    return list(zip(w, w[1:], w[2:]))
+    return list(zip(w, w[1:], w[2:], strict=False))
 
 
 def has_repeated_trigram(text: str) -> bool:
@@ -56,7 +57,7 @@ def fallback_sentence(attributes: dict[str, str], tone: str) -> str:
 def _stutters(sentence: str) -> bool:
     """A word said twice in a row ("favourite favourite") marks a broken generation."""
     w = words(sentence)
-    return any(a == b for a, b in zip(w, w[1:]))
+    return any(a == b for a, b in pairwise(w))
 
 
 def mentions_category(text: str, category: str) -> bool:

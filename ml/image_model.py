@@ -17,8 +17,16 @@ from PIL import Image, ImageOps
 
 from ml import vocab
 from ml._tf import keras, seed_everything
-from ml.efficientnet_lite import (EMBED_DIM, WEIGHTS_VERSION, build_efficientnet_lite0, build_top, copy_weights,
-                                  default_cache_dir, load_imagenet_weights, trunk_model)
+from ml.efficientnet_lite import (
+    EMBED_DIM,
+    WEIGHTS_VERSION,
+    build_efficientnet_lite0,
+    build_top,
+    copy_weights,
+    default_cache_dir,
+    load_imagenet_weights,
+    trunk_model,
+)
 from ml.tflite_backbone import TFLiteBackbone, ensure_tflite_backbone, write_tflite
 
 HEADS_FILE, CONFIG_FILE = "image_heads.weights.h5", "image_model.json"
@@ -134,7 +142,7 @@ class ImageAttributeModel:
 
     def accuracy(self, features: np.ndarray, labels: list[dict[str, str]]) -> dict[str, float]:
         preds = self.predict_features(features)
-        return {a: float(np.mean([p[a]["value"] == lab[a] for p, lab in zip(preds, labels)]))
+        return {a: float(np.mean([p[a]["value"] == lab[a] for p, lab in zip(preds, labels, strict=True)]))
                 for a in vocab.ATTRIBUTE_NAMES}
 
     # -- inference ------------------------------------------------------------
@@ -150,7 +158,7 @@ class ImageAttributeModel:
                 p = probs[a][i]
                 k = int(p.argmax())
                 row[a] = {"value": values[k], "confidence": float(p[k]),
-                          "scores": {v: float(s) for v, s in zip(values, p)}}
+                          "scores": {v: float(s) for v, s in zip(values, p, strict=True)}}
             results.append(row)
         return results
 
@@ -176,7 +184,7 @@ class ImageAttributeModel:
         json.dump(config, open(d / CONFIG_FILE, "w"))
 
     @classmethod
-    def load(cls, directory, cache_dir=None, serving: str = "tflite") -> "ImageAttributeModel":
+    def load(cls, directory, cache_dir=None, serving: str = "tflite") -> ImageAttributeModel:
         d = Path(directory)
         cfg = json.load(open(d / CONFIG_FILE))
         if {a: tuple(v) for a, v in cfg["attributes"].items()} != vocab.ATTRIBUTES:

@@ -7,7 +7,7 @@ descriptions are decoded in one batch too.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ml import vocab
@@ -74,7 +74,7 @@ class ListingGenerator:
                                 for a in vocab.ATTRIBUTE_NAMES},
                  "title": compose_title(v), "description": t, "tags": compose_tags(v, tn),
                  "model_version": self.model_version}
-                for p, v, t, tn in zip(preds, values, texts, tones)]
+                for p, v, t, tn in zip(preds, values, texts, tones, strict=True)]
 
     def warm_up(self) -> None:
         """Run every compiled path once (TFLite interpreters, traced decoding), so the first
@@ -91,12 +91,12 @@ class ListingGenerator:
         d.mkdir(parents=True, exist_ok=True)
         self.image_model.save(d / "image")
         self.text_model.save(d / "text")
-        meta = {"created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **self.meta,
+        meta = {"created_at": datetime.now(UTC).isoformat(timespec="seconds"), **self.meta,
                 "vocab": {"attributes": vocab.ATTRIBUTES, "tones": vocab.TONES, "lengths": vocab.LENGTHS}}
         (d / "meta.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod
-    def load(cls, bundle_dir, cache_dir=None, serving: str = "tflite") -> "ListingGenerator":
+    def load(cls, bundle_dir, cache_dir=None, serving: str = "tflite") -> ListingGenerator:
         """``serving="tflite"`` runs the backbone through TFLite/XNNPACK; ``"keras"`` calls the Keras model."""
         d = Path(bundle_dir)
         meta = json.loads((d / "meta.json").read_text())

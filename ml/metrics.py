@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from itertools import pairwise
 
 import numpy as np
 
@@ -18,7 +19,7 @@ _TOKEN = re.compile(r"[a-z0-9']+")
 def confusion(truth: list[int], pred: list[int], n: int) -> np.ndarray:
     """``m[i, j]`` = items of true class i predicted as j."""
     m = np.zeros((n, n), np.int64)
-    for t, p in zip(truth, pred):
+    for t, p in zip(truth, pred, strict=True):
         m[t, p] += 1
     return m
 
@@ -41,7 +42,7 @@ def expected_calibration_error(confidences, correct, bins: int = 10) -> float:
         return 0.0
     edges = np.linspace(0, 1, bins + 1)
     ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in pairwise(edges):
         sel = (conf > lo) & (conf <= hi) if lo > 0 else (conf >= lo) & (conf <= hi)
         if sel.any():
             ece += sel.mean() * abs(conf[sel].mean() - ok[sel].mean())
@@ -61,7 +62,7 @@ def bleu4(hypotheses: list[str], references: list[str]) -> float:
     log_p, hyp_len, ref_len = 0.0, 0, 0
     for n in range(1, 5):
         match = total = 0
-        for h, r in zip(hypotheses, references):
+        for h, r in zip(hypotheses, references, strict=True):
             hw, rw = tokens(h), tokens(r)
             hn, rn = _ngrams(hw, n), _ngrams(rw, n)
             match += sum(min(c, rn[g]) for g, c in hn.items())
@@ -72,7 +73,7 @@ def bleu4(hypotheses: list[str], references: list[str]) -> float:
         else:
             match, total = match + 1, total + 1
         log_p += math.log(match / total) / 4
-    for h, r in zip(hypotheses, references):
+    for h, r in zip(hypotheses, references, strict=True):
         hyp_len, ref_len = hyp_len + len(tokens(h)), ref_len + len(tokens(r))
     bp = 1.0 if hyp_len > ref_len else math.exp(1 - ref_len / max(hyp_len, 1))
     return float(bp * math.exp(log_p))
@@ -81,7 +82,7 @@ def bleu4(hypotheses: list[str], references: list[str]) -> float:
 def rouge_l(hypotheses: list[str], references: list[str]) -> float:
     """Mean ROUGE-L F1 (longest common subsequence of words)."""
     scores = []
-    for h, r in zip(hypotheses, references):
+    for h, r in zip(hypotheses, references, strict=True):
         hw, rw = tokens(h), tokens(r)
         if not hw or not rw:
             scores.append(0.0)

@@ -17,12 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from ml import vocab
-from ml._tf import keras, seed_everything, tf
 from ml._templates import fill_slots
+from ml._tf import keras, seed_everything, tf
 from ml.decoding import CompiledDecoder
 from ml.efficientnet_lite import EMBED_DIM
 from ml.grounding import MAX_SENTENCES, ground, slot_values
-
 
 SLOTS = {"{metal}": "xmetalx", "{Metal}": "xmetalx", "{gem}": "xgemx", "{style}": "xstylex",
          "{Style}": "xstylex", "{colour}": "xcolourx"}
@@ -89,7 +88,7 @@ class DescriptionModel:
         return self._tokenizer
 
     @classmethod
-    def from_corpus(cls, templates: list[str], vocab_size: int = 1000, **kw) -> "DescriptionModel":
+    def from_corpus(cls, templates: list[str], vocab_size: int = 1000, **kw) -> DescriptionModel:
         import keras_hub
 
         data = tf.data.Dataset.from_tensor_slices([delexicalise(t) for t in templates])
@@ -136,7 +135,7 @@ class DescriptionModel:
             validation_split=0.1, seed=0, verbose=0, callbacks=None) -> dict:
         """Teacher-forced training; returns final ``{"loss", "val_token_accuracy"}``."""
         seed_everything(seed)
-        cond = np.stack([condition(a, t, n) for a, t, n in zip(attributes, tones, lengths)])
+        cond = np.stack([condition(a, t, n) for a, t, n in zip(attributes, tones, lengths, strict=True)])
         emb = np.asarray(embeddings, np.float32)
         rows = [[self.bos] + ids[: self.max_len - 2] + [self.eos] for ids in self._encode(templates)]
         order = np.random.default_rng(seed).permutation(len(rows))
@@ -189,7 +188,7 @@ class DescriptionModel:
         return self._decoder
 
     def _initial_state(self, embeddings, attributes, tones, lengths, compiled=False):
-        cond = np.stack([condition(a, t, n_) for a, t, n_ in zip(attributes, tones, lengths)])
+        cond = np.stack([condition(a, t, n_) for a, t, n_ in zip(attributes, tones, lengths, strict=True)])
         fn = self._init_fn if compiled else (lambda e, c: self.init_model([e, c], training=False))
         return fn(tf.constant(np.asarray(embeddings, np.float32)), tf.constant(cond))
 
@@ -284,7 +283,7 @@ class DescriptionModel:
                               [tones[i] for i in todo], [lengths[i] for i in todo],
                               sampler=sampler, seed=seed + attempt, max_sentences=budget)
             still = []
-            for i, r in zip(todo, raw):
+            for i, r in zip(todo, raw, strict=True):
                 opening = relexicalise(r, attributes[i])
                 drafts[i] = f"{opening} {drafts[i]}" if attempt else opening
                 texts[i] = ground(drafts[i], attributes[i], tones[i], lengths[i])
@@ -304,7 +303,7 @@ class DescriptionModel:
                   open(d / CONFIG_FILE, "w"))
 
     @classmethod
-    def load(cls, directory) -> "DescriptionModel":
+    def load(cls, directory) -> DescriptionModel:
         d = Path(directory)
         cfg = json.load(open(d / CONFIG_FILE))
         model = cls(cfg["vocabulary"], cfg["max_len"], cfg["units"])

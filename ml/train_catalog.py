@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +60,7 @@ def cached_trunk_features(image_model, images, keys, views: int, seed: int, cach
         if cache_dir else None
     if folder:
         folder.mkdir(parents=True, exist_ok=True)
-    for i, (img, key) in enumerate(zip(images, keys)):
+    for i, (img, key) in enumerate(zip(images, keys, strict=True)):
         path = folder / f"{key}.npy" if folder and key else None
         if path and path.exists():
             maps = np.load(path)
@@ -192,7 +192,7 @@ def train_heads(image_model, base_heads, feats: np.ndarray, labels: list[dict], 
     report = {}
     for attr in vocab.ATTRIBUTE_NAMES:
         known = np.array([labels[i].get(attr) in vocab.ATTRIBUTES[attr] for i in range(len(labels))])
-        y_all = np.array([vocab.index_of(attr, lab[attr]) if k else -1 for lab, k in zip(labels, known)])
+        y_all = np.array([vocab.index_of(attr, lab[attr]) if k else -1 for lab, k in zip(labels, known, strict=True)])
         tr, va = train_idx[known[train_idx]], val_idx[known[val_idx]]
         if len(set(y_all[known])) < MIN_CLASSES or known.sum() < min_labels or len(tr) < 2:
             if base_heads is not None:
@@ -232,8 +232,8 @@ def train_text(base_text, feats0: np.ndarray, full_labels: list[dict], descripti
                tones: list[str | None], min_texts: int, epochs: int, seed: int, log=print):
     """A describer trained on the catalogue's descriptions (mixed with starter templates for
     variety), or the base describer when there are fewer than ``min_texts``."""
-    from ml._tf import keras
     from ml._templates import describe
+    from ml._tf import keras
     from ml.text_model import DescriptionModel
 
     rows = [i for i, d in enumerate(descriptions) if d and d.strip()]
@@ -298,11 +298,11 @@ def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tone
     # Unknown labels are filled with the new heads' predictions so the describer has full attributes.
     preds = image_model.predict_features(feats[:, 0])
     full = [{a: (lab.get(a) if lab.get(a) in vocab.ATTRIBUTES[a] else p[a]["value"]) for a in vocab.ATTRIBUTE_NAMES}
-            for lab, p in zip(labels, preds)]
+            for lab, p in zip(labels, preds, strict=True)]
     n = len(images)
     text_model, text_report = train_text(base.text_model, feats[:, 0], full, descriptions or [None] * n,
                                          tones or [None] * n, min_texts, text_epochs, seed, log)
-    created = datetime.now(timezone.utc)
+    created = datetime.now(UTC)
     meta = {"version": f"catalog-s{seed}-{created:%Y%m%d%H%M%S}",
             "created_at": created.isoformat(timespec="seconds"),
             "base_version": base.model_version,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 from tqdm import tqdm
@@ -68,7 +68,7 @@ def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress:
         for _ in range(cfg["texts_per_image"] - 1):
             tone, length = str(rng.choice(vocab.TONES)), str(rng.choice(vocab.LENGTHS))
             rows.append((i, it.labels, tone, length, describe(it.labels, tone, length, rng)))
-    idx, attrs, tones, lengths, templates = map(list, zip(*rows))
+    idx, attrs, tones, lengths, templates = map(list, zip(*rows, strict=True))
     text_model = DescriptionModel.from_corpus(templates, vocab_size=1000, units=cfg["units"])
     text_metrics = text_model.fit(feats[idx], attrs, tones, lengths, templates,
                                   epochs=cfg["text_epochs"], batch_size=128, seed=seed)
@@ -76,7 +76,7 @@ def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress:
     bar.update()
 
     bar.set_postfix_str("saving bundle")
-    created = datetime.now(timezone.utc)
+    created = datetime.now(UTC)
     meta = {"version": f"starter-{mode}-s{seed}-{created:%Y%m%d%H%M%S}",
             "created_at": created.isoformat(timespec="seconds"),
             "config": {"mode": mode, "seed": seed, **cfg},

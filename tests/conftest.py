@@ -9,7 +9,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -19,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN_ID = uuid.uuid4().hex[:8]
 MYSQL_HOST = os.environ.get("TEST_MYSQL_HOST", "127.0.0.1")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+# Fixtures defined in other modules, offered to every test without an import.
+pytest_plugins = ["tests.live_server"]
 
 
 def free_port() -> int:

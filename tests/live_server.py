@@ -1,6 +1,6 @@
 """The app on a real HTTP server in a thread, for the browser and the API contract tests.
 
-Import the fixture into a test module: `from tests.live_server import live_server  # noqa: F401`.
+tests/conftest.py registers this module as a plugin, so any test can ask for `live_server`.
 """
 import socket
 import threading
@@ -8,7 +8,6 @@ import threading
 import boto3
 import pytest
 from werkzeug.serving import make_server
-
 
 
 def free_port() -> int:

@@ -11,7 +11,6 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from sqlalchemy import select
 
-from tests.live_server import live_server  # noqa: F401  (fixture)
 from tests.support import csrf_from, drawn_ring_jpeg, register
 from webapp.extensions import db
 from webapp.records import ApiToken
@@ -55,7 +54,7 @@ def token_from_settings_page(client, name="shop sync") -> str:
 
 
 @pytest.fixture
-def api(app, client, live_server):  # noqa: F811
+def api(app, client, live_server):
     register(client)
     return Api(live_server, token_from_settings_page(client))
 
@@ -159,7 +158,7 @@ def test_add_a_photo_to_an_existing_product(api):
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer jai_not-a-real-token"},
                                      {"Authorization": "Basic dXNlcjpwYXNz"}],
                          ids=["missing", "unknown", "wrong-scheme"])
-def test_requests_without_a_valid_token_get_401(live_server, app, headers):  # noqa: F811
+def test_requests_without_a_valid_token_get_401(live_server, app, headers):
     response = Api(live_server).call("GET", "/products", headers=headers, documented=False)
     assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
@@ -198,7 +197,7 @@ def test_confirming_before_the_file_arrived_is_a_conflict(api):
     assert response.status_code == 409 and response.json()["error"]["code"] == "not_uploaded"
 
 
-def test_the_document_is_valid_and_covers_every_api_route(app, live_server):  # noqa: F811
+def test_the_document_is_valid_and_covers_every_api_route(app, live_server):
     from openapi_spec_validator import validate
 
     document = yaml.safe_load(SPEC_PATH.read_text())

@@ -11,7 +11,6 @@ import re
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tests.live_server import live_server  # noqa: F401  (fixture)
 from tests.support import ROOT, drawn_ring_jpeg
 
 SHOTS = ROOT / "test-artifacts" / "browser"
@@ -54,7 +53,7 @@ def register(page, email):
     expect(page).to_have_url(re.compile(r"/products$"))
 
 
-def test_upload_edit_review_publish(browser, live_server, worker):  # noqa: F811
+def test_upload_edit_review_publish(browser, live_server, worker):
     artisan = new_page(browser, live_server)
     register(artisan, "maker@example.com")
     shot(artisan, "01-artisan-products-empty")

@@ -10,8 +10,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.browser_checks import DESKTOP, PHONE, SHOTS, check_page
-from tests.live_server import live_server  # noqa: F401  (fixture)
-from tests.test_browser import CHROMIUM_ARGS, register
+from tests.test_browser import CHROMIUM_ARGS
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +33,7 @@ def open_page(browser, base, viewport=DESKTOP):
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_landing_page_tells_a_stranger_what_it_is(browser, live_server, viewport):  # noqa: F811
+def test_landing_page_tells_a_stranger_what_it_is(browser, live_server, viewport):
     page = open_page(browser, live_server, viewport)
     page.goto("/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Get a listing you can publish")

@@ -14,9 +14,19 @@ from urllib.parse import urlsplit
 import pytest
 from PIL import Image
 
-from tests.faults import (FaultProxy, ThrowawayRedis, assert_finished_exactly_once, beat_args,
-                          isolated_app, kill_worker_hard, pool_children, record, stop_worker,
-                          wait_until, worker_env)
+from tests.faults import (
+    FaultProxy,
+    ThrowawayRedis,
+    assert_finished_exactly_once,
+    beat_args,
+    isolated_app,
+    kill_worker_hard,
+    pool_children,
+    record,
+    stop_worker,
+    wait_until,
+    worker_env,
+)
 from tests.support import drawn_ring_jpeg, register, start_worker, upload_photo
 from webapp.extensions import db
 from webapp.models import Job

@@ -36,9 +36,9 @@ def test_favicon_exists(client):
 def test_audit_log_shows_ampersands_as_they_are(app, client):
     register(client, "admin@example.com")
     with app.app_context():
+        from tests.factories import user_id
         from webapp.extensions import db
         from webapp.models import Product
-        from tests.factories import user_id
 
         owner = ready_product("admin@example.com")
         product = db.session.get(Product, owner)

@@ -6,9 +6,9 @@ API tokens in test_api.py.
 """
 import logging
 import re
-from html.parser import HTMLParser
 import subprocess
 import uuid
+from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 

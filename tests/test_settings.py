@@ -1,6 +1,6 @@
-from webapp.settings import database_url, load_settings
-
 import pytest
+
+from webapp.settings import database_url, load_settings
 
 
 def test_platform_mysql_url_gets_the_connector_driver():

@@ -13,7 +13,9 @@ import logging
 import re
 import sys
 import uuid
+from collections.abc import Mapping
 from contextvars import ContextVar
+from types import MappingProxyType
 
 from flask import g, has_app_context, has_request_context, request, session
 from pythonjsonlogger.json import JsonFormatter
@@ -25,7 +27,8 @@ QUIET_LOGGERS = ("mysql.connector",)
 # Heroku's ids are UUIDs; anything odd or long from a client is replaced, not logged.
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@-]{1,200}")
 # Ids bound outside any app context (rare: code that runs before a task enters it).
-_bound_outside_app: ContextVar[dict] = ContextVar("jai_log_ids", default={})
+# The default is read-only: it is shared by every context that never binds an id.
+_bound_outside_app: ContextVar[Mapping] = ContextVar("jai_log_ids", default=MappingProxyType({}))
 
 
 def bind_log_ids(**ids) -> None:

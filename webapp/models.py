@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, DateTime, ForeignKey, String, Text
@@ -16,7 +16,7 @@ from webapp.extensions import db
 
 def utcnow() -> datetime:
     # Stored naive in UTC: MySQL DATETIME has no time zone.
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def new_id() -> str:
@@ -151,5 +151,5 @@ class GeneratedListing(db.Model):
 
 # The review, feedback and token tables live in their own module; importing it here
 # registers them wherever the models are loaded (Alembic, create_all, the worker).
-import webapp.records  # noqa: E402,F401
+import webapp.records  # noqa: E402
 import webapp.training.records  # noqa: E402,F401  (training data, model registry, heatmaps)

@@ -5,9 +5,9 @@ factory so importing never fails on a missing variable.
 """
 import os
 from pathlib import Path
+from urllib.parse import quote_plus
 
 from webapp.instance_keys import instance_key
-from urllib.parse import quote_plus
 
 ROOT = Path(__file__).resolve().parent.parent
 

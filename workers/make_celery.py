@@ -7,8 +7,8 @@ prepare_metrics_dir("jai-worker-metrics-")
 from celery import signals  # noqa: E402
 
 from webapp import create_app  # noqa: E402
-from workers.celery_app import heatmap_queue  # noqa: E402
 from workers import monitoring  # noqa: E402
+from workers.celery_app import heatmap_queue  # noqa: E402
 from workers.models import load_at_process_start  # noqa: E402
 
 flask_app = create_app()
@@ -25,7 +25,7 @@ def take_heatmaps_too(sender, instance, **_):
         instance.app.amqp.queues.select_add(heatmap_queue(flask_app.config))
 
 
+import workers.explain  # noqa: E402  (Grad-CAM heatmaps for the admin review page)
+import workers.reaper  # noqa: E402  (the periodic reaper, scheduled in workers/schedule.py)
+import workers.retrain  # noqa: E402  (periodic retraining, scheduled in workers/schedule.py)
 import workers.tasks  # noqa: E402,F401  (registers the tasks with this app)
-import workers.reaper  # noqa: E402,F401  (the periodic reaper, scheduled in workers/schedule.py)
-import workers.explain  # noqa: E402,F401  (Grad-CAM heatmaps for the admin review page)
-import workers.retrain  # noqa: E402,F401  (periodic retraining, scheduled in workers/schedule.py)

@@ -15,6 +15,22 @@ from webapp.ops.queue import clear_heartbeat, redis_client, redis_url_of, write_
 log = logging.getLogger(__name__)
 
 
+def _beat_until(stop: threading.Event, url: str, hostname: str, queues: list, interval: float, concurrency) -> None:
+    """Write this worker's heartbeat every ``interval`` seconds until ``stop`` is set, then clear it."""
+    client = redis_client(url)
+    while True:
+        try:
+            write_heartbeat(client, hostname, queues, interval, pid=os.getpid(), concurrency=concurrency)
+        except Exception as exc:  # Redis blips must not kill the worker
+            log.warning("heartbeat not written: %s", exc)
+        if stop.wait(interval):
+            break
+    try:
+        clear_heartbeat(client, hostname)
+    except Exception:
+        pass
+
+
 def connect(flask_app) -> None:
     config = flask_app.config
     heartbeat = {}
@@ -25,8 +41,9 @@ def connect(flask_app) -> None:
 
     def serve_metrics(**_):
         if config["WORKER_METRICS_PORT"]:
-            from webapp.metrics import process_registry
             from prometheus_client import start_http_server
+
+            from webapp.metrics import process_registry
 
             # In the main process; the pool's children write files it reads.
             start_http_server(config["WORKER_METRICS_PORT"], registry=process_registry())
@@ -41,23 +58,8 @@ def connect(flask_app) -> None:
         interval = config["WORKER_HEARTBEAT_SECONDS"]
         concurrency = getattr(sender.pool, "limit", None)
         stop = threading.Event()
-
-        def beat():
-            client = redis_client(url)
-            while True:
-                try:
-                    write_heartbeat(client, hostname, queues, interval,
-                                    pid=os.getpid(), concurrency=concurrency)
-                except Exception as exc:  # Redis blips must not kill the worker
-                    log.warning("heartbeat not written: %s", exc)
-                if stop.wait(interval):
-                    break
-            try:
-                clear_heartbeat(client, hostname)
-            except Exception:
-                pass
-
-        thread = threading.Thread(target=beat, name="heartbeat", daemon=True)
+        thread = threading.Thread(target=_beat_until, args=(stop, url, hostname, queues, interval, concurrency),
+                                  name="heartbeat", daemon=True)
         heartbeat.update(stop=stop, thread=thread)
         thread.start()
 

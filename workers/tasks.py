@@ -10,6 +10,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from itertools import pairwise
 
 from botocore.exceptions import BotoCoreError, ClientError
 from celery import shared_task
@@ -228,7 +229,7 @@ def _process(job_id: str, attempt: int, extras: dict[str, int]) -> str:
     clock.append(time.perf_counter())
     outcomes = _finish_all(batch, results, share, clock)
     log.info("batch of %d: photos read %d ms, models %d ms, copies stored %d ms, listings written %d ms, "
-             "originals deleted %d ms", len(batch), *(int((b - a) * 1000) for a, b in zip(clock, clock[1:])))
+             "originals deleted %d ms", len(batch), *(int((b - a) * 1000) for a, b in pairwise(clock)))
     for extra_id in list(extras):
         outcome, extra_attempt = outcomes[extra_id], extras.pop(extra_id)
         if isinstance(outcome, Exception):
@@ -290,7 +291,7 @@ def _prepare_all(claims: dict[str, int]) -> dict:
         return decode_photo(data)
 
     images = concurrently(fetch, [plan[2] for plan in plans])
-    for (job_id, attempt, source_key, options), image in zip(plans, images):
+    for (job_id, attempt, source_key, options), image in zip(plans, images, strict=True):
         if isinstance(image, BadPhoto):
             bind_log_ids(job_id=job_id)
             out[job_id] = _unusable(job_id, attempt, source_key, str(image))
@@ -336,7 +337,8 @@ def _finish_all(batch: list[Prepared], results: list[dict], share: float, clock:
     check_time()
     store = get_store()
     outcomes, done = {}, []
-    for prepared, result, copies in zip(batch, results, concurrently(lambda p: _store_copies(store, p), batch)):
+    stored = concurrently(lambda p: _store_copies(store, p), batch)
+    for prepared, result, copies in zip(batch, results, stored, strict=True):
         INFERENCE_SECONDS.labels(result["model_version"]).observe(share)
         if isinstance(copies, Exception):
             outcomes[prepared.job_id] = copies

@@ -3,8 +3,8 @@
 Revision ID: 0003_training_registry
 Revises: 0002_review_workflow
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0003_training_registry"
 down_revision = "0002_review_workflow"

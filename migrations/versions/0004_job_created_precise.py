@@ -3,8 +3,8 @@
 Revision ID: 0004_job_created_precise
 Revises: 0003_training_registry
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision = "0004_job_created_precise"

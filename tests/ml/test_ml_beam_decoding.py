@@ -22,7 +22,7 @@ def test_beam_descriptions_are_grounded_for_many_attribute_combinations(generato
     emb, combos = _combos(18)
     for tone, length in (("elegant", "long"), ("playful", "medium"), ("minimal", "short")):
         texts = generator.text_model.generate(emb, combos, tone=tone, length=length, decoding="beam")
-        for attrs, text in zip(combos, texts):
+        for attrs, text in zip(combos, texts, strict=True):
             assert text and vocab.contradictions(text, attrs) == [], (attrs, text)
             assert is_grounded(text, attrs) and not has_repeated_trigram(text), text
             assert attrs["category"] in vocab.find_claims(text)["category"], text
@@ -52,7 +52,7 @@ def test_beam_rows_stop_at_their_sentence_budget(generator):
     model = generator.text_model
     emb, combos = _combos(6)
     raw = model.sample(emb, combos, ["elegant"] * 6, ["long"] * 6, sampler="beam", max_sentences=[1, 2] * 3)
-    for text, budget in zip(raw, [1, 2] * 3):
+    for text, budget in zip(raw, [1, 2] * 3, strict=True):
         assert sum(text.count(end) for end in ".!?") <= budget, text
 
 

@@ -49,7 +49,7 @@ def _square(image, size):
 def test_serving_path_predicts_what_the_keras_model_predicts(generator, keras_generator, drawn):
     images = [item.image for item in drawn]
     fast, plain = generator.image_model.predict(images), keras_generator.image_model.predict(images)
-    for f, p in zip(fast, plain):
+    for f, p in zip(fast, plain, strict=True):
         for attr in vocab.ATTRIBUTE_NAMES:
             assert f[attr]["value"] == p[attr]["value"]
             assert abs(f[attr]["confidence"] - p[attr]["confidence"]) < 1e-3
@@ -107,12 +107,12 @@ def test_rows_that_lose_their_opening_get_a_new_one_and_stay_grounded(generator)
         first = model.generate(emb, attrs, tone="elegant", length=length, attempts=1)
         texts = model.generate(emb, attrs, tone="elegant", length=length)
         assert texts == model.generate(emb, attrs, tone="elegant", length=length)  # seeded
-        for a, text in zip(attrs, texts):
+        for a, text in zip(attrs, texts, strict=True):
             assert text and vocab.contradictions(text, a) == [] and not has_repeated_trigram(text), text
             assert a["category"] in vocab.find_claims(text)["category"], text
             assert len(split_sentences(text)) <= MAX_SENTENCES[length]
         # the retry touches only rows that needed it: the others keep their first text
-        kept = [t for t, f in zip(texts, first) if t == f]
+        kept = [t for t, f in zip(texts, first, strict=True) if t == f]
         assert kept, "retries changed every row"
 
 
@@ -122,7 +122,7 @@ def test_batched_generation_with_mixed_options_is_grounded(generator, drawn):
     lengths = ["short", "medium", "long", "long", "short", "medium"]
     listings = generator.generate(images, tone=tones, length=lengths, seed=3)
     assert len(listings) == 6
-    for listing, tone, length in zip(listings, tones, lengths):
+    for listing, tone, length in zip(listings, tones, lengths, strict=True):
         values = {a: p["value"] for a, p in listing["attributes"].items()}
         text = listing["description"]
         assert text and vocab.contradictions(text, values) == [] and not has_repeated_trigram(text)

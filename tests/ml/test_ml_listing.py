@@ -53,7 +53,7 @@ def test_generated_text_is_grounded_for_many_attribute_combinations(generator):
     emb = np.random.default_rng(0).uniform(0, 2, (len(combos), 1280)).astype(np.float32)
     for tone, length in (("elegant", "long"), ("minimal", "short")):
         texts = generator.text_model.generate(emb, combos, tone=tone, length=length, attempts=1)
-        for attrs, text in zip(combos, texts):
+        for attrs, text in zip(combos, texts, strict=True):
             assert text and vocab.contradictions(text, attrs) == [], (attrs, text)
             assert not has_repeated_trigram(text), text
             assert attrs["category"] in vocab.find_claims(text)["category"], text

@@ -9,7 +9,7 @@ def test_catalogue_is_deterministic_and_labelled_in_vocab():
     b = generate_catalog(14, seed=3, image_size=48)
     c = generate_catalog(14, seed=4, image_size=48)
     assert [x.labels for x in a] == [x.labels for x in b]
-    assert all(np.array_equal(np.asarray(x.image), np.asarray(y.image)) for x, y in zip(a, b))
+    assert all(np.array_equal(np.asarray(x.image), np.asarray(y.image)) for x, y in zip(a, b, strict=True))
     assert [x.description for x in a] != [x.description for x in c]
     for item in a:
         assert item.image.size == (48, 48) and item.image.mode == "RGB"

@@ -6,8 +6,8 @@ through the API is a person's field too, and regeneration keeps it.
 from flask import jsonify, request
 
 from ml.vocab import ATTRIBUTES, LENGTHS, TONES
-from webapp.api.errors import ApiError
 from webapp.api.auth import token_required
+from webapp.api.errors import ApiError
 from webapp.api.routes import bp, owned_product
 from webapp.api.serialize import job_out, product_out
 from webapp.audit import audit_as
@@ -81,7 +81,7 @@ def regenerate(product_id):
     try:
         job = request_regeneration(product, tone, length, replace)
     except WorkflowError as exc:  # still being written, or no photo yet
-        raise ApiError(409, str(exc))
+        raise ApiError(409, str(exc)) from exc
     return jsonify(job_out(job)), 202
 
 
@@ -93,5 +93,5 @@ def submit_product(product_id):
     try:
         submit(product)
     except WorkflowError as exc:
-        raise ApiError(409, str(exc))
+        raise ApiError(409, str(exc)) from exc
     return jsonify(product_out(product))

@@ -60,11 +60,11 @@ def create_upload():
         product_id = body.get("product_id")
         product = owned_product(int(product_id)) if product_id is not None else None
     except (KeyError, TypeError, ValueError):
-        raise ApiError(422, "content_type and size are required; size and product_id are integers.")
+        raise ApiError(422, "content_type and size are required; size and product_id are integers.") from None
     try:
         job, post = start_upload(g.api_user, filename, content_type, size, product=product)
     except UploadRefused as exc:
-        raise ApiError(422, str(exc), "upload_refused")
+        raise ApiError(422, str(exc), "upload_refused") from exc
     if product is not None and back_to_draft_if_published(product):
         db.session.commit()
     return jsonify(job=job_out(job), product_id=job.product_id,
@@ -79,7 +79,7 @@ def confirm(job_id):
     try:
         confirm_upload(job)
     except UploadRefused as exc:
-        raise ApiError(409, str(exc), "not_uploaded")
+        raise ApiError(409, str(exc), "not_uploaded") from exc
     return jsonify(job_out(job)), 202
 
 

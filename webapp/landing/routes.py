@@ -6,7 +6,6 @@ on a fresh install) and offers sign-up, with the catalogue one click away.
 """
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from webapp.catalog.routes import published, thumbnails
 from webapp.extensions import db

@@ -1,11 +1,11 @@
 """New work for the worker on an existing product: regenerate its text, or retry a failed job."""
+from ml.vocab import LENGTHS, TONES
 from webapp.extensions import db
 from webapp.listings.merge import edited
 from webapp.listings.workflow import WorkflowError, back_to_draft_if_published, busy_job
 from webapp.models import Job, utcnow
 from webapp.products.uploads import send_job
 from webapp.storage import get_store
-from ml.vocab import LENGTHS, TONES
 
 
 def usable_photo(product):

@@ -1,15 +1,14 @@
 """Artisan pages: products, direct uploads and the status the page polls."""
-from flask import (Blueprint, abort, current_app, jsonify, render_template, request, session,
-                   url_for)
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import bindparam, select
 
 from webapp.extensions import db
+from webapp.listings.merge import TEXT_FIELDS, edited, is_low_confidence, threshold
+from webapp.listings.workflow import back_to_draft_if_published, busy_job, latest_generated
 from webapp.models import GeneratedListing, Job, Product
 from webapp.products.uploads import UploadRefused, cancel_upload, confirm_upload, start_upload
 from webapp.storage import get_store
-from webapp.listings.merge import TEXT_FIELDS, edited, is_low_confidence, threshold
-from webapp.listings.workflow import back_to_draft_if_published, busy_job, latest_generated
 
 bp = Blueprint("products", __name__)
 

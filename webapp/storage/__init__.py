@@ -7,7 +7,6 @@ process only signs; file bytes go straight from the browser to the store.
 from flask import current_app
 
 from webapp.instance_keys import instance_key
-
 from webapp.storage.local import LocalStore
 from webapp.storage.s3 import S3Store
 

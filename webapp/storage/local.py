@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import url_for
@@ -39,7 +39,7 @@ class LocalStore:
         return path
 
     def presign_upload(self, key, content_type, max_bytes, expires):
-        expiration = datetime.now(timezone.utc) + timedelta(seconds=expires)
+        expiration = datetime.now(UTC) + timedelta(seconds=expires)
         policy = {
             "expiration": expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "conditions": [{"key": key}, {"Content-Type": content_type},
@@ -59,7 +59,7 @@ class LocalStore:
             raise PolicyError(403, "SignatureDoesNotMatch", "The upload signature is not valid.")
         policy = json.loads(base64.b64decode(encoded))
         expiration = datetime.strptime(policy["expiration"], "%Y-%m-%dT%H:%M:%SZ")
-        if expiration.replace(tzinfo=timezone.utc) < datetime.now(timezone.utc):
+        if expiration.replace(tzinfo=UTC) < datetime.now(UTC):
             raise PolicyError(403, "AccessDenied", "The upload form has expired.")
         for condition in policy["conditions"]:
             if isinstance(condition, dict):

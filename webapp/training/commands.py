@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -132,7 +132,7 @@ def promote(version):
     try:
         row = registry.promote(version)
     except LookupError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"{row.version} promoted")
 
 
@@ -142,7 +142,7 @@ def rollback():
     try:
         row = registry.rollback()
     except LookupError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"rolled back to {row.version}")
 
 
@@ -187,7 +187,7 @@ def evaluate(labels_csv, images_root, version, out, as_json):
     missing = [r["path"] for r in rows if not Path(r["path"]).is_file()]
     unreadable = [r["path"] for r in rows if r["path"] not in missing and not _readable(r["path"])]
     rows = [r for r in rows if r["path"] not in missing and r["path"] not in unreadable]
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
     out = out or str(Path(cfg["INSTANCE_PATH"]) / "evaluations" / f"{generator.model_version}-{stamp}")
     report = evaluate_labelled(generator, rows, out, threshold=cfg["LOW_CONFIDENCE_THRESHOLD"])
     report["missing_images"], report["unreadable_images"] = len(missing), len(unreadable)
