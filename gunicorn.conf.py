@@ -21,7 +21,10 @@ logger_class = "webapp.gunicorn_logging.JsonGunicornLogger"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # No control socket: several gunicorns on one machine (tests, make run) would share its path.
 control_socket_disable = True
-forwarded_allow_ips = "*"  # the router is the only way in on Heroku; ProxyFix reads the headers
+# gunicorn trusts X-Forwarded-Proto only from these peers (its default: loopback). The app's
+# ProxyFix reads the router's headers, counting PROXY_FIX_HOPS from the right, so a client's
+# own X-Forwarded-For is never taken for its address.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # Heartbeat files in memory, not on a disk that may stall (the usual advice for containers).
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 

@@ -9,7 +9,7 @@ from webapp.settings import ROOT
 
 
 def test_production_sends_plain_http_to_https_but_lets_probes_through(tmp_path):
-    with extra_app({}, embedded_config(tmp_path, FORCE_HTTPS=True)) as app:
+    with extra_app({}, embedded_config(tmp_path, FORCE_HTTPS=True, PROXY_FIX_HOPS=1)) as app:
         with app.app_context():
             from webapp.extensions import db
             db.create_all()
@@ -35,12 +35,42 @@ def test_development_serves_plain_http(tmp_path):
     assert "Strict-Transport-Security" not in response.headers
 
 
-def test_proxyfix_reads_the_routers_client_address(tmp_path):
+def whoami(app, headers, remote="198.51.100.7"):
+    app.add_url_rule("/_whoami", "whoami", lambda: f"{request.remote_addr} {request.scheme}")
+    return app.test_client().get("/_whoami", headers=headers,
+                                 environ_base={"REMOTE_ADDR": remote}).get_data(as_text=True)
+
+
+def test_without_a_proxy_the_clients_forwarded_headers_are_ignored(tmp_path):
     with extra_app({}, embedded_config(tmp_path)) as app:
-        app.add_url_rule("/_whoami", "whoami", lambda: f"{request.remote_addr} {request.scheme}")
-        answer = app.test_client().get("/_whoami", headers={
-            "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
-    assert answer.get_data(as_text=True) == "203.0.113.9 https"
+        assert app.config["PROXY_FIX_HOPS"] == 0
+        answer = whoami(app, {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
+    assert answer == "198.51.100.7 http"
+
+
+def test_behind_one_router_only_the_address_it_appended_is_believed(tmp_path):
+    # Heroku's router appends the peer it saw to what the client sent; one hop counts from the right.
+    with extra_app({}, embedded_config(tmp_path, PROXY_FIX_HOPS=1)) as app:
+        answer = whoami(app, {"X-Forwarded-For": "6.6.6.6, 203.0.113.9", "X-Forwarded-Proto": "https"},
+                        remote="10.1.2.3")
+    assert answer == "203.0.113.9 https"
+
+
+def test_proxy_hops_default_to_one_in_production_and_none_elsewhere():
+    from webapp.settings import load_settings
+
+    assert load_settings({"APP_ENV": "production", "SECRET_KEY": "k" * 32})["PROXY_FIX_HOPS"] == 1
+    assert load_settings({})["PROXY_FIX_HOPS"] == 0
+    assert load_settings({"PROXY_FIX_HOPS": "2"})["PROXY_FIX_HOPS"] == 2
+
+
+def test_gunicorn_takes_forwarded_headers_only_from_loopback_by_default():
+    import os
+    env = {k: v for k, v in os.environ.items() if k != "FORWARDED_ALLOW_IPS"}
+    out = subprocess.run([sys.executable, "-c", "import runpy; print(runpy.run_path("
+                          "'gunicorn.conf.py')['forwarded_allow_ips'])"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "127.0.0.1,::1"
 
 
 def test_metrics_token_is_required_when_set(tmp_path):

@@ -2,7 +2,10 @@
 
 The router ends TLS and forwards plain HTTP with X-Forwarded-For/-Proto/-Port;
 ProxyFix turns those into the request's real scheme and client address, so
-url_for(_external=True), secure cookies and rate limits see the truth.
+url_for(_external=True), secure cookies and rate limits see the truth. The router appends
+the address it saw to whatever X-Forwarded-For the client sent, so only the last
+PROXY_FIX_HOPS entries are believed (1 in production, 0 elsewhere: with no proxy in
+front, every forwarded header is the client's own claim).
 """
 from flask import redirect, request
 from werkzeug.middleware.proxy_fix import ProxyFix

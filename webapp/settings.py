@@ -137,7 +137,9 @@ def load_settings(env=None):
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # --- Operations (webapp/ops, webapp/metrics.py, webapp/logging_setup.py) ---
         "LOG_FORMAT": env.get("LOG_FORMAT", "json"),
-        "PROXY_FIX_HOPS": int(env.get("PROXY_FIX_HOPS", 1)),
+        # Proxies in front that append to X-Forwarded-*: Heroku's router is one. Without a
+        # proxy the client writes those headers itself, so none is trusted outside production.
+        "PROXY_FIX_HOPS": int(env.get("PROXY_FIX_HOPS") or (1 if production else 0)),
         "FORCE_HTTPS": _bool(env.get("FORCE_HTTPS"), default=production),
         "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
         "READINESS_TIMEOUT": float(env.get("READINESS_TIMEOUT", 2.0)),
