@@ -261,7 +261,8 @@ def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tone
                  head_epochs: int = 80, text_epochs: int = 6, min_texts: int = 50, min_labels: int = MIN_LABELS,
                  feature_cache=None, finetune: bool = True,
                  extra_meta=None, log=print, progress=None):
-    """Train on ``images`` (PIL images or callables returning one) and save a bundle in ``out``.
+    """Train on ``images`` (PIL images or callables returning one) and save a bundle in ``out``
+    (``out=None``: not saved, for a caller that adds to ``meta`` and saves once itself).
 
     ``base_bundle`` (a folder or a loaded ListingGenerator; left unchanged) supplies the
     heads of attributes without enough labels and, without enough descriptions, the describer.
@@ -312,5 +313,6 @@ def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tone
             "timings": {"total_s": round(time.time() - started, 1)},
             **(extra_meta or {})}
     generator = ListingGenerator(image_model, text_model, meta)
-    generator.save(out)
+    if out is not None:
+        generator.save(out)
     return generator

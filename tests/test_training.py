@@ -3,8 +3,10 @@ MariaDB (a source table in a scratch database), the session's S3 bucket, the Cel
 import csv
 import io
 import json
+import re
 import time
 import uuid
+from pathlib import Path
 
 import boto3
 import mysql.connector
@@ -16,11 +18,11 @@ from tests.conftest import MYSQL_HOST
 from tests.factories import RESULT, ready_product, user_id
 from tests.support import register
 from webapp.extensions import db
-from webapp.models import Photo, Product
+from webapp.models import Photo, PhotoHeatmap, Product
 from webapp.records import InaccuracyReport
 from webapp.storage import get_store
-from webapp.training import registry
-from webapp.training.records import ModelVersion, PhotoHeatmap, TrainingItem
+from webapp.training_tables import ModelVersion, TrainingItem
+from workers.training import registry
 
 N_ITEMS = 40  # enough for a validation split that lets fine-tuning run
 
@@ -263,7 +265,7 @@ def test_gate_keeps_a_worse_version_out_and_feedback_is_used_next_time(ml_app, l
         from workers.retrain import retrain_models
         monkeypatch.setitem(app.config, "RETRAIN_MIN_NEW_APPROVED", 10)
         assert retrain_models.run()["skipped"]  # only two approvals, fewer than ten
-        from webapp.training.feedback import sync_feedback
+        from workers.training.feedback import sync_feedback
         sync_feedback(get_store(), app.config)
         assert db.session.get(TrainingItem, held_id).active
 
@@ -278,7 +280,7 @@ def test_worker_process_loads_the_promoted_version_without_a_restart(ml_app, lab
     with app.app_context():
         assert models.get_generator().model_version.startswith("starter-tiny")  # nothing registered: MODEL_DIR
         registry.ensure_bootstrap(get_store(), app.config)
-        starter = registry.promoted().version
+        starter = registry.promoted_record().version
         # A second version: the starter bundle under a new name, registered and promoted.
         import shutil
         from pathlib import Path
@@ -291,6 +293,44 @@ def test_worker_process_loads_the_promoted_version_without_a_restart(ml_app, lab
         assert models.get_generator().model_version == "test-v2"
         registry.rollback()
         assert models.get_generator().model_version == starter
+
+
+def test_ops_page_and_gauge_name_the_version_workers_serve(ml_app, tmp_path):
+    """After `flask ml promote`, /admin/ops and jai_model_promoted_info name the promoted version,
+    not the starter in MODEL_DIR; after `flask ml rollback` they name the starter again."""
+    import shutil
+
+    from tests.ops_support import scrape
+
+    app = ml_app
+    starter = json.loads((Path(app.config["MODEL_DIR"]) / "meta.json").read_text())["version"]
+    copy = tmp_path / "v2"
+    shutil.copytree(app.config["MODEL_DIR"], copy)
+    meta = json.loads((copy / "meta.json").read_text())
+    meta["version"] = f"ops-v2-{uuid.uuid4().hex[:6]}"
+    meta.setdefault("metrics", {})["holdout"] = {"category": {"accuracy": 0.75}}
+    (copy / "meta.json").write_text(json.dumps(meta))
+    with app.app_context():
+        registry.ensure_bootstrap(get_store(), app.config)
+        registry.register(get_store(), app.config, copy)
+    assert f"{meta['version']} promoted" in cli(app, "ml", "promote", meta["version"])
+    admin = app.test_client()
+    register(admin, "admin@example.com")
+
+    def shown():
+        page = admin.get("/admin/ops").get_data(as_text=True)
+        version = re.search(r'id="model-version">([^<]*)<', page).group(1)
+        gauges = scrape(admin.get("/metrics").get_data(as_text=True))
+        named = {dict(labels)["version"] for name, labels in gauges if name == "jai_model_promoted_info"}
+        return version, named, gauges
+
+    version, named, gauges = shown()
+    assert (version, named) == (meta["version"], {meta["version"]})
+    assert ("jai_model_promoted_metric", frozenset(
+        {"version": meta["version"], "metric": "holdout.category.accuracy"}.items())) in gauges
+    assert f"rolled back to {starter}" in cli(app, "ml", "rollback")
+    version, named, _ = shown()
+    assert (version, named) == (starter, {starter})
 
 
 def test_worker_stores_a_heatmap_the_admin_sees(app, worker, service_env):
@@ -348,7 +388,7 @@ def test_running_worker_switches_to_a_newly_promoted_version(app, worker, model_
     meta = json.loads((copy / "meta.json").read_text())
     meta["version"] = f"hot-swap-{uuid.uuid4().hex[:6]}"
     (copy / "meta.json").write_text(json.dumps(meta))
-    from webapp.training import registry
+    from workers.training import registry
 
     with app.app_context():
         registry.register(get_store(), {**app.config, "MODEL_DIR": str(model_dir)}, copy, status="promoted")

@@ -101,7 +101,7 @@ def system_families(app) -> list:
                                   value=len(alive))]
 
     def model():
-        meta = stats.promoted_model(app.config["MODEL_DIR"])
+        meta = stats.promoted_model(app.config)
         if meta is None:
             return []
         info = GaugeMetricFamily("jai_model_promoted_info", "The promoted model version (value 1).",

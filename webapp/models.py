@@ -1,4 +1,4 @@
-"""Database tables: artisans, their products, the photos and the generation jobs."""
+"""Database tables: artisans, their products, the photos, the generation jobs and what they produced."""
 from __future__ import annotations
 
 import threading
@@ -149,7 +149,18 @@ class GeneratedListing(db.Model):
     job: Mapped[Job] = relationship(back_populates="listing")
 
 
+class PhotoHeatmap(db.Model):
+    """Where the image model looked for the category (Grad-CAM overlay PNG), per photo; written by
+    workers/explain.py."""
+    __tablename__ = "photo_heatmaps"
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True)
+    object_key: Mapped[str] = mapped_column(String(512))
+    model_version: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # The review, feedback and token tables live in their own module; importing it here
 # registers them wherever the models are loaded (Alembic, create_all, the worker).
 import webapp.records  # noqa: E402
-import webapp.training.records  # noqa: E402,F401  (training data, model registry, heatmaps)
+import webapp.training_tables  # noqa: E402,F401  (training data, model registry)

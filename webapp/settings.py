@@ -102,7 +102,7 @@ def load_settings(env=None):
         "MODEL_DIR": env.get("MODEL_DIR", str(instance / "models" / "current")),
         # Attributes the model is less sure of than this are marked for the artisan to confirm.
         "LOW_CONFIDENCE_THRESHOLD": float(env.get("LOW_CONFIDENCE_THRESHOLD", 0.6)),
-        # --- Training, registry, retraining (webapp/training, docs/models.md) ---
+        # --- Training, registry, retraining (workers/training, docs/models.md) ---
         # The marketplace database `flask catalog import-mysql` reads (not the app's own database).
         "CATALOG_DB_HOST": env.get("DB_HOST", ""),
         "CATALOG_DB_PORT": int(env.get("DB_PORT") or 3306),

@@ -9,9 +9,8 @@ from celery import shared_task
 from flask import current_app
 
 from webapp.extensions import db
-from webapp.models import Photo, utcnow
+from webapp.models import Photo, PhotoHeatmap, utcnow
 from webapp.storage import get_store
-from webapp.training.records import PhotoHeatmap
 from workers.models import get_generator
 from workers.photos import BadPhoto, decode_photo
 

@@ -1,6 +1,6 @@
 """The listing generator, loaded once per worker process and kept.
 
-The bundle is the version promoted in the model registry (webapp/training/registry.py),
+The bundle is the version promoted in the model registry (workers/training/registry.py),
 checked every MODEL_CHECK_SECONDS, so `flask ml promote` and `rollback` reach running
 workers without a redeploy; MODEL_DIR (the starter) serves until a version is registered.
 """
@@ -23,9 +23,9 @@ def bundle_path() -> str:
         _registry["checked"] = now
         try:
             from webapp.storage import get_store
-            from webapp.training.registry import promoted_bundle
+            from workers.training.registry import promoted_bundle
 
-            _registry["path"] = promoted_bundle(get_store(), config)
+            _registry["path"] = str(promoted_bundle(get_store(), config))
         except Exception:  # registry or storage unreachable: keep serving what is loaded
             logging.getLogger(__name__).warning("promoted model version not checked", exc_info=True)
             _registry["path"] = _registry["path"] or config["MODEL_DIR"]

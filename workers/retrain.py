@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from webapp.extensions import db
 from webapp.models import Product
 from webapp.storage import get_store
-from webapp.training.records import ModelVersion
+from webapp.training_tables import ModelVersion
+from workers.training.pipeline import train_candidate
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,6 @@ def approved_since_last_version() -> int:
 @shared_task(name="workers.retrain.retrain_models", ignore_result=True)
 def retrain_models(force: bool = False) -> dict:
     """Retrain if enough new listings were approved; returns what happened."""
-    from webapp.training.pipeline import train_candidate
-
     config = current_app.config
     new = approved_since_last_version()
     if not force and new < config["RETRAIN_MIN_NEW_APPROVED"]:

@@ -10,11 +10,10 @@ from webapp.admin.forms import RejectForm
 from webapp.extensions import db
 from webapp.listings.merge import apply_edits, is_low_confidence, parse_tags, threshold
 from webapp.listings.workflow import WorkflowError, approve, latest_generated, reject
-from webapp.models import Product, User, utcnow
+from webapp.models import PhotoHeatmap, Product, User, utcnow
 from webapp.products.forms import ActionForm, ListingForm
 from webapp.records import AuditEvent, InaccuracyReport
 from webapp.storage import get_store
-from webapp.training.records import PhotoHeatmap
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_admin)

@@ -76,7 +76,7 @@ def index():
     depth, depth_error = _safely("queue depth", lambda: queue.queue_depth(
         current_app.extensions["celery"], queue_name))
     workers, workers_error = _safely("heartbeats", lambda: queue.alive_workers(config, queue_name))
-    model, model_error = _safely("model metadata", lambda: stats.promoted_model(config["MODEL_DIR"]))
+    model, model_error = _safely("model metadata", lambda: stats.promoted_model(config))
     return render_template(
         "ops/index.html", queue_name=queue_name, depth=depth, workers=workers,
         counts=stats.job_counts(), hour=stats.last_hour(), model=model,

@@ -1,13 +1,12 @@
-"""What the operations page and the scrape-time gauges read from the jobs table and the model bundle."""
-import json
+"""What the operations page and the scrape-time gauges read from the jobs table and the model registry."""
 import statistics
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import Job, utcnow
+from workers.training import registry
 
 JOB_STATES = Job.STATES
 
@@ -40,15 +39,12 @@ def last_hour() -> dict:
     }
 
 
-def promoted_model(model_dir) -> dict | None:
-    """The promoted bundle's version and numeric evaluation metrics, from MODEL_DIR/meta.json."""
-    path = Path(model_dir) / "meta.json"
-    if not path.is_file():
+def promoted_model(config) -> dict | None:
+    """The version workers serve (workers/training/registry.py) with its numeric metrics flattened."""
+    meta = registry.promoted_meta(config)
+    if meta is None:
         return None
-    meta = json.loads(path.read_text())
-    version = str(meta.get("version") or meta.get("model_version") or Path(model_dir).resolve().name)
-    return {"version": version, "metrics": _numbers(meta.get("metrics") or {}),
-            "trained_at": meta.get("trained_at") or meta.get("created_at"), "path": str(model_dir)}
+    return {**meta, "metrics": _numbers(meta["metrics"])}
 
 
 def _numbers(tree, prefix="") -> dict:

@@ -18,7 +18,7 @@ from webapp.extensions import db
 from webapp.listings.merge import attribute_field
 from webapp.models import Product
 from webapp.records import InaccuracyReport, ListingDiff
-from webapp.training.records import TrainingItem
+from webapp.training_tables import TrainingItem
 
 
 def trusted_labels(product, threshold: float) -> dict[str, str | None]:

@@ -17,9 +17,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.training import registry
-from webapp.training.feedback import sync_feedback
-from webapp.training.records import TrainingItem
+from webapp.training_tables import TrainingItem
+from workers.training import registry
+from workers.training.feedback import sync_feedback
 
 
 def is_holdout(fingerprint: str, percent: int) -> bool:
@@ -61,14 +61,6 @@ def gate_score(report: dict) -> float | None:
     return sum(accs) / len(accs) if accs else None
 
 
-def base_bundle(store, config) -> tuple[Path, str | None]:
-    """The promoted version's folder (downloaded if needed), else the starter in MODEL_DIR."""
-    row = registry.promoted()
-    if row is not None:
-        return registry.fetch(store, row, config["MODEL_CACHE_DIR"]), row.version
-    return Path(config["MODEL_DIR"]), None
-
-
 def train_candidate(store, config, seed: int = 0, head_epochs: int = 80, text_epochs: int = 6,
                     min_texts: int = 50, min_labels: int = 20, finetune: bool = True, gate: bool = True, log=print,
                     progress=None) -> dict:
@@ -85,8 +77,7 @@ def train_candidate(store, config, seed: int = 0, head_epochs: int = 80, text_ep
     if not any(i.category for i in train):
         raise RuntimeError("no labelled training items: run `flask catalog import-folder` or `import-mysql` first")
     log(f"{len(train)} training photos, {len(hold)} held out")
-    base_dir, base_version = base_bundle(store, config)
-    base = ListingGenerator.load(base_dir)
+    base = ListingGenerator.load(registry.promoted_bundle(store, config))
     # The gate scores both versions on the same held-out photos; the frozen trunk's maps are
     # shared (and cached), each version's own top turns them into its embedding.
     hold_trunk = cached_trunk_features(base.image_model, [_loader(store, i.image_key) for i in hold],
@@ -101,7 +92,7 @@ def train_candidate(store, config, seed: int = 0, head_epochs: int = 80, text_ep
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "bundle"
         candidate = train_bundle(
-            base, out, [_loader(store, i.image_key) for i in train], [i.fingerprint for i in train],
+            base, None, [_loader(store, i.image_key) for i in train], [i.fingerprint for i in train],
             [i.labels() for i in train], [i.description for i in train], [i.tone for i in train],
             seed=seed, head_epochs=head_epochs, text_epochs=text_epochs, min_texts=min_texts,
             min_labels=min_labels, finetune=finetune,
@@ -111,7 +102,7 @@ def train_candidate(store, config, seed: int = 0, head_epochs: int = 80, text_ep
         after = held_out_score(candidate.image_model)
         old, new = gate_score(before), gate_score(after)
         passed = old is None or (new is not None and new >= old - config["PROMOTION_TOLERANCE"])
-        decision = {"holdout_n": len(hold), "current_version": base_version or base.model_version,
+        decision = {"holdout_n": len(hold), "current_version": base.model_version,
                     "current_score": old, "candidate_score": new, "passed": passed,
                     "current": _brief(before), "candidate": _brief(after)}
         candidate.meta["metrics"]["holdout"] = _brief(after)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 COLUMNS = ("category", "metal", "gemstone", "style", "colour")
@@ -90,3 +91,20 @@ def count_rows(connection, query: str) -> int | None:
         return None
     finally:
         cursor.close()
+
+
+@contextmanager
+def marketplace_rows(config, query: str, bucket: str, prefix: str):
+    """``(rows, total)`` of ``query`` on the marketplace's MySQL (CATALOG_DB_*), photos from S3;
+    the connection is closed on leaving the block."""
+    import boto3
+    import mysql.connector
+
+    conn = mysql.connector.connect(host=config["CATALOG_DB_HOST"], port=config["CATALOG_DB_PORT"],
+                                   user=config["CATALOG_DB_USER"], password=config["CATALOG_DB_PASSWORD"],
+                                   database=config["CATALOG_DB_NAME"])
+    try:
+        s3 = boto3.client("s3", endpoint_url=config.get("S3_ENDPOINT_URL"), region_name=config.get("AWS_REGION"))
+        yield mysql_rows(conn, query, s3, bucket, prefix), count_rows(conn, query)
+    finally:
+        conn.close()

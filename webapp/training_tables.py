@@ -1,9 +1,9 @@
-"""Tables for training: imported and feedback examples, model versions, heatmaps."""
+"""Tables of the training package (workers/training/): examples to learn from and the model registry."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from webapp.extensions import db
@@ -59,12 +59,3 @@ class ModelVersion(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     promoted_at: Mapped[datetime | None]
 
-
-class PhotoHeatmap(db.Model):
-    """Where the image model looked for the category (Grad-CAM overlay PNG), per photo."""
-    __tablename__ = "photo_heatmaps"
-    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True)
-    object_key: Mapped[str] = mapped_column(String(512))
-    model_version: Mapped[str] = mapped_column(String(64))
-    category: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)

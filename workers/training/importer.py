@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from ml import vocab
 from webapp.extensions import db
-from webapp.training.records import TrainingItem
+from webapp.training_tables import TrainingItem
 
 OPTIONAL = ("metal", "gemstone", "style", "colour")
 FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": ("webp", "image/webp")}
@@ -116,3 +116,13 @@ class CatalogImporter:
     def _skip(self, reason: str, source_id: str) -> str:
         self.summary.skip(reason, source_id)
         return reason
+
+
+def import_rows(store, prefix: str, source: str, rows, progress=None) -> ImportSummary:
+    """Add every row of one source (see workers/training/sources.py); ``progress()`` is called per row."""
+    importer = CatalogImporter(store, prefix, source)
+    for row in rows:
+        importer.add(*row)
+        if progress is not None:
+            progress()
+    return importer.summary

@@ -1,9 +1,11 @@
 """Model registry: bundles as tarballs in object storage, one database row per version.
 
 Exactly one version is `promoted` once any is registered; workers poll for it and load
-it without a redeploy (workers/models.py). Rolling back re-promotes the version that was
-promoted before the current one and marks the current one `rolled_back`, so a second
-rollback goes one further step back.
+it without a redeploy (workers/models.py). `promoted_record` is the one answer to "which
+version is promoted": workers, `flask ml`, training, the ops page and the metrics gauge all
+ask it, and until a version is registered the starter in MODEL_DIR is what serves.
+Rolling back re-promotes the version that was promoted before the current one and marks
+the current one `rolled_back`, so a second rollback goes one further step back.
 """
 from __future__ import annotations
 
@@ -19,7 +21,11 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import utcnow
-from webapp.training.records import ModelVersion
+from webapp.training_tables import ModelVersion
+
+
+class RegistryRefused(LookupError):
+    """No such version, or nothing to roll back to: the message says which."""
 
 
 def bundle_key(config, version: str) -> str:
@@ -52,9 +58,42 @@ def unpack(data: bytes, dest) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def promoted() -> ModelVersion | None:
-    return db.session.scalar(select(ModelVersion).where(ModelVersion.status == "promoted")
-                             .order_by(ModelVersion.promoted_at.desc()).limit(1))
+def promoted_record():
+    """The promoted version's row (version, object_key, metrics, created_at), or None.
+
+    Reads through its own connection, not the session: a worker calls this between a
+    task's transactions and must not leave a read snapshot open in the task's session.
+    """
+    with db.engine.connect() as conn:
+        return conn.execute(select(ModelVersion.version, ModelVersion.object_key, ModelVersion.metrics,
+                                   ModelVersion.created_at)
+                            .where(ModelVersion.status == "promoted")
+                            .order_by(ModelVersion.promoted_at.desc()).limit(1)).first()
+
+
+def promoted_bundle(store, config) -> Path:
+    """Folder of the promoted version (downloaded on first use), else the starter in MODEL_DIR."""
+    row = promoted_record()
+    return fetch(store, row, config["MODEL_CACHE_DIR"]) if row is not None else Path(config["MODEL_DIR"])
+
+
+def promoted_meta(config) -> dict | None:
+    """Version, metrics and training time of the bundle workers serve, without downloading it.
+
+    From the registry row once a version is promoted, else from the starter's MODEL_DIR/meta.json
+    (None when there is neither).
+    """
+    row = promoted_record()
+    if row is not None:
+        return {"version": row.version, "metrics": row.metrics or {}, "trained_at": str(row.created_at),
+                "path": row.object_key}
+    path = Path(config["MODEL_DIR"]) / "meta.json"
+    if not path.is_file():
+        return None
+    meta = json.loads(path.read_text())
+    version = meta.get("version") or meta.get("model_version") or path.parent.resolve().name
+    return {"version": str(version), "metrics": meta.get("metrics") or {},
+            "trained_at": meta.get("trained_at") or meta.get("created_at"), "path": str(path.parent)}
 
 
 def get_version(version: str) -> ModelVersion | None:
@@ -83,7 +122,7 @@ def register(store, config, bundle_dir, status: str = "candidate", data_fingerpr
 def promote(version: str) -> ModelVersion:
     row = get_version(version)
     if row is None:
-        raise LookupError(f"no model version {version!r}")
+        raise RegistryRefused(f"no model version {version!r}")
     for current in db.session.scalars(select(ModelVersion).where(ModelVersion.status == "promoted",
                                                                  ModelVersion.id != row.id)):
         current.status = "retired"
@@ -94,15 +133,16 @@ def promote(version: str) -> ModelVersion:
 
 def rollback() -> ModelVersion:
     """Promote the version promoted before the current one; the current one becomes `rolled_back`."""
-    current = promoted()
+    record = promoted_record()
+    current = get_version(record.version) if record is not None else None
     if current is None:
-        raise LookupError("no version is promoted")
+        raise RegistryRefused("no version is promoted")
     previous = db.session.scalar(
         select(ModelVersion).where(ModelVersion.status == "retired", ModelVersion.promoted_at.is_not(None),
                                    ModelVersion.id != current.id)
         .order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc()).limit(1))
     if previous is None:
-        raise LookupError(f"{current.version} is the only version ever promoted; nothing to roll back to")
+        raise RegistryRefused(f"{current.version} is the only version ever promoted; nothing to roll back to")
     current.status = "rolled_back"
     previous.status = "promoted"  # promoted_at kept: it says when it first went live
     db.session.commit()
@@ -119,27 +159,15 @@ def ensure_bootstrap(store, config) -> ModelVersion | None:
     return register(store, config, model_dir, status="promoted")
 
 
-def fetch(store, row: ModelVersion, cache_dir) -> Path:
-    """Local folder holding the version's bundle, downloaded and unpacked on first use."""
+def fetch(store, row, cache_dir) -> Path:
+    """Local folder holding a version's bundle (a row with version and object_key), unpacked on first use."""
     dest = Path(cache_dir) / row.version
     if not (dest / "meta.json").exists():
         unpack(store.read(row.object_key), dest)
     return dest
 
 
-def promoted_bundle(store, config) -> str:
-    """Folder of the promoted version (downloaded on first use), else MODEL_DIR.
-
-    Reads through its own connection, not the session: a worker calls this between a
-    task's transactions and must not leave a read snapshot open in the task's session.
-    """
-    with db.engine.connect() as conn:
-        row = conn.execute(select(ModelVersion.version, ModelVersion.object_key)
-                           .where(ModelVersion.status == "promoted")
-                           .order_by(ModelVersion.promoted_at.desc()).limit(1)).first()
-    if row is None:
-        return str(config["MODEL_DIR"])
-    dest = Path(config["MODEL_CACHE_DIR"]) / row.version
-    if not (dest / "meta.json").exists():
-        unpack(store.read(row.object_key), dest)
-    return str(dest)
+def versions() -> list[ModelVersion]:
+    """Every registered version, newest first."""
+    return list(db.session.scalars(select(ModelVersion).order_by(ModelVersion.created_at.desc(),
+                                                                 ModelVersion.id.desc())))

@@ -1,38 +1,30 @@
-"""`flask catalog import-*` and `flask ml train|evaluate|promote|rollback|versions`.
+"""`flask catalog import-*` and `flask ml train|evaluate|promote|rollback|versions|register-starter`.
 
-Commands that train or evaluate import `ml` inside the function: the web process,
-which registers these commands too, never loads TensorFlow.
+Thin: each command reads its options, calls the training package (workers/training/) and
+prints. The package is imported inside each command, the one way the web package reaches
+code that loads TensorFlow: the web process registers these commands but never runs them.
 """
 from __future__ import annotations
 
 import csv
 import json
-from datetime import UTC, datetime
-from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
 from tqdm import tqdm
 
-from webapp.extensions import db
 from webapp.storage import get_store
-from webapp.training import registry
-from webapp.training.importer import CatalogImporter
-from webapp.training.records import ModelVersion
 
 catalog_cli = AppGroup("catalog", help="Import a marketplace's existing catalogue as training data.")
 ml_cli = AppGroup("ml", help="Train, evaluate and version the listing models.")
 
 
 def _run_import(source: str, rows, total, as_json: bool) -> None:
-    importer = CatalogImporter(get_store(), current_app.config.get("S3_PREFIX", ""), source)
+    from workers.training.importer import import_rows
+
     with tqdm(total=total, desc=f"import {source}", unit="row", disable=as_json) as bar:
-        for row in rows:
-            importer.add(*row)
-            bar.update()
-    summary = importer.summary
+        summary = import_rows(get_store(), current_app.config.get("S3_PREFIX", ""), source, rows, bar.update)
     click.echo(json.dumps(summary.as_dict()) if as_json else "\n".join(summary.lines()))
 
 
@@ -43,7 +35,7 @@ def _run_import(source: str, rows, total, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the summary as one JSON object")
 def import_folder(labels_csv, images_root, as_json):
     """Import photos from a folder, labelled by a CSV (paths relative to --images-root)."""
-    from webapp.training.sources import folder_rows
+    from workers.training.sources import folder_rows
 
     with open(labels_csv, newline="", encoding="utf-8") as f:
         total = max(sum(1 for _ in csv.reader(f)) - 1, 0)
@@ -68,10 +60,7 @@ def import_folder(labels_csv, images_root, as_json):
 def import_mysql(table, id_column, image_column, category_column, metal_column, gemstone_column,
                  description_column, query, bucket, prefix, as_json):
     """Import listings from the marketplace's MySQL (DB_HOST, DB_USER, DB_PASSWORD, DB_NAME), photos from S3."""
-    import boto3
-    import mysql.connector
-
-    from webapp.training.sources import count_rows, mysql_query, mysql_rows
+    from workers.training.sources import marketplace_rows, mysql_query
 
     cfg = current_app.config
     if not cfg["CATALOG_DB_HOST"] or not cfg["CATALOG_DB_NAME"]:
@@ -84,14 +73,8 @@ def import_mysql(table, id_column, image_column, category_column, metal_column, 
         query = mysql_query(table, {"id": id_column, "image": image_column, "category": category_column,
                                     "metal": metal_column or None, "gemstone": gemstone_column or None,
                                     "description": description_column or None})
-    conn = mysql.connector.connect(host=cfg["CATALOG_DB_HOST"], port=cfg["CATALOG_DB_PORT"],
-                                   user=cfg["CATALOG_DB_USER"], password=cfg["CATALOG_DB_PASSWORD"],
-                                   database=cfg["CATALOG_DB_NAME"])
-    s3 = boto3.client("s3", endpoint_url=cfg.get("S3_ENDPOINT_URL"), region_name=cfg.get("AWS_REGION"))
-    try:
-        _run_import("mysql", mysql_rows(conn, query, s3, bucket, prefix), count_rows(conn, query), as_json)
-    finally:
-        conn.close()
+    with marketplace_rows(cfg, query, bucket, prefix) as (rows, total):
+        _run_import("mysql", rows, total, as_json)
 
 
 @ml_cli.command("train")
@@ -107,7 +90,7 @@ def import_mysql(table, id_column, image_column, category_column, metal_column, 
 @click.option("--json", "as_json", is_flag=True)
 def train(seed, head_epochs, text_epochs, min_descriptions, min_labels, no_finetune, no_gate, as_json):
     """Train on the imported catalogue plus feedback; register, and promote if not worse."""
-    from webapp.training.pipeline import train_candidate
+    from workers.training.pipeline import train_candidate
 
     log = (lambda m: click.echo(m, err=True)) if as_json else click.echo
     with tqdm(desc="backbone features", unit="photo", disable=as_json) as bar:
@@ -129,9 +112,11 @@ def train(seed, head_epochs, text_epochs, min_descriptions, min_labels, no_finet
 @click.argument("version")
 def promote(version):
     """Make VERSION the one workers use."""
+    from workers.training import registry
+
     try:
         row = registry.promote(version)
-    except LookupError as exc:
+    except registry.RegistryRefused as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{row.version} promoted")
 
@@ -139,9 +124,11 @@ def promote(version):
 @ml_cli.command("rollback")
 def rollback():
     """Go back to the version promoted before the current one."""
+    from workers.training import registry
+
     try:
         row = registry.rollback()
-    except LookupError as exc:
+    except registry.RegistryRefused as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"rolled back to {row.version}")
 
@@ -149,6 +136,8 @@ def rollback():
 @ml_cli.command("register-starter")
 def register_starter():
     """Register the bundle in MODEL_DIR as the first version, if none is registered."""
+    from workers.training import registry
+
     row = registry.ensure_bootstrap(get_store(), current_app.config)
     click.echo(f"{row.version} registered and promoted" if row else "a version is registered already")
 
@@ -156,8 +145,9 @@ def register_starter():
 @ml_cli.command("versions")
 def versions():
     """List registered versions, newest first."""
-    for row in db.session.scalars(select(ModelVersion).order_by(ModelVersion.created_at.desc(),
-                                                                ModelVersion.id.desc())):
+    from workers.training import registry
+
+    for row in registry.versions():
         gate = row.gate or {}
         click.echo(f"{row.version:<40} {row.status:<12} held-out {gate.get('candidate_score')} "
                    f"(was {gate.get('current_score')})")
@@ -171,31 +161,18 @@ def versions():
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 def evaluate(labels_csv, images_root, version, out, as_json):
     """Score a model on labelled photos it has never seen."""
-    from ml.evaluate import evaluate_labelled
-    from ml.listing import ListingGenerator
+    from workers.training import registry
+    from workers.training.evaluation import evaluate_version
 
-    cfg, store = current_app.config, get_store()
-    registry.ensure_bootstrap(store, cfg)
-    row = registry.get_version(version) if version else registry.promoted()
-    if version and row is None:
-        raise click.ClickException(f"no model version {version!r}")
-    bundle = registry.fetch(store, row, cfg["MODEL_CACHE_DIR"]) if row else Path(cfg["MODEL_DIR"])
-    generator = ListingGenerator.load(bundle)
-    root = Path(images_root)
-    with open(labels_csv, newline="", encoding="utf-8") as f:
-        rows = [dict(r, path=str(root / r["path"])) for r in csv.DictReader(f)]
-    missing = [r["path"] for r in rows if not Path(r["path"]).is_file()]
-    unreadable = [r["path"] for r in rows if r["path"] not in missing and not _readable(r["path"])]
-    rows = [r for r in rows if r["path"] not in missing and r["path"] not in unreadable]
-    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    out = out or str(Path(cfg["INSTANCE_PATH"]) / "evaluations" / f"{generator.model_version}-{stamp}")
-    report = evaluate_labelled(generator, rows, out, threshold=cfg["LOW_CONFIDENCE_THRESHOLD"])
-    report["missing_images"], report["unreadable_images"] = len(missing), len(unreadable)
+    try:
+        report, out = evaluate_version(get_store(), current_app.config, labels_csv, images_root, version, out)
+    except registry.RegistryRefused as exc:
+        raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(report))
         return
     click.echo(f"model {report['model_version']} on {report['n']} photos "
-               f"({len(missing)} missing, {len(unreadable)} unreadable, left out)")
+               f"({report['missing_images']} missing, {report['unreadable_images']} unreadable, left out)")
     click.echo(f"{'attribute':<10} {'n':>4} {'acc':>6} {'maj':>6} {'F1':>6} {'ECE':>6} {'ask':>6}")
     for a, r in report["attributes"].items():
         click.echo(f"{a:<10} {r['n']:>4} {r['accuracy']:>6.3f} {r['majority_baseline']:>6.3f} "
@@ -205,14 +182,3 @@ def evaluate(labels_csv, images_root, version, out, as_json):
         click.echo(f"descriptions (n={d['n']}): BLEU-4 {d['bleu4']:.3f}, ROUGE-L {d['rouge_l']:.3f}, "
                    f"distinct-2 {d['distinct_2']:.3f}")
     click.echo(f"confusion matrices: {out}")
-
-
-def _readable(path) -> bool:
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            im.load()
-        return True
-    except Exception:
-        return False
