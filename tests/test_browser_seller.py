@@ -45,3 +45,57 @@ def test_landing_page_tells_a_stranger_what_it_is(browser, live_server, viewport
     page.get_by_role("link", name="Create a free artisan account").click()
     expect(page).to_have_url(re.compile(r"/register$"))
     assert page.errors == [], page.errors  # the favicon is found too
+
+
+def seed(app, email, **kwargs) -> int:
+    from tests.test_managing_listings import stored_product
+
+    return stored_product(app, email, **kwargs)[0]
+
+
+def test_delete_dismiss_and_bulk_edit(browser, live_server, app):  # noqa: F811
+    from webapp.extensions import db
+    from webapp.models import Job, Product
+
+    page = open_page(browser, live_server)
+    register(page, "maker@example.com")
+    first, second = seed(app, "maker@example.com"), seed(app, "maker@example.com", status="approved")
+    # A failed upload (the worker could not read the file) is dismissed from the products page.
+    page.goto("/products/new")
+    page.evaluate("""async () => {
+        const csrf = document.querySelector('meta[name="csrf-token"]').content;
+        await fetch('/uploads', {method: 'POST', headers: {'Content-Type': 'application/json', 'X-CSRFToken': csrf},
+                    body: JSON.stringify({filename: 'notes.jpg', content_type: 'image/jpeg', size: 10})});
+    }""")
+    with app.app_context():
+        job = db.session.scalar(db.select(Job).where(Job.state == "awaiting_upload"))
+        job.state, job.error = "failed", "This file is not a photo we can read."
+        db.session.commit()
+    page.goto("/products")
+    expect(page.locator(".product-tile")).to_have_count(3)
+    check_page(page, "21-products-with-failed-upload")
+    page.get_by_role("button", name=re.compile("Dismiss the failed upload notes.jpg")).click()
+    expect(page.locator(".product-tile")).to_have_count(2)
+    expect(page.get_by_text("This file is not a photo we can read.")).to_have_count(0)
+
+    # Bulk edit: metal set on both, as the artisan's fact.
+    page.get_by_label(re.compile(r"Select Gold ring")).first.check()
+    page.get_by_label(re.compile(r"Select Gold ring")).nth(1).check()
+    page.get_by_text("Set values on all selected").click()
+    page.get_by_label("Metal").select_option("platinum")
+    check_page(page, "22-products-bulk-edit")
+    page.get_by_role("button", name="Save values").click()
+    expect(page.get_by_text("2 listings updated.")).to_be_visible()
+    with app.app_context():
+        assert {db.session.get(Product, pid).metal for pid in (first, second)} == {"platinum"}
+    page.goto(f"/products/{first}")
+    expect(page.locator("tr[data-attribute=metal]")).to_contain_text("set by you")
+    check_page(page, "23-product-with-facts")
+
+    # Delete the published one (it was unpublished by the edit; delete works either way).
+    page.goto(f"/products/{second}")
+    page.get_by_role("button", name="Delete with its photos").click()
+    expect(page).to_have_url(re.compile(r"/products$"))
+    expect(page.get_by_text("was deleted, with its photos.")).to_be_visible()
+    expect(page.locator(".product-tile")).to_have_count(1)
+    assert page.errors == [], page.errors

@@ -85,6 +85,12 @@
   async function uploadOne(file, row) {
     const body = { filename: file.name, content_type: file.type, size: file.size };
     if (box.dataset.productId) body.product_id = Number(box.dataset.productId);
+    // What the artisan already knows (the "known facts" selects on the new-listing page).
+    const facts = {};
+    document.querySelectorAll(".known-facts select[data-attribute]").forEach((select) => {
+      if (select.value) facts[select.dataset.attribute] = select.value;
+    });
+    if (Object.keys(facts).length) body.attributes = facts;
     row.state.textContent = "Uploading…";
     const created = await postJSON(box.dataset.createUrl, body);
     try {

@@ -35,3 +35,23 @@ class RatingForm(FlaskForm):
     useful = RadioField("Was the generated text useful?", choices=[("yes", "Useful"), ("no", "Not useful")],
                         validators=[DataRequired(message="Pick useful or not useful.")])
     comment = TextAreaField("Comment (optional)", validators=[Optional(), Length(max=1000)])
+
+
+def _fact_selects(form_class, prefix: str, empty: str):
+    """One optional select per attribute, named prefix + attribute."""
+    for name, values in ATTRIBUTES.items():
+        setattr(form_class, f"{prefix}{name}", SelectField(
+            name.capitalize(), choices=[("", empty)] + [(v, v) for v in values], validators=[Optional()]))
+    return form_class
+
+
+class KnownFactsForm(FlaskForm):
+    """What the artisan already knows about the pieces they are about to upload (facts)."""
+
+
+class BulkEditForm(FlaskForm):
+    """Values to set on every selected listing."""
+
+
+_fact_selects(KnownFactsForm, "known_", "Let the model tell")
+_fact_selects(BulkEditForm, "set_", "Leave as it is")

@@ -51,13 +51,20 @@ def status_json(job, listing) -> dict:
 def index():
     products = db.session.scalars(select(Product).where(Product.owner_id == current_user.id)
                                   .order_by(Product.created_at.desc())).all()
-    return render_template("products/index.html", products=products, thumb_url=thumbnail_url)
+    from webapp.products.forms import ActionForm, BulkEditForm
+
+    return render_template("products/index.html", thumb_url=thumbnail_url, action_form=ActionForm(),
+                           products=[p for p in products if p.status != "archived"],
+                           archived=[p for p in products if p.status == "archived"],
+                           bulk_form=BulkEditForm(formdata=None))
 
 
 @bp.get("/products/new")
 @login_required
 def new():
-    return render_template("products/new.html")
+    from webapp.products.forms import KnownFactsForm
+
+    return render_template("products/new.html", facts_form=KnownFactsForm(formdata=None))
 
 
 def thumbnail_url(product):
@@ -98,8 +105,11 @@ def create_upload():
     try:
         product = own_product(int(body["product_id"])) if body.get("product_id") else None
         size = int(body.get("size", 0))
+        facts = body.get("attributes") or {}
+        if not isinstance(facts, dict):
+            raise TypeError("attributes")
         job, post = start_upload(current_user, str(body.get("filename", "")),
-                                 str(body.get("content_type", "")), size, product=product)
+                                 str(body.get("content_type", "")), size, product=product, facts=facts)
     except (TypeError, ValueError):
         return jsonify(error="The upload request is malformed."), 400
     except UploadRefused as exc:
@@ -172,4 +182,4 @@ def status(job_id):
     return jsonify(status_json(row, row if row.listing_id is not None else None))
 
 
-from webapp.products import editing  # noqa: E402,F401  (more routes on this blueprint)
+from webapp.products import editing, managing  # noqa: E402,F401  (more routes on this blueprint)

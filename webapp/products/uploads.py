@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import update
 
 from webapp.extensions import db
+from webapp.listings.facts import UnknownValue, checked_facts, set_facts
 from webapp.logging_setup import bind_log_ids
 from webapp.metrics import UPLOADS_CONFIRMED, UPLOADS_CREATED
 from webapp.models import Job, Photo, Product, new_id, utcnow
@@ -32,9 +33,13 @@ class UploadRefused(Exception):
     """A request the artisan can fix; the message is shown to them."""
 
 
-def start_upload(owner, filename: str, content_type: str, size: int, product=None):
+def start_upload(owner, filename: str, content_type: str, size: int, product=None, facts=None):
     """Record a draft product (or add to `product`, which the caller checked is the owner's),
-    a photo and a job, and sign a POST for the browser."""
+    a photo and a job, and sign a POST for the browser.
+
+    `facts` ({attribute: value}, what the artisan already knows) are set on a new product
+    as theirs, so the listing written from the photo keeps them.
+    """
     max_bytes = current_app.config["UPLOAD_MAX_BYTES"]
     if content_type not in ACCEPTED_TYPES:
         reason = REFUSED_TYPES.get(content_type.lower(), "")
@@ -45,8 +50,13 @@ def start_upload(owner, filename: str, content_type: str, size: int, product=Non
         raise UploadRefused(f"Photos can be at most {max_bytes // (1024 * 1024)} MB.")
     key = object_key(current_app.config, owner.id, new_id() + ACCEPTED_TYPES[content_type])
     kind = "upload" if product is None else "photo"
+    try:
+        facts = checked_facts(facts) if product is None else {}
+    except UnknownValue as exc:
+        raise UploadRefused(str(exc)) from None
     if product is None:
         product = Product(owner=owner)
+        set_facts(product, facts)
         db.session.add(product)
     photo = Photo(product=product, object_key=key, content_type=content_type,
                   original_filename=display_filename(filename))
