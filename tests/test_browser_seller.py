@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests.browser_checks import DESKTOP, PHONE, SHOTS, check_page
-from tests.test_browser import CHROMIUM_ARGS
+from tests.test_browser import CHROMIUM_ARGS, register
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def seed(app, email, **kwargs) -> int:
     return stored_product(app, email, **kwargs)[0]
 
 
-def test_delete_dismiss_and_bulk_edit(browser, live_server, app):  # noqa: F811
+def test_delete_dismiss_and_bulk_edit(browser, live_server, app):
     from webapp.extensions import db
     from webapp.models import Job, Product
 

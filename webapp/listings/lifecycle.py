@@ -10,10 +10,10 @@ from sqlalchemy import delete, select, update
 from webapp.audit import audit_as
 from webapp.extensions import db
 from webapp.listings.workflow import WorkflowError, busy_job, latest_generated
-from webapp.models import GeneratedListing, Job, Photo, Product, new_id, utcnow
+from webapp.models import GeneratedListing, Job, Photo, PhotoHeatmap, Product, new_id, utcnow
 from webapp.records import InaccuracyReport, ListingDiff, ListingRating
 from webapp.storage import get_store, object_key
-from webapp.training.records import PhotoHeatmap, TrainingItem
+from webapp.training_tables import TrainingItem
 
 
 def unpublish(product: Product) -> bool:

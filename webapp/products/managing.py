@@ -87,6 +87,19 @@ def bulk_facts() -> dict[str, str]:
                           if key.startswith("set_")})
 
 
+def _bulk_edit(product, facts) -> None:
+    if set_facts(product, facts):
+        back_to_draft_if_published(product)
+        audit_as("product.bulk_edit")
+    db.session.commit()
+
+
+# What a bulk action does to one listing; each raises WorkflowError to refuse that listing.
+ACTIONS = {"submit": lambda product, _facts: submit(product), "edit": _bulk_edit,
+           "archive": lambda product, _facts: archive(product),
+           "delete": lambda product, _facts: delete_product(product)}
+
+
 @bp.post("/products/bulk")
 @login_required
 def bulk():
@@ -107,27 +120,16 @@ def bulk():
     if action == "edit" and not facts:
         flash("Choose at least one value to set.", "error")
         return redirect(url_for("products.index"))
+    if action not in ACTIONS:
+        flash("Pick an action.", "error")
+        return redirect(url_for("products.index"))
     for product in products:
-        name = product.title or f"Draft #{product.id}"
         try:
-            if action == "submit":
-                submit(product)
-            elif action == "edit":
-                if set_facts(product, facts):
-                    back_to_draft_if_published(product)
-                    audit_as("product.bulk_edit")
-                db.session.commit()
-            elif action == "archive":
-                archive(product)
-            elif action == "delete":
-                delete_product(product)
-            else:
-                flash("Pick an action.", "error")
-                return redirect(url_for("products.index"))
+            ACTIONS[action](product, facts)
             done += 1
         except WorkflowError as exc:
             db.session.rollback()
-            refused.append(f"{name}: {exc}")
+            refused.append(f"{product.title or f'Draft #{product.id}'}: {exc}")
     verbs = {"submit": "sent for review", "edit": "updated", "archive": "archived", "delete": "deleted"}
     flash(f"{done} listing{'' if done == 1 else 's'} {verbs[action]}.", "success" if done else "info")
     for line in refused:
