@@ -7,6 +7,8 @@ from pathlib import Path
 from webapp.settings import load_settings, redis_url
 
 ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "s" * 32, "REDIS_URL": "redis://r:6379/0",
+              "METRICS_TOKEN": "scrape"}
 
 
 def procfile() -> dict:
@@ -55,5 +57,5 @@ def test_heroku_rediss_url_skips_certificate_checks_unless_asked():
 
 
 def test_production_turns_on_https_redirects():
-    assert load_settings({"APP_ENV": "production", "SECRET_KEY": "s" * 32})["FORCE_HTTPS"] is True
+    assert load_settings(PRODUCTION)["FORCE_HTTPS"] is True
     assert load_settings({})["FORCE_HTTPS"] is False

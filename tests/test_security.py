@@ -103,7 +103,8 @@ def test_templates_have_no_inline_script_style_or_handlers():
 # --- cookies ------------------------------------------------------------------------------
 
 def test_session_cookie_is_secure_httponly_and_samesite_in_production(app, service_env):
-    production = {**service_env, "APP_ENV": "production", "SECRET_KEY": "prod-" + uuid.uuid4().hex}
+    production = {**service_env, "APP_ENV": "production", "SECRET_KEY": "prod-" + uuid.uuid4().hex,
+                  "METRICS_TOKEN": "scrape"}
     with isolated_app(production) as web:
         assert web.config["SESSION_COOKIE_SECURE"] and web.config["REMEMBER_COOKIE_SECURE"]
         client = web.test_client()

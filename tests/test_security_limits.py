@@ -1,4 +1,5 @@
 """Rate limits that hold under attack: a made-up X-Forwarded-For buys no new bucket."""
+import re
 import uuid
 
 import pytest
@@ -66,3 +67,113 @@ def test_spoofed_forwarded_addresses_do_not_escape_the_registration_limit(limite
     with limited.app_context():
         assert db.session.scalar(select(func.count(User.id))
                                  .where(User.email.like("spoof%"))) == 2
+
+
+# --- sign-in under attack -----------------------------------------------------------------
+
+@pytest.fixture
+def counted_hashes(monkeypatch):
+    """Counts the password hashes checked (the real check still runs)."""
+    import webapp.auth.passwords as passwords
+
+    calls = []
+    real = passwords.check_password_hash
+
+    def counting(stored, password):
+        calls.append(stored)
+        return real(stored, password)
+    monkeypatch.setattr(passwords, "check_password_hash", counting)
+    return calls
+
+
+@pytest.fixture
+def guarded(app, service_env):
+    limits = {**LOW_LIMITS, "RATELIMIT_LOGIN": "100 per minute", "RATELIMIT_LOGIN_ACCOUNT": "3 per minute"}
+    with isolated_app(service_env, limits) as web:
+        yield web
+
+
+def sign_in(web, email, password, where=None):
+    client = web.test_client()
+    client.environ_base["REMOTE_ADDR"] = where or address()
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+def make_account(web, email, password="correct horse battery staple"):
+    with web.app_context():
+        user = User(email=email)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+
+
+def test_a_flood_of_sign_ins_is_refused_before_any_hashing(limited, counted_hashes):
+    web, _ = limited
+    where = address()
+    victim = f"victim-{uuid.uuid4().hex[:8]}@example.com"
+    statuses = [sign_in(web, victim, f"guess{n}", where).status_code for n in range(8)]
+    assert statuses[:3] == [200] * 3 and set(statuses[3:]) == {429}
+    assert len(counted_hashes) == 3  # the refused five cost no hash
+
+
+def test_failed_sign_ins_lock_the_account_whatever_the_address(guarded, counted_hashes):
+    make_account(guarded, "locked@example.com")
+    make_account(guarded, "fine@example.com")
+    statuses = [sign_in(guarded, "locked@example.com", f"wrong{n}").status_code for n in range(3)]
+    assert statuses == [200, 200, 200]
+    hashes = len(counted_hashes)
+    locked = sign_in(guarded, "LOCKED@example.com ", "correct horse battery staple")
+    assert locked.status_code == 429 and int(locked.headers["Retry-After"]) > 0
+    assert len(counted_hashes) == hashes  # not even the right password is checked while locked
+    assert sign_in(guarded, "fine@example.com", "correct horse battery staple").status_code == 302
+    # Successful sign-ins do not count towards the lockout.
+    for _ in range(4):
+        assert sign_in(guarded, "fine@example.com", "correct horse battery staple").status_code == 302
+
+
+def test_known_and_unknown_emails_get_the_same_answer_and_the_same_work(guarded, counted_hashes):
+    make_account(guarded, "known@example.com")
+    known = sign_in(guarded, "known@example.com", "not the password")
+    assert len(counted_hashes) == 1
+    unknown = sign_in(guarded, "stranger@example.com", "not the password")
+    assert len(counted_hashes) == 2  # a dummy hash for the unknown email: the same time
+    strip = lambda r: re.sub(r'value="[^"]*"|content="[^"]*"', "", r.get_data(as_text=True))  # noqa: E731
+    assert known.status_code == unknown.status_code == 200
+    assert strip(known).replace("known@", "X@") == strip(unknown).replace("stranger@", "X@")
+
+
+def test_registering_a_taken_email_says_nothing_about_the_account(guarded, monkeypatch):
+    import webapp.auth.routes as routes
+
+    make_account(guarded, "taken@example.com")
+    hashed = []
+    real = routes.hash_password
+    monkeypatch.setattr(routes, "hash_password", lambda *a: hashed.append(1) or real(*a))
+    client = guarded.test_client()
+    client.environ_base["REMOTE_ADDR"] = address()
+    token = csrf_from(client.get("/register").get_data(as_text=True))
+    response = client.post("/register", follow_redirects=True, data={
+        "email": "taken@example.com", "password": "another horse battery", "confirm": "another horse battery",
+        "csrf_token": token})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "already exists" not in html
+    assert routes.TAKEN_OR_NEW.split(";")[0].replace("'", "&#39;") in html
+    assert hashed == [1]  # hashed as for a new account: no faster answer for a taken email
+    with guarded.app_context():
+        assert db.session.scalar(select(func.count(User.id)).where(User.email == "taken@example.com")) == 1
+
+
+def test_a_sign_in_with_no_turn_to_hash_is_answered_429_at_once(guarded):
+    from webapp.auth import passwords
+
+    make_account(guarded, "waiting@example.com")
+    guarded.config["PASSWORD_HASH_WAIT"] = 0.05
+    assert passwords._TURN.acquire(timeout=5)  # another request is hashing
+    try:
+        response = sign_in(guarded, "waiting@example.com", "correct horse battery staple")
+    finally:
+        passwords._TURN.release()
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+    assert "signing in right now" in response.get_data(as_text=True)
+    assert sign_in(guarded, "waiting@example.com", "correct horse battery staple").status_code == 302

@@ -19,6 +19,7 @@ from webapp.settings import load_settings
 from webapp.storage import create_store
 
 ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = {"APP_ENV": "production", "REDIS_URL": "redis://r:6379/0", "METRICS_TOKEN": "scrape"}
 OLD_CONSTANT = "dev-only-not-secret"  # the key every install used to share
 
 
@@ -64,8 +65,8 @@ def test_the_generated_key_is_random_kept_owner_only_and_reused(tmp_path):
 def test_production_refuses_a_missing_or_short_secret():
     for short in ("", "short", "x" * 31):
         with pytest.raises(RuntimeError, match="SECRET_KEY"):
-            load_settings({"APP_ENV": "production", "SECRET_KEY": short})
-    assert load_settings({"APP_ENV": "production", "SECRET_KEY": "k" * 32})["SECRET_KEY"] == "k" * 32
+            load_settings({**PRODUCTION, "SECRET_KEY": short})
+    assert load_settings({**PRODUCTION, "SECRET_KEY": "k" * 32})["SECRET_KEY"] == "k" * 32
 
 
 def test_the_local_store_signs_with_its_own_key_not_one_derived_from_secret_key(tmp_path):
@@ -113,3 +114,20 @@ def test_the_development_server_listens_on_loopback_unless_told_otherwise():
     procfile_bind = web.split("--bind ", 1)[1].split()[0]
     assert shell(procfile_bind, PORT="31337") == "0.0.0.0:31337"
     assert shell(procfile_bind, PORT="31337", BIND="127.0.0.1:5000") == "127.0.0.1:5000"
+
+
+def test_production_refuses_memory_only_rate_limits_and_a_public_metrics_page():
+    with pytest.raises(RuntimeError, match="REDIS_URL"):
+        load_settings({**PRODUCTION, "SECRET_KEY": "k" * 32, "REDIS_URL": ""})
+    with pytest.raises(RuntimeError, match="METRICS_TOKEN"):
+        load_settings({**PRODUCTION, "SECRET_KEY": "k" * 32, "METRICS_TOKEN": ""})
+    assert load_settings({**PRODUCTION, "SECRET_KEY": "k" * 32})["RATELIMIT_STORAGE_URI"].startswith("redis://")
+
+
+def test_embedded_mode_says_at_start_that_limits_are_per_process(tmp_path, caplog):
+    from tests.ops_support import embedded_config, extra_app
+
+    with caplog.at_level("WARNING", logger="webapp.limits"):
+        with extra_app({}, embedded_config(tmp_path, RATELIMIT_ENABLED=True)):
+            pass
+    assert any("per process" in r.getMessage() for r in caplog.records if r.name == "webapp.limits")

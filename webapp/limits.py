@@ -1,18 +1,25 @@
 """Rate limits on the requests worth abusing: signing in, registering, starting uploads.
 
+Each limit is declared on its view with `@rate_limit(setting, key)`; `init_limits` binds
+the declarations to the app's own Flask-Limiter (one per app: the extension keeps its
+storage and its on/off switch on the instance, so one shared object would let the last
+app built decide for every app in the process, as the tests build several).
+
 Flask-Limiter counts in Redis when REDIS_URL is set (every web process shares the
-counts) and in memory otherwise. If Redis goes away the limits fall back to memory
-and the page still answers. Limits attach to endpoints here, in one table, rather
-than as decorators spread over the blueprints. Each app gets its own Limiter: the
-extension keeps its storage and switches on the instance, so one shared object would
-let the last app built decide for all of them.
+counts) and in memory otherwise; production refuses to start with memory-only counts
+(webapp/settings.py). If Redis goes away the limits fall back to memory and the page
+still answers. Every limit is checked before the view runs, so a refused sign-in costs
+no password hash.
 """
 import hashlib
+import logging
 
 from flask import jsonify, render_template, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
+
+log = logging.getLogger(__name__)
 
 
 def by_address() -> str:
@@ -29,13 +36,25 @@ def by_account() -> str:
     return "addr:" + get_remote_address()
 
 
-# endpoint -> (setting that holds the limit, whose requests count together)
-LIMITS = {
-    "auth.login": ("RATELIMIT_LOGIN", by_address),
-    "auth.register": ("RATELIMIT_REGISTER", by_address),
-    "products.create_upload": ("RATELIMIT_UPLOAD", by_account),
-    "api.create_upload": ("RATELIMIT_UPLOAD", by_account),
-}
+def by_email() -> str:
+    """The account a sign-in names, known or not (the same bucket either way: no enumeration)."""
+    email = str(request.form.get("email", "")).strip().lower()
+    return "email:" + hashlib.sha256(email.encode()).hexdigest()[:24]
+
+
+def failed_sign_in(response) -> bool:
+    """A sign-in that did not get in (a success redirects); only those count towards the lockout."""
+    return response.status_code != 302
+
+
+def rate_limit(setting: str, key=by_address, methods=("POST",), deduct_when=None):
+    """Declare a limit on a view: `setting` names the config value holding the limit string."""
+    def declare(view):
+        limits = view.__dict__.setdefault("rate_limits", [])
+        limits.append({"setting": setting, "key": key, "methods": list(methods),
+                       "deduct_when": deduct_when})
+        return view
+    return declare
 
 
 def _breached(limit):
@@ -52,16 +71,19 @@ def _breached(limit):
 
 
 def init_limits(app) -> None:
-    """Bind a limiter and wrap the limited views (called after the blueprints are registered)."""
+    """Bind a limiter and apply the limits declared on the views (after the blueprints)."""
     limiter = Limiter(key_func=by_address, app=app, key_prefix=app.config["RATELIMIT_KEY_PREFIX"])
     app.extensions["rate_limiter"] = limiter  # the extension itself keeps only weak references
-    for endpoint, (setting, key) in LIMITS.items():
-        view = app.view_functions.get(endpoint)
-        if view is None:
-            raise RuntimeError(f"rate-limited endpoint {endpoint} does not exist")
-        app.view_functions[endpoint] = limiter.limit(
-            lambda setting=setting: app.config[setting], key_func=key, methods=["POST"],
-            on_breach=_breached)(view)
+    if app.config["RATELIMIT_ENABLED"] and app.config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        log.warning("rate limits are counted in memory, per process: each web process allows "
+                    "the full limit (set REDIS_URL to share the counts)")
+    for endpoint, view in list(app.view_functions.items()):
+        for declared in getattr(view, "rate_limits", ()):
+            setting = declared["setting"]
+            view = limiter.limit(lambda setting=setting: app.config[setting], key_func=declared["key"],
+                                 methods=declared["methods"], deduct_when=declared["deduct_when"],
+                                 on_breach=_breached)(view)
+        app.view_functions[endpoint] = view
 
     @app.errorhandler(RateLimitExceeded)
     def too_many(error):

@@ -1,7 +1,6 @@
 """Database tables: artisans, their products, the photos, the generation jobs and what they produced."""
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import UTC, datetime
 
@@ -9,8 +8,8 @@ from flask_login import UserMixin
 from sqlalchemy import JSON, DateTime, ForeignKey, String, Text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from werkzeug.security import check_password_hash, generate_password_hash
 
+from webapp.auth.passwords import hash_password, verify_password
 from webapp.extensions import db
 
 
@@ -23,12 +22,6 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-# werkzeug's scrypt (N=32768, r=8) takes 32 MiB of memory per hash while it runs: four
-# web threads signing people in at once lifted a web process from 115 to 244 MB. One hash
-# at a time per process keeps that to 32 MiB; sign-in is rate limited, so the queue is short.
-_PASSWORD_HASHING = threading.BoundedSemaphore(1)
-
-
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,13 +32,12 @@ class User(UserMixin, db.Model):
 
     products: Mapped[list[Product]] = relationship(back_populates="owner", foreign_keys="Product.owner_id")
 
-    def set_password(self, password: str) -> None:
-        with _PASSWORD_HASHING:
-            self.password_hash = generate_password_hash(password)
+    def set_password(self, password: str, wait: float | None = None) -> None:
+        # One hash at a time per process; `wait` bounds the wait for a turn (webapp/auth/passwords.py).
+        self.password_hash = hash_password(password, wait)
 
-    def check_password(self, password: str) -> bool:
-        with _PASSWORD_HASHING:
-            return check_password_hash(self.password_hash, password)
+    def check_password(self, password: str, wait: float | None = None) -> bool:
+        return verify_password(self.password_hash, password, wait)
 
 
 class Product(db.Model):

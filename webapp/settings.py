@@ -66,6 +66,15 @@ def secret_key(env, production: bool, instance: Path) -> str:
     return secret or instance_key(instance, "secret_key")
 
 
+def refuse_unsafe_production(env, redis: str) -> None:
+    """Settings a public site must not run without; each missing one stops the start."""
+    if not redis and _bool(env.get("RATELIMIT_ENABLED"), default=True):
+        raise RuntimeError("REDIS_URL must be set in production: rate limits counted in memory "
+                           "are per process, so each web process would allow the full limit")
+    if not env.get("METRICS_TOKEN"):
+        raise RuntimeError("METRICS_TOKEN must be set in production: /metrics is otherwise public")
+
+
 def load_settings(env=None):
     """Return the Flask config mapping for this environment."""
     env = os.environ if env is None else env
@@ -73,6 +82,8 @@ def load_settings(env=None):
     instance = Path(env.get("INSTANCE_PATH", ROOT / "instance"))
     secret = secret_key(env, production, instance)
     redis = redis_url(env)
+    if production:
+        refuse_unsafe_production(env, redis)
     s3_bucket = env.get("S3_BUCKET_NAME", "")
     hard_limit = int(env.get("TASK_TIME_LIMIT", 120))
     # The task notices its soft limit between steps (workers/tasks.py); one storage call can
@@ -172,6 +183,10 @@ def load_settings(env=None):
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute;60 per hour"),
+        # Failed sign-ins per account (the email given, known or not): the lockout.
+        "RATELIMIT_LOGIN_ACCOUNT": env.get("RATELIMIT_LOGIN_ACCOUNT", "5 per minute;20 per hour"),
+        # Seconds a sign-in or registration waits for this process's turn to hash; then 429.
+        "PASSWORD_HASH_WAIT": float(env.get("PASSWORD_HASH_WAIT", 0.5)),
         "RATELIMIT_REGISTER": env.get("RATELIMIT_REGISTER", "10 per hour"),
         "RATELIMIT_UPLOAD": env.get("RATELIMIT_UPLOAD", "60 per minute;600 per hour"),
     }

@@ -10,6 +10,7 @@ from webapp.api.auth import token_required
 from webapp.api.errors import ApiError
 from webapp.api.serialize import job_out, product_out
 from webapp.extensions import csrf, db
+from webapp.limits import by_account, rate_limit
 from webapp.listings.workflow import back_to_draft_if_published
 from webapp.models import Job, Product
 from webapp.products.uploads import UploadRefused, confirm_upload, start_upload
@@ -50,6 +51,7 @@ def openapi():
 
 @bp.post("/uploads")
 @token_required
+@rate_limit("RATELIMIT_UPLOAD", by_account)
 def create_upload():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):

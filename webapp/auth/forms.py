@@ -1,11 +1,7 @@
 """Sign-up and sign-in forms."""
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import EmailField, PasswordField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
-
-from webapp.extensions import db
-from webapp.models import User
+from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 
 class LoginForm(FlaskForm):
@@ -19,7 +15,3 @@ class RegisterForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=128)])
     confirm = PasswordField("Repeat password", validators=[EqualTo("password", "Passwords differ.")])
     submit = SubmitField("Create account")
-
-    def validate_email(self, field):
-        if db.session.scalar(select(User).where(User.email == field.data.strip().lower())):
-            raise ValidationError("An account with this email already exists.")

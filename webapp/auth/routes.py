@@ -6,7 +6,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from webapp.auth.forms import LoginForm, RegisterForm
+from webapp.auth.passwords import HashingBusy, hash_password, verify_password
 from webapp.extensions import db, login_manager
+from webapp.limits import by_address, by_email, failed_sign_in, rate_limit
 from webapp.models import User
 
 bp = Blueprint("auth", __name__)
@@ -27,15 +29,30 @@ def safe_next(target):
     return target
 
 
+def busy(error: HashingBusy):
+    """No turn to hash a password soon: answer at once, never queue the web thread."""
+    return render_template("error.html", code=429, error=error), 429, {"Retry-After": "1"}
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@rate_limit("RATELIMIT_REGISTER", by_address)
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("products.index"))
     form = RegisterForm()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        user = User(email=email, is_admin=email in current_app.config["ADMIN_EMAILS"])
-        user.set_password(form.password.data)
+        wait = current_app.config["PASSWORD_HASH_WAIT"]
+        try:
+            password_hash = hash_password(form.password.data, wait)  # for a taken email too: same time
+        except HashingBusy as error:
+            return busy(error)
+        if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+            # The same words whoever owns the address: registration is no account oracle.
+            flash(TAKEN_OR_NEW, "info")
+            return redirect(url_for("auth.login"))
+        user = User(email=email, is_admin=email in current_app.config["ADMIN_EMAILS"],
+                    password_hash=password_hash)
         db.session.add(user)
         db.session.commit()
         login_user(user)
@@ -44,14 +61,26 @@ def register():
     return render_template("auth/register.html", form=form)
 
 
+TAKEN_OR_NEW = ("If this address already has an account, sign in with its password "
+                "(or reset it); no second account was made.")
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@rate_limit("RATELIMIT_LOGIN", by_address)
+@rate_limit("RATELIMIT_LOGIN_ACCOUNT", by_email, deduct_when=failed_sign_in)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("products.index"))
     form = LoginForm()
     if form.validate_on_submit():
         user = db.session.scalar(select(User).where(User.email == form.email.data.strip().lower()))
-        if user is None or not user.check_password(form.password.data):
+        try:
+            # An unknown email is checked against a dummy hash: the same time as a known one.
+            right = verify_password(user.password_hash if user else None, form.password.data,
+                                    current_app.config["PASSWORD_HASH_WAIT"])
+        except HashingBusy as error:
+            return busy(error)
+        if not right:
             flash("Email or password is not right.", "error")
         else:
             login_user(user)

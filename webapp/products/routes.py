@@ -4,6 +4,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import bindparam, select
 
 from webapp.extensions import db
+from webapp.limits import by_account, rate_limit
 from webapp.listings.merge import TEXT_FIELDS, edited, is_low_confidence, threshold
 from webapp.listings.workflow import back_to_draft_if_published, busy_job, latest_generated
 from webapp.models import GeneratedListing, Job, Product
@@ -100,6 +101,7 @@ def detail(product_id):
 
 @bp.post("/uploads")
 @login_required
+@rate_limit("RATELIMIT_UPLOAD", by_account)
 def create_upload():
     body = request.get_json(silent=True) or {}
     try:
