@@ -59,7 +59,9 @@ def test_behind_one_router_only_the_address_it_appended_is_believed(tmp_path):
 def test_proxy_hops_default_to_one_in_production_and_none_elsewhere():
     from webapp.settings import load_settings
 
-    assert load_settings({"APP_ENV": "production", "SECRET_KEY": "k" * 32, "REDIS_URL": "redis://r:6379/0", "METRICS_TOKEN": "t"})["PROXY_FIX_HOPS"] == 1
+    production = {"APP_ENV": "production", "SECRET_KEY": "k" * 32, "REDIS_URL": "redis://r:6379/0",
+                  "METRICS_TOKEN": "t"}
+    assert load_settings(production)["PROXY_FIX_HOPS"] == 1
     assert load_settings({})["PROXY_FIX_HOPS"] == 0
     assert load_settings({"PROXY_FIX_HOPS": "2"})["PROXY_FIX_HOPS"] == 2
 

@@ -28,5 +28,6 @@ def test_no_servers_means_embedded_defaults(tmp_path):
 def test_production_refuses_to_start_without_a_secret():
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         load_settings({"APP_ENV": "production"})
-    settings = load_settings({"APP_ENV": "production", "SECRET_KEY": "s" * 32, "REDIS_URL": "redis://r:6379/0", "METRICS_TOKEN": "t"})
+    settings = load_settings({"APP_ENV": "production", "SECRET_KEY": "s" * 32, "REDIS_URL": "redis://r:6379/0",
+                              "METRICS_TOKEN": "t"})
     assert settings["SESSION_COOKIE_SECURE"] is True
