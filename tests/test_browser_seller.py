@@ -99,3 +99,40 @@ def test_delete_dismiss_and_bulk_edit(browser, live_server, app):
     expect(page.get_by_text("was deleted, with its photos.")).to_be_visible()
     expect(page.locator(".product-tile")).to_have_count(1)
     assert page.errors == [], page.errors
+
+
+def every_page(app) -> list[tuple[str, str, str]]:
+    """(name, who, path) for every page a person sees, with data to show on each."""
+    pid = seed(app, "maker@example.com", status="in_review")
+    published = seed(app, "maker@example.com", status="approved")
+    return [("landing", None, "/"), ("login", None, "/login"), ("register", None, "/register"),
+            ("catalogue", None, "/catalogue/"), ("catalogue-detail", None, f"/catalogue/{published}"),
+            ("not-found", None, "/catalogue/999999"),
+            ("products", "maker", "/products"), ("new-listing", "maker", "/products/new"),
+            ("product", "maker", f"/products/{pid}"), ("settings", "maker", "/account/"),
+            ("queue", "admin", "/admin/"), ("review", "admin", f"/admin/products/{pid}"),
+            ("audit", "admin", "/admin/audit"), ("dashboard", "admin", "/admin/dashboard"),
+            ("ops", "admin", "/admin/ops")]
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_every_page_fits_a_phone_and_passes_axe(browser, live_server, app, viewport):
+    people = {}
+    for who in ("maker", "admin"):
+        people[who] = open_page(browser, live_server, viewport)
+        register(people[who], f"{who}@example.com")
+    people[None] = open_page(browser, live_server, viewport)
+    size = "phone" if viewport is PHONE else "desktop"
+    failures = []
+    for name, who, path in every_page(app):
+        page = people[who]
+        page.goto(path)
+        try:
+            check_page(page, f"30-{size}-{name}")
+        except AssertionError as exc:
+            failures.append(str(exc))
+        if name == "not-found":  # the browser logs the 404 itself, as it should
+            page.errors = [e for e in page.errors if "404 (NOT FOUND)" not in e]
+    assert failures == [], "\n".join(failures)
+    for page in people.values():
+        assert page.errors == [], page.errors
