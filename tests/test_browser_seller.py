@@ -101,13 +101,21 @@ def test_delete_dismiss_and_bulk_edit(browser, live_server, app):
     assert page.errors == [], page.errors
 
 
+def user_id(app, email):
+    from tests.factories import user_id as lookup
+
+    with app.app_context():
+        return lookup(email)
+
+
 def every_page(app) -> list[tuple[str, str, str]]:
     """(name, who, path) for every page a person sees, with data to show on each."""
     pid = seed(app, "maker@example.com", status="in_review")
     published = seed(app, "maker@example.com", status="approved")
     return [("landing", None, "/"), ("login", None, "/login"), ("register", None, "/register"),
             ("catalogue", None, "/catalogue/"), ("catalogue-detail", None, f"/catalogue/{published}"),
-            ("not-found", None, "/catalogue/999999"),
+            ("not-found", None, "/catalogue/999999"), ("search", None, "/catalogue/?q=gold+ring"),
+            ("shop", None, f"/catalogue/shop/{user_id(app, 'maker@example.com')}"),
             ("products", "maker", "/products"), ("new-listing", "maker", "/products/new"),
             ("product", "maker", f"/products/{pid}"), ("settings", "maker", "/account/"),
             ("queue", "admin", "/admin/"), ("review", "admin", f"/admin/products/{pid}"),
@@ -136,3 +144,25 @@ def test_every_page_fits_a_phone_and_passes_axe(browser, live_server, app, viewp
     assert failures == [], "\n".join(failures)
     for page in people.values():
         assert page.errors == [], page.errors
+
+
+def test_public_page_json_ld_parses_in_the_browser(browser, live_server, app):
+    import json
+
+    maker = open_page(browser, live_server)
+    register(maker, "maker@example.com")
+    maker.goto("/account/")
+    maker.get_by_label(re.compile("Shop name")).fill("Hammer & Flame")
+    maker.get_by_role("button", name="Save shop name").click()
+    expect(maker.get_by_text("Shop name saved.")).to_be_visible()
+    pid = seed(app, "maker@example.com", status="approved")
+    page = open_page(browser, live_server, PHONE)
+    page.goto(f"/catalogue/{pid}")
+    data = json.loads(page.locator('script[type="application/ld+json"]').text_content())
+    assert data["@type"] == "Product" and data["brand"]["name"] == "Hammer & Flame"
+    assert data["name"] == page.get_by_role("heading", level=1).text_content()
+    expect(page.locator('meta[property="og:title"]')).to_have_attribute("content", data["name"])
+    page.get_by_role("link", name="Hammer & Flame").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hammer & Flame")
+    check_page(page, "24-shop-page-phone")
+    assert page.errors == [] and maker.errors == [], page.errors + maker.errors

@@ -28,9 +28,15 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(255), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(default=False)
+    # Shown to customers on the artisan's listings and shop page; never their email.
+    shop_name: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     products: Mapped[list[Product]] = relationship(back_populates="owner", foreign_keys="Product.owner_id")
+
+    @property
+    def display_shop_name(self) -> str:
+        return self.shop_name or f"Artisan #{self.id}"
 
     def set_password(self, password: str, wait: float | None = None) -> None:
         # One hash at a time per process; `wait` bounds the wait for a turn (webapp/auth/passwords.py).

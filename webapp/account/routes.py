@@ -3,7 +3,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from webapp.account.forms import TokenForm
+from webapp.account.forms import ShopForm, TokenForm
 from webapp.account.tokens import create_token, revoke
 from webapp.extensions import db
 from webapp.products.forms import ActionForm
@@ -16,7 +16,8 @@ def render_settings(form, new_token=None, status=200):
     tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == current_user.id)
                                 .order_by(ApiToken.created_at.desc())).all()
     return render_template("account/settings.html", form=form, tokens=tokens, new_token=new_token,
-                           action_form=ActionForm()), status
+                           action_form=ActionForm(),
+                           shop_form=ShopForm(formdata=None, shop_name=current_user.shop_name)), status
 
 
 @bp.get("/")
@@ -46,4 +47,17 @@ def revoke_token(token_id):
         abort(400)
     revoke(row)
     flash(f"Token “{row.name}” revoked.", "success")
+    return redirect(url_for("account.settings"))
+
+
+@bp.post("/shop")
+@login_required
+def shop():
+    form = ShopForm()
+    if not form.validate_on_submit():
+        flash("A shop name can be at most 80 characters.", "error")
+        return redirect(url_for("account.settings"))
+    current_user.shop_name = (form.shop_name.data or "").strip() or None
+    db.session.commit()
+    flash("Shop name saved.", "success")
     return redirect(url_for("account.settings"))

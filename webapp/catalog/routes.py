@@ -1,13 +1,15 @@
 """Catalogue pages for customers. Only approved listings are ever shown here."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, or_, select
 from sqlalchemy.orm import load_only
 
 from ml.vocab import CATEGORIES, METALS
 from webapp.catalog import page_cache
 from webapp.catalog.forms import ReportForm
+from webapp.catalog.structured_data import open_graph, product_json_ld
 from webapp.extensions import db
-from webapp.models import Photo, Product
+from webapp.listings.offer import listing_offer
+from webapp.models import Photo, Product, User
 from webapp.records import InaccuracyReport
 from webapp.storage import get_store
 
@@ -34,10 +36,11 @@ def first_thumbnail():
 def index():
     category = request.args.get("category", "")
     metal = request.args.get("metal", "")
+    q = " ".join(request.args.get("q", "").split())[:100]
     page = max(request.args.get("page", 1, type=int), 1)
     if not page_cache.cacheable():
-        return render_index(category, metal, page)
-    key = (category if category in CATEGORIES else "", metal if metal in METALS else "", page)
+        return render_index(category, metal, page, q)
+    key = (category if category in CATEGORIES else "", metal if metal in METALS else "", page, q)
     version = page_cache.catalogue_version()
     html = page_cache.cached_page(key, version)
     if html is None:
@@ -46,8 +49,21 @@ def index():
     return html
 
 
-def render_index(category, metal, page) -> str:
-    query = published()
+def matching(query, q: str):
+    """Listings whose title, description or tags contain every word of the search.
+
+    A LIKE per word: the catalogue is small enough (hundreds to a few thousand pieces) for a
+    scan of the approved rows; a FULLTEXT index is the next step if it grows.
+    """
+    for word in q.split()[:8]:
+        pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(Product.title.like(pattern), Product.description.like(pattern),
+                                cast(Product.tags, Text).like(pattern)))
+    return query
+
+
+def render_index(category, metal, page, q="") -> str:
+    query = matching(published(), q)
     if category in CATEGORIES:
         query = query.where(Product.category == category)
     if metal in METALS:
@@ -64,9 +80,19 @@ def render_index(category, metal, page) -> str:
         total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     store = get_store()
     tiles = [(product, store.url(thumb) if thumb else None) for product, thumb, _ in rows]
-    return render_template("catalog/index.html", tiles=tiles,
+    return render_template("catalog/index.html", tiles=tiles, q=q,
                            categories=CATEGORIES, metals=METALS, category=category, metal=metal,
                            page=page, pages=max(1, -(-total // PER_PAGE)), total=total)
+
+
+def detail_context(product, form) -> dict:
+    """Everything the public listing page shows: photos, price, shop, structured data."""
+    store = get_store()
+    photos = [(store.url(p.object_key), store.url(p.thumbnail_key)) for p in product.photos if p.thumbnail_key]
+    offer = listing_offer(product)
+    images = [large for large, _ in photos]
+    return {"product": product, "photos": photos, "offer": offer, "form": form,
+            "json_ld": product_json_ld(product, images, offer), "open_graph": open_graph(product, images, offer)}
 
 
 @bp.get("/<int:product_id>")
@@ -74,8 +100,21 @@ def detail(product_id):
     product = db.session.scalar(published().where(Product.id == product_id))
     if product is None:
         abort(404)
-    return render_template("catalog/detail.html", product=product, images=thumbnails(product),
-                           form=ReportForm(formdata=None))
+    return render_template("catalog/detail.html", **detail_context(product, ReportForm(formdata=None)))
+
+
+@bp.get("/shop/<int:owner_id>")
+def shop(owner_id):
+    """An artisan's shop page: their name and their published pieces."""
+    owner = db.session.get(User, owner_id)
+    if owner is None:
+        abort(404)
+    rows = db.session.execute(published().where(Product.owner_id == owner_id)
+                              .add_columns(first_thumbnail())
+                              .order_by(Product.reviewed_at.desc(), Product.id.desc()).limit(200)).all()
+    store = get_store()
+    return render_template("catalog/shop.html", owner=owner,
+                           tiles=[(p, store.url(t) if t else None) for p, t in rows])
 
 
 @bp.post("/<int:product_id>/report")
@@ -85,8 +124,7 @@ def report(product_id):
         abort(404)
     form = ReportForm()
     if not form.validate_on_submit():
-        return render_template("catalog/detail.html", product=product, images=thumbnails(product),
-                               form=form), 400
+        return render_template("catalog/detail.html", **detail_context(product, form)), 400
     db.session.add(InaccuracyReport(product_id=product.id, message=form.message.data.strip(),
                                     email=(form.email.data or "").strip().lower() or None))
     db.session.commit()
