@@ -1,14 +1,19 @@
-"""Train the starter models on the procedural catalogue and write a listing bundle.
+"""Train the starter models on the rendered catalogue and write a listing bundle.
 
-    python -m ml.train_starter --out models/starter            # full: a few minutes on 2 cores
-    python -m ml.train_starter --out /tmp/tiny --tiny          # seconds; used by the tests
+    python -m ml.train_starter --out models/starter --renders .cache/renders/v1   # full
+    python -m ml.train_starter --out /tmp/tiny --tiny          # seconds, on drawings; used by the tests
 
-Backbone features are computed once and reused by both models, which is what keeps
-full training within a few CPU minutes.
+Full mode trains on path-traced renders (``ml/render``): it renders whatever of the
+catalogue is missing from ``--renders`` first (resumable; hours on 2 cores), then trains.
+Tiny mode keeps the Pillow drawings: the tests need a bundle in seconds and no renderer.
+Backbone features are computed once and reused by both models.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 
@@ -20,40 +25,65 @@ from ml._templates import describe
 from ml.starter_catalog import generate_catalog
 
 MODES = {  # images, render px, backbone px, head epochs, text epochs, texts per image, LSTM units
-    "full": dict(n_images=1500, render_size=192, image_size=192, head_epochs=60, text_epochs=8,
-                 texts_per_image=2, units=256),
+    "full": dict(n_images=3000, render_size=160, image_size=192, head_epochs=60, text_epochs=8,
+                 texts_per_image=2, units=256, spp=16),
     "tiny": dict(n_images=36, render_size=64, image_size=96, head_epochs=5, text_epochs=1,
                  texts_per_image=2, units=64),
 }
 
 
-def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress: bool = True) -> dict:
+def _catalogue(cfg: dict, tiny: bool, seed: int, renders, progress: bool):
+    """``(images, labels, tones, lengths, templates)``: drawings (tiny) or the renders (full)."""
+    if tiny:
+        items = generate_catalog(cfg["n_images"], seed=seed, image_size=cfg["render_size"])
+        return ([it.image for it in items], [it.labels for it in items], [it.tone for it in items],
+                [it.length for it in items], [it.template for it in items])
+    from ml.render.dataset import training_items
+
+    # Mitsuba renders in its own process: it and TensorFlow do not share one cleanly.
+    subprocess.run([sys.executable, "-m", "ml.render.catalog", "--out", str(renders), "--count", str(cfg["n_images"]),
+                    "--seed", str(seed), "--size", str(cfg["render_size"]), "--spp", str(cfg["spp"]),
+                    "--threads", str(os.cpu_count() or 1)] + ([] if progress else ["--quiet"]), check=True)
+    images, labels, _ = training_items(renders, limit=cfg.get("limit"))
+    rng = np.random.default_rng(seed)
+    tones = [str(rng.choice(vocab.TONES)) for _ in labels]
+    lengths = [str(rng.choice(vocab.LENGTHS)) for _ in labels]
+    templates = [describe(lab, t, n, rng) for lab, t, n in zip(labels, tones, lengths)]
+    return images, labels, tones, lengths, templates
+
+
+def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress: bool = True,
+          renders=".cache/renders/v1", n_images: int | None = None) -> dict:
     """Build the catalogue, train both models, save the bundle in ``out``; returns meta."""
     from ml.image_model import ImageAttributeModel
     from ml.listing import ListingGenerator
     from ml.text_model import DescriptionModel
 
     mode = "tiny" if tiny else "full"
-    cfg = MODES[mode]
+    cfg = dict(MODES[mode])
+    if n_images:
+        cfg["n_images"] = n_images
     started, timings = time.time(), {}
     bar = tqdm(total=5, desc=f"starter-{mode}", disable=not progress, unit="step")
 
-    bar.set_postfix_str("drawing catalogue")
-    items = generate_catalog(cfg["n_images"], seed=seed, image_size=cfg["render_size"])
-    labels = [it.labels for it in items]
+    bar.set_postfix_str("drawing catalogue" if tiny else "rendering catalogue")
+    images, labels, tones, lengths, templates = _catalogue(cfg, tiny, seed, renders, progress)
     timings["catalogue_s"] = round(time.time() - started, 1)
     bar.update()
 
     bar.set_postfix_str("backbone features")
     t = time.time()
     image_model = ImageAttributeModel(cfg["image_size"], cache_dir=cache_dir)
-    feats = image_model.embed([it.image for it in items])
+    feats = image_model.embed(images)
+    order = np.random.default_rng(seed).permutation(len(images))  # renders come in category order
+    feats = feats[order]
+    labels, tones, lengths, templates = ([x[i] for i in order] for x in (labels, tones, lengths, templates))
     timings["features_s"] = round(time.time() - t, 1)
     bar.update()
 
     bar.set_postfix_str("attribute heads")
     t = time.time()
-    n_val = max(len(items) // 6, 6)
+    n_val = max(len(labels) // 6, 6)
     val_acc = image_model.fit(feats[n_val:], labels[n_val:], epochs=cfg["head_epochs"], seed=seed,
                               val_features=feats[:n_val], val_labels=labels[:n_val])
     timings["heads_s"] = round(time.time() - t, 1)
@@ -63,11 +93,11 @@ def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress:
     t = time.time()
     rng = np.random.default_rng(seed + 1)
     rows = []  # (feature row, labels, tone, length, template): the catalogue's own text plus rewrites
-    for i, it in enumerate(items):
-        rows.append((i, it.labels, it.tone, it.length, it.template))
+    for i, lab in enumerate(labels):
+        rows.append((i, lab, tones[i], lengths[i], templates[i]))
         for _ in range(cfg["texts_per_image"] - 1):
             tone, length = str(rng.choice(vocab.TONES)), str(rng.choice(vocab.LENGTHS))
-            rows.append((i, it.labels, tone, length, describe(it.labels, tone, length, rng)))
+            rows.append((i, lab, tone, length, describe(lab, tone, length, rng)))
     idx, attrs, tones, lengths, templates = map(list, zip(*rows, strict=True))
     text_model = DescriptionModel.from_corpus(templates, vocab_size=1000, units=cfg["units"])
     text_metrics = text_model.fit(feats[idx], attrs, tones, lengths, templates,
@@ -79,7 +109,8 @@ def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress:
     created = datetime.now(UTC)
     meta = {"version": f"starter-{mode}-s{seed}-{created:%Y%m%d%H%M%S}",
             "created_at": created.isoformat(timespec="seconds"),
-            "config": {"mode": mode, "seed": seed, **cfg},
+            "config": {"mode": mode, "seed": seed, "catalogue": "drawings" if tiny else "renders",
+                       "n_trained": len(labels), **cfg},
             "metrics": {"image_val_accuracy": val_acc, "image_val_size": n_val, "text": text_metrics},
             "timings": timings}
     generator = ListingGenerator(image_model, text_model, meta)
@@ -97,8 +128,11 @@ def main(argv=None) -> None:
     ap.add_argument("--tiny", action="store_true", help="a few images and one epoch (tests)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cache-dir", default=None, help="where converted backbone weights are cached")
+    ap.add_argument("--renders", default=".cache/renders/v1", help="rendered catalogue folder (made if missing)")
+    ap.add_argument("--n-images", type=int, default=None, help="renders to use (default: the full mode's)")
     args = ap.parse_args(argv)
-    meta = train(args.out, tiny=args.tiny, seed=args.seed, cache_dir=args.cache_dir)
+    meta = train(args.out, tiny=args.tiny, seed=args.seed, cache_dir=args.cache_dir, renders=args.renders,
+                 n_images=args.n_images)
     print(f"bundle {meta['version']} written to {args.out} in {meta['timings']['total_s']}s")
     print("validation accuracy per attribute:")
     for attr, acc in meta["metrics"]["image_val_accuracy"].items():
