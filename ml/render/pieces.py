@@ -27,18 +27,18 @@ class Piece:
     def sphere(self, centre, radius, mat):
         self.parts.append(("sphere", (np.asarray(centre, float), float(radius)), mat))
 
-    def extend(self, other: "Piece", matrix=None, translate=(0, 0, 0), scale=1.0):
+    def extend(self, other: Piece, matrix=None, translate=(0, 0, 0), scale=1.0):
         for kind, data, mat in other.parts:
             self.parts.append(_moved(kind, data, mat, matrix, translate, scale))
         self.stones += other.stones
         self.multicolour |= other.multicolour
 
-    def moved(self, matrix=None, translate=(0, 0, 0), scale=1.0) -> "Piece":
+    def moved(self, matrix=None, translate=(0, 0, 0), scale=1.0) -> Piece:
         p = Piece(stones=self.stones, multicolour=self.multicolour, worn_as=self.worn_as)
         p.parts = [_moved(k, d, m, matrix, translate, scale) for k, d, m in self.parts]
         return p
 
-    def warped(self, fn) -> "Piece":
+    def warped(self, fn) -> Piece:
         """The piece with ``fn`` applied to every vertex and sphere centre (draping)."""
         p = Piece(stones=self.stones, multicolour=self.multicolour, worn_as=self.worn_as)
         for kind, data, mat in self.parts:

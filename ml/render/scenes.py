@@ -72,7 +72,7 @@ def surface_texture(kind: str, rng, n: int = 256) -> np.ndarray:
 def environment(rng, w: int = 256) -> np.ndarray:
     """Lat-long HDR map: a room gradient with softboxes (studio) or a bright window."""
     h = w // 2
-    yy, xx = np.mgrid[0:h, 0:w]
+    yy = np.mgrid[0:h, 0:w][0]
     el = 0.5 - yy / h  # +0.5 up ... -0.5 down
     warm = rng.uniform(0.85, 1.15)
     tint = np.array([warm, 1.0, 2 - warm])

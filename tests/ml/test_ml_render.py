@@ -29,13 +29,13 @@ def test_closed_meshes_wind_outward(mesh):
 
 def test_chain_links_interlock_and_wind_outward():
     path = g.circle(5.0, 200)
-    v, f, _ = chain = g.chain_links(path, 0.5, 0.05, closed=True)
+    v, _, _ = chain = g.chain_links(path, 0.5, 0.05, closed=True)
     assert signed_volume(chain) > 0
     assert len(v) > 30 * 20 * 8  # dozens of links, each a small torus
 
 
 def test_torus_normals_point_away_from_its_core():
-    v, f, n = g.torus(1.0, 0.2)
+    v, _, n = g.torus(1.0, 0.2)
     core = v * [1, 1, 0]
     core /= np.linalg.norm(core, axis=1, keepdims=True)
     assert np.all(((v - core) * n).sum(1) > 0)
