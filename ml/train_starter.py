@@ -1,10 +1,11 @@
 """Train the starter models on the rendered catalogue and write a listing bundle.
 
-    python -m ml.train_starter --out models/starter --renders .cache/renders/v1   # full
+    python -m ml.train_starter --out models/starter --renders .cache/renders/v1   # full, on renders
+    python -m ml.train_starter --out /tmp/old                  # full, on Pillow drawings
     python -m ml.train_starter --out /tmp/tiny --tiny          # seconds, on drawings; used by the tests
 
-Full mode trains on path-traced renders (``ml/render``): it renders whatever of the
-catalogue is missing from ``--renders`` first (resumable; hours on 2 cores), then trains.
+With ``--renders`` the starter trains on path-traced renders (``ml/render``): whatever of
+the catalogue is missing from that folder is rendered first (resumable; hours on 2 cores).
 Tiny mode keeps the Pillow drawings: the tests need a bundle in seconds and no renderer.
 Backbone features are computed once and reused by both models.
 """
@@ -25,16 +26,19 @@ from ml._templates import describe
 from ml.starter_catalog import generate_catalog
 
 MODES = {  # images, render px, backbone px, head epochs, text epochs, texts per image, LSTM units
-    "full": dict(n_images=3000, render_size=160, image_size=192, head_epochs=60, text_epochs=8,
-                 texts_per_image=2, units=256, spp=16),
+    "full": dict(n_images=1500, render_size=192, image_size=192, head_epochs=60, text_epochs=8,
+                 texts_per_image=2, units=256),
     "tiny": dict(n_images=36, render_size=64, image_size=96, head_epochs=5, text_epochs=1,
                  texts_per_image=2, units=64),
 }
 
 
-def _catalogue(cfg: dict, tiny: bool, seed: int, renders, progress: bool):
-    """``(images, labels, tones, lengths, templates)``: drawings (tiny) or the renders (full)."""
-    if tiny:
+RENDERS = {"n_images": 3000, "render_size": 160, "spp": 16}  # the rendered catalogue, in full mode
+
+
+def _catalogue(cfg: dict, seed: int, renders, progress: bool):
+    """``(images, labels, tones, lengths, templates)``: drawings, or the renders in ``renders``."""
+    if renders is None:
         items = generate_catalog(cfg["n_images"], seed=seed, image_size=cfg["render_size"])
         return ([it.image for it in items], [it.labels for it in items], [it.tone for it in items],
                 [it.length for it in items], [it.template for it in items])
@@ -44,8 +48,10 @@ def _catalogue(cfg: dict, tiny: bool, seed: int, renders, progress: bool):
     subprocess.run([sys.executable, "-m", "ml.render.catalog", "--out", str(renders), "--count", str(cfg["n_images"]),
                     "--seed", str(seed), "--size", str(cfg["render_size"]), "--spp", str(cfg["spp"]),
                     "--threads", str(os.cpu_count() or 1)] + ([] if progress else ["--quiet"]), check=True)
-    images, labels, _ = training_items(renders, limit=cfg.get("limit"))
+    images, labels, _ = training_items(renders, cfg["n_images"])
     rng = np.random.default_rng(seed)
+    order = rng.permutation(len(images))  # renders come in category order; validation takes the first sixth
+    images, labels = [images[i] for i in order], [labels[i] for i in order]
     tones = [str(rng.choice(vocab.TONES)) for _ in labels]
     lengths = [str(rng.choice(vocab.LENGTHS)) for _ in labels]
     templates = [describe(lab, t, n, rng) for lab, t, n in zip(labels, tones, lengths)]
@@ -53,21 +59,21 @@ def _catalogue(cfg: dict, tiny: bool, seed: int, renders, progress: bool):
 
 
 def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress: bool = True,
-          renders=".cache/renders/v1", n_images: int | None = None) -> dict:
+          renders=None, n_images: int | None = None) -> dict:
     """Build the catalogue, train both models, save the bundle in ``out``; returns meta."""
     from ml.image_model import ImageAttributeModel
     from ml.listing import ListingGenerator
     from ml.text_model import DescriptionModel
 
     mode = "tiny" if tiny else "full"
-    cfg = dict(MODES[mode])
+    cfg = dict(MODES[mode], **(RENDERS if renders and not tiny else {}))
     if n_images:
         cfg["n_images"] = n_images
     started, timings = time.time(), {}
     bar = tqdm(total=5, desc=f"starter-{mode}", disable=not progress, unit="step")
 
-    bar.set_postfix_str("drawing catalogue" if tiny else "rendering catalogue")
-    images, labels, tones, lengths, templates = _catalogue(cfg, tiny, seed, renders, progress)
+    bar.set_postfix_str("rendering catalogue" if renders else "drawing catalogue")
+    images, labels, tones, lengths, templates = _catalogue(cfg, seed, None if tiny else renders, progress)
     timings["catalogue_s"] = round(time.time() - started, 1)
     bar.update()
 
@@ -75,9 +81,6 @@ def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress:
     t = time.time()
     image_model = ImageAttributeModel(cfg["image_size"], cache_dir=cache_dir)
     feats = image_model.embed(images)
-    order = np.random.default_rng(seed).permutation(len(images))  # renders come in category order
-    feats = feats[order]
-    labels, tones, lengths, templates = ([x[i] for i in order] for x in (labels, tones, lengths, templates))
     timings["features_s"] = round(time.time() - t, 1)
     bar.update()
 
@@ -109,7 +112,7 @@ def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress:
     created = datetime.now(UTC)
     meta = {"version": f"starter-{mode}-s{seed}-{created:%Y%m%d%H%M%S}",
             "created_at": created.isoformat(timespec="seconds"),
-            "config": {"mode": mode, "seed": seed, "catalogue": "drawings" if tiny else "renders",
+            "config": {"mode": mode, "seed": seed, "catalogue": "renders" if renders and not tiny else "drawings",
                        "n_trained": len(labels), **cfg},
             "metrics": {"image_val_accuracy": val_acc, "image_val_size": n_val, "text": text_metrics},
             "timings": timings}
@@ -128,7 +131,7 @@ def main(argv=None) -> None:
     ap.add_argument("--tiny", action="store_true", help="a few images and one epoch (tests)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cache-dir", default=None, help="where converted backbone weights are cached")
-    ap.add_argument("--renders", default=".cache/renders/v1", help="rendered catalogue folder (made if missing)")
+    ap.add_argument("--renders", default=None, help="train on the rendered catalogue in this folder (made if missing)")
     ap.add_argument("--n-images", type=int, default=None, help="renders to use (default: the full mode's)")
     args = ap.parse_args(argv)
     meta = train(args.out, tiny=args.tiny, seed=args.seed, cache_dir=args.cache_dir, renders=args.renders,

@@ -29,10 +29,11 @@ def to_vocab(labels: dict, attributes=None) -> dict | None:
     return out
 
 
-def training_items(folder, limit: int | None = None, attributes=None) -> tuple[list, list, list]:
-    """``(images, labels in the vocabulary, full scene labels)`` of the usable renders in ``folder``."""
+def training_items(folder, count: int | None = None, attributes=None) -> tuple[list, list, list]:
+    """``(images, labels in the vocabulary, full scene labels)`` of the usable renders among
+    the first ``count`` in ``folder``."""
     images, labels, scene = [], [], []
-    for path, lab in load_renders(folder):
+    for path, lab in load_renders(folder, count):
         mapped = to_vocab(lab, attributes)
         if mapped is None:
             continue
@@ -40,6 +41,4 @@ def training_items(folder, limit: int | None = None, attributes=None) -> tuple[l
             images.append(im.convert("RGB"))
         labels.append(mapped)
         scene.append(lab)
-        if limit and len(images) >= limit:
-            break
     return images, labels, scene
