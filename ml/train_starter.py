@@ -54,7 +54,7 @@ def _catalogue(cfg: dict, seed: int, renders, progress: bool):
     images, labels = [images[i] for i in order], [labels[i] for i in order]
     tones = [str(rng.choice(vocab.TONES)) for _ in labels]
     lengths = [str(rng.choice(vocab.LENGTHS)) for _ in labels]
-    templates = [describe(lab, t, n, rng) for lab, t, n in zip(labels, tones, lengths)]
+    templates = [describe(lab, t, n, rng) for lab, t, n in zip(labels, tones, lengths, strict=True)]
     return images, labels, tones, lengths, templates
 
 

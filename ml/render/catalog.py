@@ -94,15 +94,13 @@ def _scale(mesh) -> float:
 def render_batch(out, count: int, start: int = 0, seed: int = 0, size: int = 192, spp: int = 24,
                  threads: int = 1, progress: bool = True) -> int:
     """Render indices ``start .. start+count-1`` into ``out``, skipping complete ones; returns how many rendered."""
+    import drjit as dr
     import mitsuba as mi
     from tqdm import tqdm
 
     mi.set_variant(VARIANT)
     mi.set_log_level(mi.LogLevel.Error)
-    try:
-        mi.Thread.set_thread_count(threads)
-    except AttributeError:
-        pass
+    dr.set_thread_count(threads)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     todo = [i for i in range(start, start + count) if not (out / f"{i:06d}.json").exists()]

@@ -234,7 +234,7 @@ def chain_links(path: np.ndarray, link_len: float, wire: float, closed: bool, st
     base = tube(circle(ry, 20, rx=rx), wire, 8, closed=True,
                 profile=(1.0, 0.6) if style == "curb" else None)
     links = []
-    for k, (c, tk, nk) in enumerate(zip(centres, t, n)):
+    for k, (c, tk, nk) in enumerate(zip(centres, t, n, strict=True)):
         side = nk if k % 2 == 0 else np.cross(tk, nk)
         m = np.stack([tk, side, np.cross(tk, side)], 1)  # link's long axis along the path
         if style == "curb":

@@ -98,7 +98,7 @@ def set_stone(p: Piece, centre, radius, rng, setting="prong", up=(0, 0, 1), cut=
 
 def pave(p: Piece, points, normals, radius, rng, mat="accent"):
     """Small stones along a row of surface points (pavé, halo, eternity)."""
-    for c, n in zip(points, normals):
+    for c, n in zip(points, normals, strict=True):
         p.add(g.transform(g.brilliant(radius, n=8), g.align(n), c), mat)
         p.stones += 1
 
@@ -171,63 +171,79 @@ def _hook(h=0.9):
     return g.tube(pts.T[::-1], 0.035, 6, closed=False)
 
 
+def _stud(p: Piece, rng, stone: str) -> None:
+    sr = rng.uniform(0.2, 0.4)
+    if stone == "pearl":
+        pearl_or_bead(p, (0, 0, 0), sr, "pearl")
+    elif stone != "none":
+        set_stone(p, (0, 0, 0), sr, rng, setting=rng.choice(["prong", "bezel"]), up=(0, -1, 0))
+    else:
+        shape = rng.choice(["ball", "disc", "star"])
+        if shape == "ball":
+            p.sphere((0, 0, 0), sr * 0.8, "metal")
+        else:
+            n = 10 if shape == "star" else 40
+            a = np.linspace(0, 2 * np.pi, n, endpoint=False)
+            rad = sr * (np.where(np.arange(n) % 2, 0.5, 1.0) if shape == "star" else 1)
+            p.add(g.transform(g.rounded_slab(np.stack([rad * np.cos(a), rad * np.sin(a)], 1), 0.08),
+                              g.rotation([1, 0, 0], np.pi / 2)))
+    p.add(g.tube(np.linspace([0, 0.05, 0], [0, 1.0, 0], 4), 0.03, 6, closed=False))  # the post
+
+
+def _hoop(p: Piece, rng, stone: str, kind: str) -> None:
+    R = rng.uniform(0.9, 2.2) if kind == "hoop" else rng.uniform(0.45, 0.6)
+    r = rng.uniform(0.05, 0.12) if kind == "hoop" else rng.uniform(0.11, 0.18)
+    p.add(g.tube(g.circle(R, 96)[:, [0, 2, 1]] - [0, 0, R], r, 14, profile=(1, 0.6) if kind == "huggie" else None))
+    if stone != "none" and kind == "huggie":
+        a = np.linspace(-np.pi * 0.9, -np.pi * 0.1, 8)
+        pts = np.stack([np.cos(a) * R, np.full(8, -r * 0.55), np.sin(a) * R - R], 1)
+        pave(p, pts, np.tile([0, -1.0, 0], (8, 1)), r * 0.5, rng, "stone")
+    elif stone == "pearl":
+        pearl_or_bead(p, (0, 0, -2 * R - 0.25), 0.25, "pearl")
+
+
+def _drop(p: Piece, rng, stone: str) -> None:
+    p.add(_hook())
+    length = rng.uniform(0.3, 1.5)
+    p.add(g.chain_links(np.linspace([0, 0, 0], [0, 0, -length], 8), 0.16, 0.02, closed=False))
+    end = np.array([0, 0, -length])
+    sr = rng.uniform(0.25, 0.55)
+    if stone == "pearl":
+        pearl_or_bead(p, end - [0, 0, sr], sr, "pearl")
+    elif stone != "none":
+        cut = rng.choice(["oval", "round"])
+        set_stone(p, end - [0, 0, sr * 1.1], sr, rng, setting="bezel", up=(0, -1, 0), cut=cut)
+    else:
+        a = np.linspace(0, 2 * np.pi, 48, endpoint=False)
+        teardrop = np.stack([sr * np.sin(a) * (1 - 0.5 * np.cos(a)) * 0.8, -sr * 1.3 * np.cos(a)], 1)
+        p.add(g.transform(g.rounded_slab(teardrop, 0.07), g.rotation([1, 0, 0], np.pi / 2), end - [0, 0, sr * 1.3]))
+
+
+def _tassel(p: Piece, rng, stone: str) -> None:
+    p.add(_hook())
+    p.sphere((0, 0, -0.25), 0.2, "metal")
+    colour = "bead" if rng.random() < 0.6 else "metal"
+    length = rng.uniform(2.0, 4.0)
+    for _ in range(int(rng.integers(14, 26))):
+        x, y = rng.normal(0, 0.08, 2)
+        pts = np.linspace([0, 0, -0.3], [x * 3, y * 3, -length * rng.uniform(0.9, 1.0)], 12)
+        p.add(g.tube(pts, 0.025, 5, closed=False), colour)
+    p.multicolour = colour == "bead" and rng.random() < 0.3
+    if stone != "none":
+        pearl_or_bead(p, (0, 0, -0.05), 0.12, "pearl" if stone == "pearl" else "stone")
+
+
 def earring(kind: str, rng, stone: str) -> Piece:
     """One earring hanging along -z from its top at the origin."""
     p = Piece()
     if kind == "stud":
-        sr = rng.uniform(0.2, 0.4)
-        if stone == "pearl":
-            pearl_or_bead(p, (0, 0, 0), sr, "pearl")
-        elif stone != "none":
-            set_stone(p, (0, 0, 0), sr, rng, setting=rng.choice(["prong", "bezel"]), up=(0, -1, 0))
-        else:
-            shape = rng.choice(["ball", "disc", "star"])
-            if shape == "ball":
-                p.sphere((0, 0, 0), sr * 0.8, "metal")
-            else:
-                n = 10 if shape == "star" else 40
-                a = np.linspace(0, 2 * np.pi, n, endpoint=False)
-                rad = sr * (np.where(np.arange(n) % 2, 0.5, 1.0) if shape == "star" else 1)
-                p.add(g.transform(g.rounded_slab(np.stack([rad * np.cos(a), rad * np.sin(a)], 1), 0.08),
-                                  g.rotation([1, 0, 0], np.pi / 2)))
-        p.add(g.tube(np.linspace([0, 0.05, 0], [0, 1.0, 0], 4), 0.03, 6, closed=False))
+        _stud(p, rng, stone)
     elif kind in ("hoop", "huggie"):
-        R = rng.uniform(0.9, 2.2) if kind == "hoop" else rng.uniform(0.45, 0.6)
-        r = rng.uniform(0.05, 0.12) if kind == "hoop" else rng.uniform(0.11, 0.18)
-        hoop = g.tube(g.circle(R, 96)[:, [0, 2, 1]] - [0, 0, R], r, 14, profile=(1, 0.6) if kind == "huggie" else None)
-        p.add(hoop)
-        if stone != "none" and kind == "huggie":
-            a = np.linspace(-np.pi * 0.9, -np.pi * 0.1, 8)
-            pts = np.stack([np.cos(a) * R, np.full(8, -r * 0.55), np.sin(a) * R - R], 1)
-            pave(p, pts, np.tile([0, -1.0, 0], (8, 1)), r * 0.5, rng, "stone")
-        elif stone == "pearl":
-            pearl_or_bead(p, (0, 0, -2 * R - 0.25), 0.25, "pearl")
+        _hoop(p, rng, stone, kind)
     elif kind == "drop":
-        p.add(_hook())
-        length = rng.uniform(0.3, 1.5)
-        p.add(g.chain_links(np.linspace([0, 0, 0], [0, 0, -length], 8), 0.16, 0.02, closed=False))
-        end = np.array([0, 0, -length])
-        sr = rng.uniform(0.25, 0.55)
-        if stone == "pearl":
-            pearl_or_bead(p, end - [0, 0, sr], sr, "pearl")
-        elif stone != "none":
-            set_stone(p, end - [0, 0, sr * 1.1], sr, rng, setting="bezel", up=(0, -1, 0), cut=rng.choice(["oval", "round"]))
-        else:
-            a = np.linspace(0, 2 * np.pi, 48, endpoint=False)
-            teardrop = np.stack([sr * np.sin(a) * (1 - 0.5 * np.cos(a)) * 0.8, -sr * 1.3 * np.cos(a)], 1)
-            p.add(g.transform(g.rounded_slab(teardrop, 0.07), g.rotation([1, 0, 0], np.pi / 2), end - [0, 0, sr * 1.3]))
-    else:  # tassel
-        p.add(_hook())
-        p.sphere((0, 0, -0.25), 0.2, "metal")
-        colour = "bead" if rng.random() < 0.6 else "metal"
-        length = rng.uniform(2.0, 4.0)
-        for k in range(int(rng.integers(14, 26))):
-            x, y = rng.normal(0, 0.08, 2)
-            pts = np.linspace([0, 0, -0.3], [x * 3, y * 3, -length * rng.uniform(0.9, 1.0)], 12)
-            p.add(g.tube(pts, 0.025, 5, closed=False), colour)
-        p.multicolour = colour == "bead" and rng.random() < 0.3
-        if stone not in ("none",):
-            pearl_or_bead(p, (0, 0, -0.05), 0.12, "pearl" if stone == "pearl" else "stone")
+        _drop(p, rng, stone)
+    else:
+        _tassel(p, rng, stone)
     return p
 
 
@@ -300,17 +316,17 @@ def pendant_shape(rng, stone: str, size: float) -> Piece:
     elif shape == "bar":
         out = np.array([[-0.08, -0.5], [0.08, -0.5], [0.08, 0.5], [-0.08, 0.5]]) * size
     elif shape == "cross":
-        w, l = 0.08, 0.45
-        out = np.array([[-w, -l], [w, -l], [w, 0.1], [0.28, 0.1], [0.28, 0.26], [w, 0.26], [w, l], [-w, l],
-                        [-w, 0.26], [-0.28, 0.26], [-0.28, 0.1], [-w, 0.1]]) * size
-        out = out[::-1]
+        out = None  # two crossed bars, below
     else:
         out = np.stack([np.cos(a), np.sin(a)], 1) * 0.4 * size
     if shape == "circle":
         p.add(g.transform(g.torus(0.38 * size, 0.06 * size), translate=c))
     else:
-        slab = g.rounded_slab(out, 0.06 * size) if shape != "cross" else g.merge(
-            [g.box((0.16 * size, 0.9 * size, 0.06 * size)), g.box((0.56 * size, 0.16 * size, 0.06 * size), (0, 0.18 * size, 0))])
+        if shape == "cross":
+            slab = g.merge([g.box((0.16 * size, 0.9 * size, 0.06 * size)),
+                            g.box((0.56 * size, 0.16 * size, 0.06 * size), (0, 0.18 * size, 0))])
+        else:
+            slab = g.rounded_slab(out, 0.06 * size)
         top = slab[0][:, 1].max()
         p.add(g.transform(slab, translate=(0, -0.12 * size - top, 0)))
         if rng.random() < 0.25:  # an enamel inlay on the face
@@ -388,7 +404,8 @@ def brooch(rng, stone: str) -> Piece:
                                          np.sin(np.linspace(0, 2 * np.pi, 32)) * 0.5 + 0.55], 1)[:-1] * size, 0.1)
         enamel = rng.random() < 0.4
         for a in np.linspace(0, 2 * np.pi, k, endpoint=False):
-            p.add(g.transform(petal, g.rotation([0, 0, 1], a) @ g.rotation([1, 0, 0], 0.15)), "enamel" if enamel else "metal")
+            turn = g.rotation([0, 0, 1], a) @ g.rotation([1, 0, 0], 0.15)
+            p.add(g.transform(petal, turn), "enamel" if enamel else "metal")
         if enamel:
             p.multicolour = rng.random() < 0.5
         if stone == "pearl":
@@ -468,46 +485,55 @@ def cufflink(rng, stone: str) -> Piece:
     return p
 
 
+def pendant(kind: str, rng, stone: str) -> Piece:
+    pend = pendant_shape(rng, stone, rng.uniform(1.5, 3.0))
+    reach = 8 * max(pend.bounds()[1] - pend.bounds()[0])
+    for side in (-1, 1):  # the chain it hangs on, running up out of the picture
+        pts = np.stack([side * np.linspace(0.1, 3.5, 40), np.linspace(0, reach, 40), np.zeros(40)], 1)
+        strand(pend, pts, rng, closed=False, scale=0.4, mat="chain")
+    return pend
+
+
+def anklet(kind: str, rng, stone: str) -> Piece:
+    p = Piece()
+    R = rng.uniform(4.0, 4.8)
+    if kind == "beaded":
+        beads(p, loop_path(R, R * 0.9, 160), rng.uniform(0.15, 0.3), rng, stone)
+        return p
+    strand(p, loop_path(R * 1.2, R, 200), rng, scale=0.4)
+    mat = "bead" if stone == "none" else ("pearl" if stone == "pearl" else "stone")
+    for a in rng.uniform(0, 2 * np.pi, int(rng.integers(0, 6))):
+        p.sphere((np.cos(a) * R * 1.2, np.sin(a) * R, 0.12), 0.12, mat)
+        p.stones += stone != "none"
+    return p
+
+
+def cufflinks(kind: str, rng, stone: str) -> Piece:
+    one = cufflink(rng, stone)
+    p = Piece()
+    p.extend(one, translate=(-1.4, 0, 0))
+    p.extend(one.moved(g.rotation([0, 0, 1], rng.uniform(0, 1.5))), translate=(1.4, 0, 0))
+    return p
+
+
+BUILDERS = {
+    "ring": ring,
+    "earrings": lambda kind, rng, stone: pair(earring(kind, rng, stone), rng, rng.uniform(0.3, 1.2)),
+    "necklace": necklace,
+    "pendant": pendant,
+    "bracelet": bracelet,
+    "anklet": anklet,
+    "brooch": lambda kind, rng, stone: brooch(rng, stone),
+    "watch": lambda kind, rng, stone: watch(rng, stone),
+    "cufflinks": cufflinks,
+    "charm": lambda kind, rng, stone: pendant_shape(rng, stone, rng.uniform(1.0, 1.6)),
+}
+
+
 def build(labels: dict, rng) -> Piece:
     """The piece for ``labels`` (category, type, gemstone); sets ``stones`` as built."""
-    cat, kind, stone = labels["category"], labels["type"], labels["gemstone"]
-    if cat == "ring":
-        return ring(kind, rng, stone)
-    if cat == "earrings":
-        return pair(earring(kind, rng, stone), rng, rng.uniform(0.3, 1.2))
-    if cat == "necklace":
-        return necklace(kind, rng, stone)
-    if cat == "pendant":
-        pend = pendant_shape(rng, stone, rng.uniform(1.5, 3.0))
-        reach = 8 * max(pend.bounds()[1] - pend.bounds()[0])
-        for side in (-1, 1):  # the chain it hangs on, running up out of the picture
-            pts = np.stack([side * np.linspace(0.1, 3.5, 40), np.linspace(0, reach, 40), np.zeros(40)], 1)
-            strand(pend, pts, rng, closed=False, scale=0.4, mat="chain")
-        return pend
-    if cat == "bracelet":
-        return bracelet(kind, rng, stone)
-    if cat == "anklet":
-        p = Piece()
-        R = rng.uniform(4.0, 4.8)
-        if kind == "beaded":
-            beads(p, loop_path(R, R * 0.9, 160), rng.uniform(0.15, 0.3), rng, stone)
-        else:
-            strand(p, loop_path(R * 1.2, R, 200), rng, scale=0.4)
-            for a in rng.uniform(0, 2 * np.pi, int(rng.integers(0, 6))):
-                p.sphere((np.cos(a) * R * 1.2, np.sin(a) * R, 0.12), 0.12, "bead" if stone == "none" else
-                         ("pearl" if stone == "pearl" else "stone"))
-                p.stones += stone != "none"
-        return p
-    if cat == "brooch":
-        return brooch(rng, stone)
-    if cat == "watch":
-        return watch(rng, stone)
-    if cat == "cufflinks":
-        one = cufflink(rng, stone)
-        p = Piece()
-        p.extend(one, translate=(-1.4, 0, 0))
-        p.extend(one.moved(g.rotation([0, 0, 1], rng.uniform(0, 1.5))), translate=(1.4, 0, 0))
-        return p
-    if cat == "charm":
-        return pendant_shape(rng, stone, rng.uniform(1.0, 1.6))
-    raise KeyError(f"no builder for category {cat!r}")
+    try:
+        builder = BUILDERS[labels["category"]]
+    except KeyError:
+        raise KeyError(f"no builder for category {labels['category']!r}") from None
+    return builder(labels["type"], rng, labels["gemstone"])

@@ -138,90 +138,112 @@ def _rect(centre, size, normal):
 # -- body proxies for worn shots ----------------------------------------------------
 
 
+def _on_hand(piece: Piece, rng, skin: dict, cloth: dict, hair: dict):
+    """Finger along y, ring around it."""
+    shapes = []
+    fr = 0.85
+    lo, hi = piece.bounds()
+    R_in = (hi[0] - lo[0]) / 2 * 0.8
+    sc = fr / max(R_in, 1e-3)
+    piece = piece.moved(None, (0, 0, 0), sc)
+    shapes += [(s, skin) for s in _capsule((0, -3, 0), (0, 4, 0), fr)]
+    for dx, ln in ((-1.9, 5.0), (1.9, 5.5), (3.7, 4.0)):
+        shapes += [(s, skin) for s in _capsule((dx, -3, -0.2), (dx, -3 + ln, -0.3), fr * 0.95)]
+    shapes.append((_ellipsoid((1.2, -7.5, -0.5), (5.0, 5.0, 1.6)), skin))
+    shapes += [(s, skin) for s in _capsule((-3.5, -7, -0.3), (-5.5, -2.5, -0.3), 1.0)]
+    return shapes, piece, np.array([0.6, -1.5, 0]), 9.0
+
+
+def _on_wrist(piece: Piece, rng, skin: dict, cloth: dict, hair: dict):
+    """Forearm along x."""
+    shapes = []
+    wr = 2.6
+    lo, hi = piece.bounds()
+    R_in = min(hi[0] - lo[0], hi[1] - lo[1]) / 2
+    if piece.worn_as == "dial":  # a watch sits on top, its straps across the arm
+        piece = piece.moved(None, (0, 0, wr - 0.1))
+    else:
+        piece = piece.moved(g.rotation([0, 1, 0], np.pi / 2), (0, 0, 0), (wr * 1.12) / max(R_in, 1e-3))
+    shapes += [(s, skin) for s in _capsule((-14, 0, 0), (3, 0, 0), wr)]
+    shapes.append((_ellipsoid((6.5, 0, 0), (4.0, 3.6, 1.5)), skin))
+    shapes.append((_ellipsoid((-16, 0, 0), (6, 4.2, 4.2)), cloth))
+    return shapes, piece, np.array([0, 0, 0]), 12.0
+
+
+def _on_neck(piece: Piece, rng, skin: dict, cloth: dict, hair: dict):
+    """Neck along z, chest below; the piece drapes in front (-y)."""
+    shapes = []
+    shapes += [(s, skin) for s in _capsule((0, 0, 0), (0, 0, 10), 5.2)]
+    shapes.append((_ellipsoid((0, 1.5, -8), (17, 8.5, 9)), skin))
+    shapes.append((_ellipsoid((0, 0, 17), (8, 9, 10.5)), skin))
+    shapes.append((_ellipsoid((0, 2.0, 19), (8.6, 9.2, 10.0)), hair))
+    if rng.random() < 0.7:
+        shapes.append((_ellipsoid((0, 1.5, -17), (18, 9.2, 9.5)), cloth))
+    pend = Piece(stones=piece.stones, multicolour=piece.multicolour,
+                 parts=[pt for pt in piece.parts if pt[2] != "chain"])
+    small = float(np.ptp(np.vstack(pend.bounds()), axis=0).max()) < 5.0
+    if small:  # a pendant or charm: hang it on a fine chain round the neck, at its real size
+        piece = Piece()
+        path = pieces.loop_path(6.5, rng.uniform(6.5, 9), 200, drop=rng.uniform(0, 4))  # 13 cm wide: scale 1
+        pieces.strand(piece, path, rng, scale=0.4)
+        piece.extend(pend, translate=path[np.argmin(path[:, 1])] + [0, 0, 0.1])
+    lo, hi = piece.bounds()
+    width = hi[0] - lo[0]
+    sc = 13.0 / max(width, 1e-3)
+    # lay the loop down the front of the chest: xy plane -> x, then y mapped to -z and pushed to the front
+    p2 = piece.moved(g.rotation([1, 0, 0], np.pi / 2 - 0.25), (0, 0, 0), sc)
+    lo2, hi2 = p2.bounds()
+    p2 = p2.moved(None, (0, -5.8 - hi2[1], 1.5 - hi2[2]))
+    top = 1.5 - 4.0  # above this the loop goes round the back of the neck
+    p2 = p2.warped(lambda v: v + np.outer(np.clip(v[:, 2] - top, 0, None) * 2.6, [0, 1, 0]))
+    if small:
+        lo2, hi2 = p2.bounds()
+        return shapes, p2, np.array([0, lo2[1] + 1, lo2[2] + 2]), 12.0
+    return shapes, p2, np.array([0, -6, -3]), 26.0
+
+
+def _on_ear(piece: Piece, rng, skin: dict, cloth: dict, hair: dict):
+    """Head facing -x, ear on the -y side facing the camera."""
+    shapes = []
+    shapes.append((_ellipsoid((0, 2.5, 0), (9, 8, 11)), skin))
+    shapes.append((_ellipsoid((0.5, 4.5, 4.5), (9.4, 8.4, 9.0)), hair))
+    shapes.append((_ellipsoid((1.0, -5.4, 0.5), (1.8, 0.7, 3.0), g.rotation([0, 1, 0], 0.25)), skin))
+    shapes.append((_ellipsoid((1.2, -5.5, -2.4), (1.1, 0.6, 1.0)), skin))
+    shapes += [(s, skin) for s in _capsule((1, 3, -9), (1, 3, -22), 5.5)]
+    one = piece.moved(None, (0, 0, 0), 1.0)
+    lo, hi = one.bounds()
+    w = hi[0] - lo[0]
+    # keep one earring of the pair: the parts left of centre
+    half = Piece(stones=max(1, one.stones // 2) if one.stones else 0, multicolour=one.multicolour)
+    cx = (lo[0] + hi[0]) / 2
+    for kind_, data, mat in one.parts:
+        centre = data[0].mean(0) if kind_ == "mesh" else data[0]
+        if centre[0] < cx or w < 0.5:
+            half.parts.append((kind_, data, mat))
+    lo, hi = half.bounds()
+    hang = np.array([(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, hi[2]])
+    half = half.moved(g.rotation([0, 0, 1], rng.uniform(-0.3, 0.3)), -hang + [1.2, -6.1, -2.4])
+    return shapes, half, np.array([1.2, -5.6, -2.0 - (hi[2] - lo[2]) / 2]), 9.0 + (hi[2] - lo[2])
+
+
+def _on_lapel(piece: Piece, rng, skin: dict, cloth: dict, hair: dict):
+    """Brooch or cufflink on fabric."""
+    shapes = []
+    shapes.append((_ellipsoid((0, 6, 0), (14, 6, 16)), cloth))
+    lo, hi = piece.bounds()
+    p2 = piece.moved(g.rotation([1, 0, 0], np.pi / 2))  # face (+z) turned to the camera (-y)
+    p2 = p2.moved(None, (0, -p2.bounds()[1][1], 0))  # its back on the fabric
+    return shapes, p2, np.array([0, 0, 0]), 3.0 * max(hi - lo)
+
+
+BODIES = {"hand": _on_hand, "wrist": _on_wrist, "neck": _on_neck, "ear": _on_ear, "lapel": _on_lapel}
+
+
 def _body(kind: str, rng, skin: dict, piece: Piece):
     """Skin-shaded shapes for a worn shot and the piece moved onto them: (shapes, piece, look_at, extent)."""
-    shapes = []
     cloth = m.diffuse(_lin(rng.uniform(0.05, 0.9, 3)))
     hair = m.diffuse(_lin(np.array([0.2, 0.13, 0.08]) * rng.uniform(0.2, 2.5)))
-    if kind == "hand":  # finger along y, ring around it
-        fr = 0.85
-        lo, hi = piece.bounds()
-        R_in = (hi[0] - lo[0]) / 2 * 0.8
-        sc = fr / max(R_in, 1e-3)
-        piece = piece.moved(None, (0, 0, 0), sc)
-        shapes += [(s, skin) for s in _capsule((0, -3, 0), (0, 4, 0), fr)]
-        for dx, ln in ((-1.9, 5.0), (1.9, 5.5), (3.7, 4.0)):
-            shapes += [(s, skin) for s in _capsule((dx, -3, -0.2), (dx, -3 + ln, -0.3), fr * 0.95)]
-        shapes.append((_ellipsoid((1.2, -7.5, -0.5), (5.0, 5.0, 1.6)), skin))
-        shapes += [(s, skin) for s in _capsule((-3.5, -7, -0.3), (-5.5, -2.5, -0.3), 1.0)]
-        return shapes, piece, np.array([0.6, -1.5, 0]), 9.0
-    if kind == "wrist":  # forearm along x
-        wr = 2.6
-        lo, hi = piece.bounds()
-        R_in = min(hi[0] - lo[0], hi[1] - lo[1]) / 2
-        if piece.worn_as == "dial":  # a watch sits on top, its straps across the arm
-            piece = piece.moved(None, (0, 0, wr - 0.1))
-        else:
-            piece = piece.moved(g.rotation([0, 1, 0], np.pi / 2), (0, 0, 0), (wr * 1.12) / max(R_in, 1e-3))
-        shapes += [(s, skin) for s in _capsule((-14, 0, 0), (3, 0, 0), wr)]
-        shapes.append((_ellipsoid((6.5, 0, 0), (4.0, 3.6, 1.5)), skin))
-        shapes.append((_ellipsoid((-16, 0, 0), (6, 4.2, 4.2)), cloth))
-        return shapes, piece, np.array([0, 0, 0]), 12.0
-    if kind == "neck":  # neck along z, chest below; the piece drapes in front (-y)
-        shapes += [(s, skin) for s in _capsule((0, 0, 0), (0, 0, 10), 5.2)]
-        shapes.append((_ellipsoid((0, 1.5, -8), (17, 8.5, 9)), skin))
-        shapes.append((_ellipsoid((0, 0, 17), (8, 9, 10.5)), skin))
-        shapes.append((_ellipsoid((0, 2.0, 19), (8.6, 9.2, 10.0)), hair))
-        if rng.random() < 0.7:
-            shapes.append((_ellipsoid((0, 1.5, -17), (18, 9.2, 9.5)), cloth))
-        pend = Piece(stones=piece.stones, multicolour=piece.multicolour,
-                     parts=[pt for pt in piece.parts if pt[2] != "chain"])
-        small = float(np.ptp(np.vstack(pend.bounds()), axis=0).max()) < 5.0
-        if small:  # a pendant or charm: hang it on a fine chain round the neck, at its real size
-            piece = Piece()
-            path = pieces.loop_path(6.5, rng.uniform(6.5, 9), 200, drop=rng.uniform(0, 4))  # 13 cm wide: scale 1
-            pieces.strand(piece, path, rng, scale=0.4)
-            piece.extend(pend, translate=path[np.argmin(path[:, 1])] + [0, 0, 0.1])
-        lo, hi = piece.bounds()
-        width = hi[0] - lo[0]
-        sc = 13.0 / max(width, 1e-3)
-        # lay the loop down the front of the chest: xy plane -> x, then y mapped to -z and pushed to the front
-        p2 = piece.moved(g.rotation([1, 0, 0], np.pi / 2 - 0.25), (0, 0, 0), sc)
-        lo2, hi2 = p2.bounds()
-        p2 = p2.moved(None, (0, -5.8 - hi2[1], 1.5 - hi2[2]))
-        top = 1.5 - 4.0  # above this the loop goes round the back of the neck
-        p2 = p2.warped(lambda v: v + np.outer(np.clip(v[:, 2] - top, 0, None) * 2.6, [0, 1, 0]))
-        if small:
-            lo2, hi2 = p2.bounds()
-            return shapes, p2, np.array([0, lo2[1] + 1, lo2[2] + 2]), 12.0
-        return shapes, p2, np.array([0, -6, -3]), 26.0
-    if kind == "ear":  # head facing -x, ear on the -y side facing the camera
-        shapes.append((_ellipsoid((0, 2.5, 0), (9, 8, 11)), skin))
-        shapes.append((_ellipsoid((0.5, 4.5, 4.5), (9.4, 8.4, 9.0)), hair))
-        shapes.append((_ellipsoid((1.0, -5.4, 0.5), (1.8, 0.7, 3.0), g.rotation([0, 1, 0], 0.25)), skin))
-        shapes.append((_ellipsoid((1.2, -5.5, -2.4), (1.1, 0.6, 1.0)), skin))
-        shapes += [(s, skin) for s in _capsule((1, 3, -9), (1, 3, -22), 5.5)]
-        one = piece.moved(None, (0, 0, 0), 1.0)
-        lo, hi = one.bounds()
-        w = hi[0] - lo[0]
-        # keep one earring of the pair: the parts left of centre
-        half = Piece(stones=max(1, one.stones // 2) if one.stones else 0, multicolour=one.multicolour)
-        cx = (lo[0] + hi[0]) / 2
-        for kind_, data, mat in one.parts:
-            centre = data[0].mean(0) if kind_ == "mesh" else data[0]
-            if centre[0] < cx or w < 0.5:
-                half.parts.append((kind_, data, mat))
-        lo, hi = half.bounds()
-        hang = np.array([(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, hi[2]])
-        half = half.moved(g.rotation([0, 0, 1], rng.uniform(-0.3, 0.3)), -hang + [1.2, -6.1, -2.4])
-        return shapes, half, np.array([1.2, -5.6, -2.0 - (hi[2] - lo[2]) / 2]), 9.0 + (hi[2] - lo[2])
-    if kind == "lapel":  # brooch or cufflink on fabric
-        shapes.append((_ellipsoid((0, 6, 0), (14, 6, 16)), cloth))
-        lo, hi = piece.bounds()
-        p2 = piece.moved(g.rotation([1, 0, 0], np.pi / 2))  # face (+z) turned to the camera (-y)
-        p2 = p2.moved(None, (0, -p2.bounds()[1][1], 0))  # its back on the fabric
-        return shapes, p2, np.array([0, 0, 0]), 3.0 * max(hi - lo)
-    raise KeyError(kind)
+    return BODIES[kind](piece, rng, skin, cloth, hair)
 
 
 WORN_ON = {"ring": "hand", "bracelet": "wrist", "watch": "wrist", "anklet": "wrist", "earrings": "ear",
@@ -236,58 +258,65 @@ def shot_for(category: str, rng) -> str:
     return opts[int(rng.choice(len(opts), p=p))]
 
 
-def compose(piece: Piece, labels: dict, shot: str, rng, size: int, spp: int, materials: dict):
-    """(scene dict, mask scene dict) for ``piece`` in ``shot``; ``materials`` maps part keys to BSDFs."""
+def _worn_stage(piece: Piece, labels: dict, rng):
+    """A body proxy and a plain backdrop; the piece moved onto the body."""
+    shapes, piece, look, extent = _body(WORN_ON[labels["category"]], rng, m.skin(rng), piece)
+    extent *= rng.uniform(0.45, 1.3)
+    elev = rng.uniform(-0.3, 0.5)
+    az = rng.uniform(-0.6, 0.6) - np.pi / 2
+    if WORN_ON[labels["category"]] in ("hand", "wrist"):
+        elev = rng.uniform(0.4, 1.3)
+    bg = surface_texture(str(rng.choice(["sweep", "linen", "velvet", "wood"])), rng)
+    shapes.append((_rect((0, 40, 0), (300, 300), (0, -1, 0)), m.textured(bg)))
+    shapes.append((_rect((0, 0, -30), (300, 300), (0, 0, 1)), m.textured(bg)))
+    return shapes, piece, look, extent, elev, az
+
+
+def _pose(piece: Piece, labels: dict, shot: str, rng) -> Piece:
+    """Upright for hanging; rings standing or tilted; everything turned at random."""
+    if shot == "hanging":
+        piece = piece.moved(g.rotation([1, 0, 0], np.pi / 2 * rng.uniform(0.85, 1.0)))
+    elif shot == "product" and labels["category"] in ("ring", "earrings", "watch", "cufflinks") and rng.random() < 0.6:
+        if labels["category"] != "ring":
+            piece = piece.moved(g.rotation([1, 0, 0], rng.uniform(0.3, 1.2)))
+    elif labels["category"] == "ring":
+        piece = piece.moved(g.rotation([1, 0, 0], np.pi / 2) if rng.random() < 0.5 else
+                            g.rotation([1, 0, 0], rng.uniform(1.0, 1.4)))
+    return piece.moved(g.rotation([0, 0, 1], rng.uniform(-np.pi, np.pi)))
+
+
+def _table_stage(piece: Piece, labels: dict, shot: str, rng):
+    """Product, flat lay or hanging: the piece on (or in front of) a textured surface."""
+    shapes = []
+    piece = _pose(piece, labels, shot, rng)
+    lo, hi = piece.bounds(exclude=("chain",))  # a pendant's chain runs out of the picture
+    piece = piece.moved(None, (-(lo[0] + hi[0]) / 2, -(lo[1] + hi[1]) / 2, -piece.bounds()[0][2]))
+    lo, hi = piece.bounds(exclude=("chain",))
+    extent = float(max(hi - lo)) * rng.uniform(1.1, 1.8)
+    look = np.array([0.0, 0.0, (hi[2] - lo[2]) / 2])
+    kind = str(rng.choice(["sweep", "sweep", "marble", "wood", "velvet", "linen"]))
+    if shot == "product" and labels["category"] == "ring" and rng.random() < 0.25:
+        kind = "velvet"  # a ring box cushion behind and under the ring
+        shapes.append((g.box((extent * 1.6, extent * 0.8, extent * 0.5), (0, extent * 0.45, extent * 0.25)),
+                       m.textured(surface_texture("velvet", rng), 0.6)))
+    tex = m.textured(surface_texture(kind, rng), 0.3 if kind == "marble" else None)
+    big = extent * 30
+    if shot == "hanging":
+        shapes.append((_rect((0, extent * rng.uniform(0.5, 3), 0), (big, big), (0, -1, 0)), tex))
+    else:
+        shapes.append((_rect((0, 0, -0.001), (big, big), (0, 0, 1)), tex))
+        if kind == "sweep":
+            shapes.append((_rect((0, extent * 3, 0), (big, big), (0, -1, 0)), tex))
+    elev = {"flat lay": (1.2, 1.55), "hanging": (-0.15, 0.3)}.get(shot, (0.35, 1.2))
+    elev = rng.uniform(*elev)
+    az = rng.uniform(-np.pi / 2 - 0.7, -np.pi / 2 + 0.7)
+    return shapes, piece, look, extent, elev, az
+
+
+def _sensor(look, extent, elev, az, size: int, spp: int, rng):
+    """A perspective camera (thin lens half the time) framing ``extent`` around ``look``."""
     import mitsuba as mi
 
-    shapes = []  # (shape or dict, bsdf)
-    look = None
-    if shot == "worn":
-        body, piece, look, extent = _body(WORN_ON[labels["category"]], rng, m.skin(rng), piece)
-        shapes += body
-        extent *= rng.uniform(0.45, 1.3)
-        elev = rng.uniform(-0.3, 0.5)
-        az = rng.uniform(-0.6, 0.6) - np.pi / 2
-        if WORN_ON[labels["category"]] in ("hand", "wrist"):
-            elev = rng.uniform(0.4, 1.3)
-        bg = surface_texture(str(rng.choice(["sweep", "linen", "velvet", "wood"])), rng)
-        shapes.append((_rect((0, 40, 0), (300, 300), (0, -1, 0)), m.textured(bg)))
-        shapes.append((_rect((0, 0, -30), (300, 300), (0, 0, 1)), m.textured(bg)))
-    else:
-        if shot == "hanging":  # upright, hanging in front of a backdrop
-            piece = piece.moved(g.rotation([1, 0, 0], np.pi / 2 * rng.uniform(0.85, 1.0)))
-        elif shot == "product" and labels["category"] in ("ring", "earrings", "watch", "cufflinks") and rng.random() < 0.6:
-            if labels["category"] != "ring":
-                piece = piece.moved(g.rotation([1, 0, 0], rng.uniform(0.3, 1.2)))
-        elif labels["category"] == "ring":
-            piece = piece.moved(g.rotation([1, 0, 0], np.pi / 2) if rng.random() < 0.5 else
-                                g.rotation([1, 0, 0], rng.uniform(1.0, 1.4)))
-        piece = piece.moved(g.rotation([0, 0, 1], rng.uniform(-np.pi, np.pi)))
-        lo, hi = piece.bounds(exclude=("chain",))  # a pendant's chain runs out of the picture
-        piece = piece.moved(None, (-(lo[0] + hi[0]) / 2, -(lo[1] + hi[1]) / 2, -piece.bounds()[0][2]))
-        lo, hi = piece.bounds(exclude=("chain",))
-        extent = float(max(hi - lo)) * rng.uniform(1.1, 1.8)
-        look = np.array([0.0, 0.0, (hi[2] - lo[2]) / 2])
-        kind = str(rng.choice(["sweep", "sweep", "marble", "wood", "velvet", "linen"]))
-        if shot == "product" and labels["category"] == "ring" and rng.random() < 0.25:
-            kind = "velvet"  # a ring box cushion behind and under the ring
-            shapes.append((g.box((extent * 1.6, extent * 0.8, extent * 0.5), (0, extent * 0.45, extent * 0.25)),
-                           m.textured(surface_texture("velvet", rng), 0.6)))
-        tex = m.textured(surface_texture(kind, rng), 0.3 if kind == "marble" else None)
-        big = extent * 30
-        if shot == "hanging":
-            shapes.append((_rect((0, extent * rng.uniform(0.5, 3), 0), (big, big), (0, -1, 0)), tex))
-        else:
-            shapes.append((_rect((0, 0, -0.001), (big, big), (0, 0, 1)), tex))
-            if kind == "sweep":
-                shapes.append((_rect((0, extent * 3, 0), (big, big), (0, -1, 0)), tex))
-        if shot == "flat lay":
-            elev = rng.uniform(1.2, 1.55)
-        elif shot == "hanging":
-            elev = rng.uniform(-0.15, 0.3)
-        else:
-            elev = rng.uniform(0.35, 1.2)
-        az = rng.uniform(-np.pi / 2 - 0.7, -np.pi / 2 + 0.7)
     fov = float(rng.uniform(18, 45))
     dist = extent / (2 * np.tan(np.radians(fov) / 2))
     direction = np.array([np.cos(elev) * np.cos(az), np.cos(elev) * np.sin(az), np.sin(elev)])
@@ -301,20 +330,26 @@ def compose(piece: Piece, labels: dict, shot: str, rng, size: int, spp: int, mat
     if rng.random() < 0.5:
         sensor.update(type="thinlens", focus_distance=float(dist),
                       aperture_radius=float(dist * rng.uniform(0.002, 0.02)))
-    scene = {"type": "scene", "integrator": {"type": "path", "max_depth": 8}, "sensor": sensor,
-             "env": {"type": "envmap", "bitmap": mi.Bitmap(environment(rng)),
-                     "scale": float(rng.uniform(0.5, 1.5)),
-                     "to_world": mi.ScalarTransform4f().rotate([1, 0, 0], 90).rotate([0, 1, 0], float(rng.uniform(0, 360)))}}
-    if rng.random() < 0.4:  # a softbox
-        d = origin - look
-        pos = look + g.rotation([0, 0, 1], rng.uniform(-1.5, 1.5)) @ d * 1.2 + [0, 0, dist * 0.8]
-        scene["softbox"] = {"type": "rectangle", "to_world": mi.ScalarTransform4f().look_at(
-            origin=[float(x) for x in pos], target=[float(x) for x in look], up=[0, 0, 1]).scale(float(dist * 0.4)),
-            "emitter": {"type": "area", "radiance": {"type": "rgb", "value": [float(rng.uniform(2, 8))] * 3}}}
-    mask = {"type": "scene", "integrator": {"type": "direct", "emitter_samples": 1, "bsdf_samples": 0},
-            "sensor": dict(sensor, type="perspective", sampler={"type": "independent", "sample_count": 4})}
-    mask["sensor"].pop("focus_distance", None)
-    mask["sensor"].pop("aperture_radius", None)
+    return sensor, origin, dist
+
+
+def _lights(scene: dict, origin, look, dist, rng) -> None:
+    """A procedural environment map, turned at random, and sometimes a softbox."""
+    import mitsuba as mi
+
+    turn = mi.ScalarTransform4f().rotate([1, 0, 0], 90)
+    scene["env"] = {"type": "envmap", "bitmap": mi.Bitmap(environment(rng)), "scale": float(rng.uniform(0.5, 1.5)),
+                    "to_world": turn.rotate([0, 1, 0], float(rng.uniform(0, 360)))}
+    if rng.random() < 0.4:
+        pos = look + g.rotation([0, 0, 1], rng.uniform(-1.5, 1.5)) @ (origin - look) * 1.2 + [0, 0, dist * 0.8]
+        frame = mi.ScalarTransform4f().look_at(origin=[float(x) for x in pos], target=[float(x) for x in look],
+                                               up=[0, 0, 1])
+        scene["softbox"] = {"type": "rectangle", "to_world": frame.scale(float(dist * 0.4)),
+                            "emitter": {"type": "area", "radiance": m.rgb([rng.uniform(2, 8)] * 3)}}
+
+
+def _add_shapes(scene: dict, mask: dict, shapes: list, piece: Piece, materials: dict) -> None:
+    """The same shapes into both scenes: as they look, and black with the piece glowing (the mask)."""
     black = m.diffuse((0, 0, 0))
     glow = {"type": "area", "radiance": {"type": "rgb", "value": [1.0, 1.0, 1.0]}}
     for k, (shape, bsdf) in enumerate(shapes):
@@ -338,4 +373,20 @@ def compose(piece: Piece, labels: dict, shot: str, rng, size: int, spp: int, mat
             sph = {"type": "sphere", "center": [float(x) for x in c], "radius": float(r)}
             scene[key] = dict(sph, bsdf=materials[mat])
             mask[key] = dict(sph, bsdf=black, emitter=glow)
+
+
+def compose(piece: Piece, labels: dict, shot: str, rng, size: int, spp: int, materials: dict):
+    """(scene dict, mask scene dict) for ``piece`` in ``shot``; ``materials`` maps part keys to BSDFs."""
+    if shot == "worn":
+        shapes, piece, look, extent, elev, az = _worn_stage(piece, labels, rng)
+    else:
+        shapes, piece, look, extent, elev, az = _table_stage(piece, labels, shot, rng)
+    sensor, origin, dist = _sensor(look, extent, elev, az, size, spp, rng)
+    scene = {"type": "scene", "integrator": {"type": "path", "max_depth": 8}, "sensor": sensor}
+    _lights(scene, origin, look, dist, rng)
+    mask = {"type": "scene", "integrator": {"type": "direct", "emitter_samples": 1, "bsdf_samples": 0},
+            "sensor": dict(sensor, type="perspective", sampler={"type": "independent", "sample_count": 4})}
+    mask["sensor"].pop("focus_distance", None)
+    mask["sensor"].pop("aperture_radius", None)
+    _add_shapes(scene, mask, shapes, piece, materials)
     return scene, mask
