@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, DateTime, ForeignKey, String, Text
+from sqlalchemy import JSON, Computed, DateTime, ForeignKey, String, Text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -100,6 +100,9 @@ class Photo(db.Model):
     product: Mapped[Product] = relationship(back_populates="photos")
 
 
+REGENERATING = "CASE WHEN kind = 'regenerate' AND state IN ('queued', 'processing') THEN product_id END"
+
+
 class Job(db.Model):
     """One listing-generation run; the row is the source of truth for its state."""
     __tablename__ = "jobs"
@@ -125,6 +128,10 @@ class Job(db.Model):
     queued_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # The product while this is a regeneration still to run, else NULL: its unique index lets
+    # the database, not a check-then-insert, keep one regeneration per product at a time.
+    regenerating_product_id: Mapped[int | None] = mapped_column(
+        Computed(REGENERATING, persisted=False), unique=True)
 
     product: Mapped[Product] = relationship(back_populates="jobs")
     photo: Mapped[Photo] = relationship()

@@ -8,7 +8,9 @@ the broker may have lost. Each run:
   the hard time limit ended any real run well before);
 - fails, with a reason, a stuck job already taken JOB_MAX_ATTEMPTS times;
 - deletes uploads never confirmed (object, then rows) once their signed form has expired
-  and REAPER_UPLOAD_GRACE has passed.
+  and REAPER_UPLOAD_GRACE has passed;
+- deletes uploaded objects no photo points to (a form replayed after its job was done),
+  once every form that could have stored them has expired (workers/orphans.py).
 Every change re-checks the row under a lock, so two reapers, or a reaper and a worker,
 never act on the same job twice.
 """
@@ -105,5 +107,7 @@ def _discard(job_id: str, abandoned_before) -> bool:
 
 @shared_task(name="workers.reaper.reap_stale_jobs", ignore_result=True)
 def reap_stale_jobs() -> dict:
-    """The beat entry point (workers/schedule.py)."""
-    return reap()
+    """The beat entry point (workers/schedule.py); also removes orphan uploads (workers/orphans.py)."""
+    from workers.orphans import sweep_orphan_uploads
+
+    return {**reap(), "orphans": sweep_orphan_uploads()}

@@ -1,11 +1,17 @@
 """New work for the worker on an existing product: regenerate its text, or retry a failed job."""
+from sqlalchemy.exc import IntegrityError
+
 from ml.vocab import LENGTHS, TONES
 from webapp.extensions import db
 from webapp.listings.merge import edited
 from webapp.listings.workflow import WorkflowError, back_to_draft_if_published, busy_job
 from webapp.models import Job, utcnow
 from webapp.products.uploads import send_job
+from webapp.quotas import QuotaReached, check_regeneration
 from webapp.storage import get_store
+
+
+STILL_WRITING = "The listing is still being written; wait for it to finish."
 
 
 def usable_photo(product):
@@ -18,17 +24,27 @@ def request_regeneration(product, tone: str, length: str, replace_fields=()) -> 
     if tone not in TONES or length not in LENGTHS:
         raise WorkflowError("Pick a tone and a length from the lists.")
     if busy_job(product):
-        raise WorkflowError("The listing is still being written; wait for it to finish.")
+        raise WorkflowError(STILL_WRITING)
     photo = usable_photo(product)
     if photo is None:
         raise WorkflowError("Upload a photo first: there is nothing to describe yet.")
+    try:
+        check_regeneration(product.owner_id)
+    except QuotaReached as exc:
+        raise WorkflowError(str(exc)) from None
     product.tone, product.length = tone, length
     back_to_draft_if_published(product)  # the text will change: it needs a new review
     job = Job(product=product, photo=photo, kind="regenerate", tone=tone, length=length,
               replace_fields=sorted(set(replace_fields) & edited(product)),
               state="queued", queued_at=utcnow())
     db.session.add(job)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another request queued one a moment ago: the unique index on the product's running
+        # regeneration (jobs.regenerating_product_id) lets only one in.
+        db.session.rollback()
+        raise WorkflowError(STILL_WRITING) from None
     send_job(job)
     return job
 

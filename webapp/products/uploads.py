@@ -12,6 +12,7 @@ from webapp.listings.facts import UnknownValue, checked_facts, set_facts
 from webapp.logging_setup import bind_log_ids
 from webapp.metrics import UPLOADS_CONFIRMED, UPLOADS_CREATED
 from webapp.models import Job, Photo, Product, new_id, utcnow
+from webapp.quotas import QuotaReached, check_upload
 from webapp.storage import get_store, object_key
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,10 @@ def start_upload(owner, filename: str, content_type: str, size: int, product=Non
         raise UploadRefused("This file is empty.")
     if size > max_bytes:
         raise UploadRefused(f"Photos can be at most {max_bytes // (1024 * 1024)} MB.")
+    try:
+        check_upload(owner.id, size, new_product=product is None)
+    except QuotaReached as exc:
+        raise UploadRefused(str(exc)) from None
     key = object_key(current_app.config, owner.id, new_id() + ACCEPTED_TYPES[content_type])
     kind = "upload" if product is None else "photo"
     try:

@@ -106,6 +106,14 @@ class LocalStore:
                 errors[key] = str(exc)
         return errors
 
+    def list_keys(self, prefix: str):
+        """(key, last modified, aware UTC) of every object under `prefix` (as S3Store.list_keys)."""
+        base = self.root.resolve()
+        for path in sorted(base.rglob("*")):
+            key = path.relative_to(base).as_posix()
+            if path.is_file() and not key.endswith(".type") and key.startswith(prefix):
+                yield key, datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+
     def url(self, key, expires=3600):
         until = int(time.time()) + expires
         return url_for("local_store.download", key=key, until=until,

@@ -70,6 +70,12 @@ class S3Store:
             Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
         return {e.get("Key"): f"{e.get('Code')}: {e.get('Message')}" for e in answer.get("Errors", [])}
 
+    def list_keys(self, prefix: str):
+        """(key, last modified, aware UTC) of every object under `prefix`, a page at a time."""
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield item["Key"], item["LastModified"]
+
     def url(self, key, expires=3600):
         """A presigned GET URL valid for ``expires`` seconds (at least 5/6 of that when reused)."""
         reuse = min(self.URL_REUSE_SECONDS, expires // 6)

@@ -1,0 +1,166 @@
+"""Quotas per account across all its credentials, one regeneration per product held by the
+database, and uploaded objects no row points to removed once their form has expired."""
+import threading
+import time
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tests.factories import ready_product
+from tests.faults import isolated_app
+from tests.support import drawn_ring_jpeg, post_to_storage, register, upload_photo, wait_for_job
+from webapp.account.tokens import create_token
+from webapp.extensions import db
+from webapp.listings.jobs import request_regeneration
+from webapp.listings.workflow import WorkflowError
+from webapp.models import Job, Photo, User
+from webapp.storage import get_store
+
+UPLOAD = {"filename": "r.jpg", "content_type": "image/jpeg", "size": 1000}
+
+
+@pytest.fixture
+def quota_app(request, app, service_env):
+    with isolated_app(service_env, request.param) as web:
+        yield web
+
+
+def token_for(web, email):
+    with web.app_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        return {"Authorization": f"Bearer {create_token(user, 'quota')[1]}"}
+
+
+@pytest.mark.parametrize("quota_app", [{"QUOTA_UPLOADS_PER_HOUR": 3}], indirect=True)
+def test_the_upload_quota_counts_every_credential_of_the_account(quota_app):
+    client = quota_app.test_client()
+    csrf = register(client, "quota@example.com")
+    first, second = token_for(quota_app, "quota@example.com"), token_for(quota_app, "quota@example.com")
+    assert client.post("/uploads", headers={"X-CSRFToken": csrf}, json=UPLOAD).status_code == 201
+    assert client.post("/api/v1/uploads", headers=first, json=UPLOAD).status_code == 201
+    assert client.post("/api/v1/uploads", headers=second, json=UPLOAD).status_code == 201
+    refused = quota_app.test_client().post("/api/v1/uploads", headers=second, json=UPLOAD)
+    assert refused.status_code == 422 and "3 uploads in the last hour" in refused.get_json()["error"]["message"]
+    on_the_web = client.post("/uploads", headers={"X-CSRFToken": csrf}, json=UPLOAD)
+    assert on_the_web.status_code == 400 and "try again later" in on_the_web.get_json()["error"]
+    other = quota_app.test_client()
+    other_csrf = register(other, "other-quota@example.com")  # someone else's quota is their own
+    assert other.post("/uploads", headers={"X-CSRFToken": other_csrf}, json=UPLOAD).status_code == 201
+
+
+@pytest.mark.parametrize("quota_app", [{"QUOTA_PRODUCTS": 2}], indirect=True)
+def test_the_product_quota_refuses_a_new_product_but_not_a_photo_for_one(quota_app):
+    client = quota_app.test_client()
+    csrf = register(client, "products@example.com")
+    made = [client.post("/uploads", headers={"X-CSRFToken": csrf}, json=UPLOAD) for _ in range(2)]
+    assert [r.status_code for r in made] == [201, 201]
+    refused = client.post("/uploads", headers={"X-CSRFToken": csrf}, json=UPLOAD)
+    assert refused.status_code == 400 and "2 products" in refused.get_json()["error"]
+    product_id = made[0].get_json()["product_url"].rsplit("/", 1)[1]
+    assert client.post("/uploads", headers={"X-CSRFToken": csrf},
+                       json={**UPLOAD, "product_id": product_id}).status_code == 201
+
+
+@pytest.mark.parametrize("quota_app", [{"QUOTA_BYTES": 150_000}], indirect=True)
+def test_the_storage_quota_counts_the_bytes_already_stored(quota_app):
+    client = quota_app.test_client()
+    csrf = register(client, "bytes@example.com")
+    photo = drawn_ring_jpeg()
+    body, stored = upload_photo(client, csrf, photo)
+    assert stored.status_code in (200, 201, 204)
+    assert client.post(body["confirm_url"], headers={"X-CSRFToken": csrf}).status_code == 202
+    with quota_app.app_context():
+        held = db.session.scalar(select(func.sum(Photo.size_bytes)))
+    assert held == len(photo)
+    refused = client.post("/uploads", headers={"X-CSRFToken": csrf},
+                          json={**UPLOAD, "size": 150_000 - held + 1})
+    assert refused.status_code == 400 and "MB an account may store" in refused.get_json()["error"]
+    assert client.post("/uploads", headers={"X-CSRFToken": csrf},
+                       json={**UPLOAD, "size": 150_000 - held}).status_code == 201
+
+
+@pytest.mark.parametrize("quota_app", [{"QUOTA_REGENERATIONS_PER_HOUR": 2}], indirect=True)
+def test_the_regeneration_quota_counts_across_products(quota_app):
+    register(quota_app.test_client(), "regen@example.com")
+    with quota_app.app_context():
+        products = [ready_product("regen@example.com") for _ in range(3)]
+        for product_id in products[:2]:
+            job = request_regeneration(db.session.get(Job, db.session.scalar(
+                select(Job.id).where(Job.product_id == product_id))).product, "playful", "short")
+            db.session.execute(update(Job).where(Job.id == job.id).values(state="ready"))
+            db.session.commit()
+        third = db.session.scalar(select(Job).where(Job.product_id == products[2])).product
+        with pytest.raises(WorkflowError, match="2 new versions in the last hour"):
+            request_regeneration(third, "playful", "short")
+
+
+def test_the_database_holds_one_regeneration_per_product(app, client):
+    register(client, "unique@example.com")
+    with app.app_context():
+        product_id = ready_product("unique@example.com")
+        photo_id = db.session.scalar(select(Photo.id).where(Photo.product_id == product_id))
+        db.session.add(Job(product_id=product_id, photo_id=photo_id, kind="regenerate", state="queued"))
+        db.session.commit()
+        db.session.add(Job(product_id=product_id, photo_id=photo_id, kind="regenerate", state="queued"))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        # Once the first has run, the next may queue.
+        db.session.execute(update(Job).where(Job.product_id == product_id, Job.kind == "regenerate")
+                           .values(state="ready"))
+        db.session.add(Job(product_id=product_id, photo_id=photo_id, kind="regenerate", state="queued"))
+        db.session.commit()
+
+
+def test_simultaneous_regeneration_requests_make_one_job(app, client):
+    register(client, "race@example.com")
+    headers = token_for(app, "race@example.com")
+    with app.app_context():
+        product_id = ready_product("race@example.com")
+    start = threading.Barrier(12)
+    statuses = []
+
+    def ask():
+        caller = app.test_client()
+        start.wait()
+        statuses.append(caller.post(f"/api/v1/products/{product_id}/regenerate", headers=headers,
+                                    json={"tone": "playful", "length": "short"}).status_code)
+    threads = [threading.Thread(target=ask) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [202] + [409] * 11
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Job.id)).where(
+            Job.product_id == product_id, Job.kind == "regenerate")) == 1
+
+
+def test_an_upload_form_replayed_after_its_job_is_done_leaves_nothing_behind(app, client, worker):
+    from workers.orphans import sweep_orphan_uploads
+
+    csrf = register(client, "replay@example.com")
+    photo = drawn_ring_jpeg()
+    body, _ = upload_photo(client, csrf, photo)
+    client.post(body["confirm_url"], headers={"X-CSRFToken": csrf})
+    assert wait_for_job(client, body["status_url"])["state"] == "ready"
+    original = body["upload"]["fields"]["key"]
+    with app.app_context():
+        kept = db.session.scalars(select(Photo.object_key)).all() + \
+            db.session.scalars(select(Photo.thumbnail_key)).all()
+        assert original not in kept and get_store().head(original) is None  # replaced by its clean copy
+    replay = post_to_storage(client, body["upload"], b"\xff\xd8" + b"x" * 50_000, "r.jpg", "image/jpeg")
+    assert replay.status_code in (200, 201, 204)  # S3 cannot make a presigned POST single-use
+    with app.app_context():
+        assert get_store().head(original) is not None
+        assert sweep_orphan_uploads() == 0  # its form may still be valid: kept for now
+        app.config.update(UPLOAD_URL_TTL=1, REAPER_UPLOAD_GRACE=0)
+        try:
+            time.sleep(2.1)
+            assert sweep_orphan_uploads() >= 1  # (other tests' leftovers in the shared bucket too)
+        finally:
+            app.config.update(UPLOAD_URL_TTL=600, REAPER_UPLOAD_GRACE=300)
+        store = get_store()
+        assert store.head(original) is None
+        assert all(store.head(key) is not None for key in kept)  # the photo's copies stay
