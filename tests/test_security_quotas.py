@@ -164,3 +164,14 @@ def test_an_upload_form_replayed_after_its_job_is_done_leaves_nothing_behind(app
         store = get_store()
         assert store.head(original) is None
         assert all(store.head(key) is not None for key in kept)  # the photo's copies stay
+
+
+def test_the_local_store_lists_its_objects_for_the_sweep(tmp_path):
+    from webapp.storage.local import LocalStore
+
+    store = LocalStore(tmp_path, "k" * 64)
+    store.write("uploads/1/" + "a" * 32 + ".jpg", b"x", "image/jpeg")
+    store.write("other/2.jpg", b"y", "image/jpeg")
+    listed = dict(store.list_keys("uploads/"))
+    assert list(listed) == ["uploads/1/" + "a" * 32 + ".jpg"]  # no .type side files, no other prefix
+    assert abs(time.time() - next(iter(listed.values())).timestamp()) < 60

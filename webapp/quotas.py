@@ -5,7 +5,7 @@ quota counts what the account owns or started over the last hour, so a second to
 the web session buys nothing more. Each setting (webapp/settings.py) at 0 means no quota.
 Counts are read before the new row is written: two requests at the same instant may
 both pass at the edge, which a quota tolerates (the one-regeneration-per-product rule,
-which must hold exactly, is a unique index instead: migrations 0005).
+which must hold exactly, is a unique index instead: migration 0006).
 """
 from datetime import timedelta
 

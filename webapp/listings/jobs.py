@@ -10,7 +10,6 @@ from webapp.products.uploads import send_job
 from webapp.quotas import QuotaReached, check_regeneration
 from webapp.storage import get_store
 
-
 STILL_WRITING = "The listing is still being written; wait for it to finish."
 
 

@@ -112,7 +112,7 @@ class LocalStore:
         for path in sorted(base.rglob("*")):
             key = path.relative_to(base).as_posix()
             if path.is_file() and not key.endswith(".type") and key.startswith(prefix):
-                yield key, datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+                yield key, datetime.fromtimestamp(path.stat().st_mtime, UTC)
 
     def url(self, key, expires=3600):
         until = int(time.time()) + expires

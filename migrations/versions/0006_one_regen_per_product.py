@@ -1,13 +1,13 @@
 """jobs.regenerating_product_id: a generated column with a unique index, one regeneration per product
 
-Revision ID: 0005_one_regen_per_product
-Revises: 0004_job_created_precise
+Revision ID: 0006_one_regen_per_product
+Revises: 0005_shop_name
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_one_regen_per_product"
-down_revision = "0004_job_created_precise"
+revision = "0006_one_regen_per_product"
+down_revision = "0005_shop_name"
 branch_labels = None
 depends_on = None
 
