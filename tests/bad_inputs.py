@@ -9,7 +9,7 @@ import zlib
 
 from PIL import Image, ImageDraw, PngImagePlugin
 
-from tests.support import drawn_ring_jpeg
+from tests.support import drawn_ring_heic, drawn_ring_jpeg
 
 SCRIPT = b"<script>alert('owned')</script>"
 
@@ -89,15 +89,15 @@ def half(data: bytes) -> bytes:
 
 CORPUS = {
     "empty": (b"", "image/jpeg", ("failed", "empty")),
-    "one-byte": (b"\xff", "image/jpeg", ("failed", "not a JPEG, PNG or WebP")),
+    "one-byte": (b"\xff", "image/jpeg", ("failed", "not a JPEG, PNG, WebP or HEIC")),
     "text-named-jpg": (b"just some notes, not a photo\n" * 20, "image/jpeg",
-                       ("failed", "not a JPEG, PNG or WebP")),
+                       ("failed", "not a JPEG, PNG, WebP or HEIC")),
     "html-named-jpg": (b"<!doctype html><html><body>" + SCRIPT + b"</body></html>", "image/jpeg",
                        ("failed", "web page or a drawing")),
     "svg-named-jpg": (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="x()">'
                       + SCRIPT + b"</svg>", "image/png", ("failed", "web page or a drawing")),
     "shell-script-named-jpg": (b"#!/bin/sh\necho pwned\n", "image/jpeg",
-                               ("failed", "not a JPEG, PNG or WebP")),
+                               ("failed", "not a JPEG, PNG, WebP or HEIC")),
     "pdf-named-jpg": (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n", "image/jpeg",
                       ("failed", "PDF")),
     "polyglot-jpeg-html": (polyglot_jpeg(), "image/jpeg", ("ready", None)),
@@ -115,7 +115,9 @@ CORPUS = {
     "animated-webp": (animated("WEBP"), "image/webp", ("failed", "Animated images are not accepted")),
     "animated-png": (animated("PNG"), "image/png", ("failed", "Animated images are not accepted")),
     "exif-rotated-with-gps": (rotated_jpeg(), "image/jpeg", ("ready", None)),
-    "heic-named-jpg": (heic_like(), "image/jpeg", ("failed", "unsupported format")),
+    "heic-photo": (drawn_ring_heic(), "image/heic", ("ready", None)),
+    # Only the start of a HEIC file: read as HEIF (accepted), and refused as incomplete.
+    "heic-truncated": (heic_like(), "image/heic", ("failed", "damaged or incomplete")),
 }
 
 ODD_FILENAMES = [

@@ -63,6 +63,17 @@ def drawn_ring_jpeg(size=320) -> bytes:
     return out.getvalue()
 
 
+def drawn_ring_heic(size=320) -> bytes:
+    """The drawn ring as a HEIC file, as an iPhone saves photos (encoded by pillow-heif)."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    image = Image.open(io.BytesIO(drawn_ring_jpeg(size)))
+    out = io.BytesIO()
+    image.save(out, "HEIF", quality=85)
+    return out.getvalue()
+
+
 def csrf_from(html: str) -> str:
     return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 

@@ -166,3 +166,80 @@ def test_public_page_json_ld_parses_in_the_browser(browser, live_server, app):
     expect(page.get_by_role("heading", level=1)).to_have_text("Hammer & Flame")
     check_page(page, "24-shop-page-phone")
     assert page.errors == [] and maker.errors == [], page.errors + maker.errors
+
+
+def noise_png(side: int) -> bytes:
+    """A PNG of random pixels: it does not compress, so it is about 3 bytes a pixel."""
+    import io
+    import os
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(out, "PNG", compress_level=0)
+    return out.getvalue()
+
+
+def test_keyboard_upload_of_a_heic_and_an_oversized_photo_with_facts_set_first(
+        browser, live_server, app, worker):
+    from tests.support import drawn_ring_heic
+    from tests.test_browser import WORKER_WAIT_MS
+
+    limit = 2 * 1024 * 1024
+    big = noise_png(1000)
+    assert len(big) > limit
+    saved_limit, app.config["UPLOAD_MAX_BYTES"] = app.config["UPLOAD_MAX_BYTES"], limit
+    try:
+        page = open_page(browser, live_server, PHONE)
+        register(page, "maker@example.com")
+        page.goto("/products/new")
+        page.get_by_label("Category").select_option("bracelet")
+        page.get_by_label("Metal").select_option("silver")
+        check_page(page, "25-new-listing-facts-phone")
+        # Keyboard only: Tab from the last select reaches the drop zone; Enter opens the file chooser.
+        page.get_by_label("Colour").focus()
+        for _ in range(4):
+            page.keyboard.press("Tab")
+            if page.evaluate("() => document.activeElement.classList.contains('dropzone')"):
+                break
+        assert page.evaluate("() => document.activeElement.classList.contains('dropzone')")
+        with page.expect_file_chooser() as chooser:
+            page.keyboard.press("Enter")
+        chooser.value.set_files([
+            {"name": "IMG_0001.HEIC", "mimeType": "image/heic", "buffer": drawn_ring_heic(320)},
+            {"name": "huge.png", "mimeType": "image/png", "buffer": big},
+        ])
+        rows = page.locator(".upload-item")
+        expect(rows).to_have_count(2)
+        for i in range(2):
+            expect(rows.nth(i)).to_have_attribute("data-state", "ready", timeout=WORKER_WAIT_MS)
+        resized = int(rows.nth(1).get_attribute("data-resized"))
+        assert resized <= limit < len(big)
+        check_page(page, "26-uploads-heic-and-resized-phone")
+        heic_url = rows.nth(0).get_by_role("link", name="Open listing").get_attribute("href")
+    finally:
+        app.config["UPLOAD_MAX_BYTES"] = saved_limit
+
+    page.goto(heic_url)
+    expect(page.locator("#job-state")).to_have_text("Listing ready")
+    expect(page.locator(".gallery img").first).to_be_visible()  # the HEIC, converted to JPEG
+    assert page.locator(".gallery img").first.evaluate("img => img.naturalWidth") > 0
+    expect(page.locator("#attr_category")).to_have_value("bracelet")
+    expect(page.locator("tr[data-attribute=category]")).to_contain_text("set by you")
+    expect(page.locator("tr[data-attribute=metal]")).to_contain_text("set by you")
+    check_page(page, "27-heic-listing-with-facts-phone")
+    # Keyboard only: submit, then an admin approves with the keyboard.
+    page.get_by_role("button", name="Submit for review").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Sent for review.")).to_be_visible()
+    admin = open_page(browser, live_server, PHONE)
+    register(admin, "admin@example.com")
+    admin.goto("/admin/")
+    admin.locator("table.queue a").first.focus()
+    admin.keyboard.press("Enter")
+    expect(admin.get_by_role("button", name="Approve as it is")).to_be_visible()
+    check_page(admin, "28-review-phone")
+    admin.get_by_role("button", name="Approve as it is").focus()
+    admin.keyboard.press("Enter")
+    expect(admin.get_by_text("Published")).to_be_visible()
+    assert page.errors == [] and admin.errors == [], page.errors + admin.errors

@@ -49,7 +49,7 @@ def _truncated_jpeg():
 
 
 @pytest.mark.parametrize("data, reason", [
-    (b"hello, I am a text file pretending to be a photo\n" * 4, "not a JPEG, PNG or WebP"),
+    (b"hello, I am a text file pretending to be a photo\n" * 4, "not a JPEG, PNG, WebP or HEIC"),
     (_truncated_jpeg(), "damaged or incomplete"),
 ], ids=["text-named-jpg", "truncated-jpeg"])
 def test_unusable_file_fails_with_reason_and_leaves_nothing(app, client, worker, data, reason):
@@ -101,4 +101,4 @@ def test_wrong_content_type_is_refused(client, app):
     response = client.post("/uploads", headers={"X-CSRFToken": token}, json={
         "filename": "x.svg", "content_type": "image/svg+xml", "size": 100})
     assert response.status_code == 400
-    assert "JPEG, PNG or WebP" in response.get_json()["error"]
+    assert "JPEG, PNG, WebP or HEIC" in response.get_json()["error"]

@@ -85,3 +85,21 @@ def test_a_photo_with_a_colour_profile_is_converted_to_srgb():
     # The same pixels with no profile, or with a damaged one, are read as sRGB.
     assert decode_photo(_encode(tagged, "PNG")).getpixel((32, 32)) == (255, 0, 0)
     assert decode_photo(_encode(tagged, "PNG", icc_profile=b"not a profile")).getpixel((32, 32)) == (255, 0, 0)
+
+
+def test_heic_photo_is_decoded_and_stored_as_a_plain_jpeg():
+    import io
+
+    from PIL import Image
+
+    from tests.support import drawn_ring_heic
+    from workers.photos import decode_photo, stored_jpeg
+
+    data = drawn_ring_heic(320)
+    assert data[4:12] == b"ftypheic"
+    image = decode_photo(data)
+    assert image.size == (320, 320) and image.mode == "RGB"
+    r, g, b = image.getpixel((160, 160 - 320 // 3))  # the red stone, as drawn
+    assert r > 120 and g < 80 and b < 90
+    stored = Image.open(io.BytesIO(stored_jpeg(image)))
+    assert stored.format == "JPEG" and not stored.info.get("exif")

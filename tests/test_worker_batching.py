@@ -31,7 +31,7 @@ def test_queued_jobs_are_processed_in_one_batch_and_each_ends_exactly_once(app, 
     finished = [wait_for_job(client, body["status_url"]) for body in uploads]
 
     assert [f["state"] for f in finished] == ["ready"] * 3 + ["failed"] + ["ready"] * 2
-    assert "not a JPEG, PNG or WebP" in finished[3]["error"]
+    assert "not a JPEG, PNG, WebP or HEIC" in finished[3]["error"]
     with app.app_context():
         db.session.remove()
         jobs = [db.session.get(Job, body["job_id"]) for body in uploads]

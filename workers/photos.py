@@ -8,18 +8,26 @@ from pixels, so metadata (GPS position, camera serial) and anything hidden after
 image data (a polyglot's script) never reach storage. Since the stored copies carry no
 colour profile, a photo with one (Display P3 from phones, Adobe RGB from cameras) is
 converted to sRGB first, the space browsers and the image model assume.
+
+HEIC/HEIF (the iPhone camera's default) is decoded by pillow-heif's Pillow plugin (libheif)
+and goes through the same checks and conversions; what is stored is a JPEG like any other.
 """
 import io
 
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from pillow_heif import register_heif_opener
 
-ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
+# Opening HEIF needs the plugin registered with Pillow; thumbnails stored in the file are not
+# images of their own (n_frames counts only the top-level images).
+register_heif_opener(thumbnails=False)
+
+ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
 MAX_PIXELS = 40_000_000
 MIN_SIDE = 32
 THUMBNAIL_SIDE = 480
 STORED_QUALITY = 92
-STILL_ONLY = "Animated images are not accepted; please upload a still photo (JPEG, PNG or WebP)."
-NOT_A_PHOTO = "This file is not a JPEG, PNG or WebP photo."
+STILL_ONLY = "Animated images are not accepted; please upload a still photo (JPEG, PNG, WebP or HEIC)."
+NOT_A_PHOTO = "This file is not a JPEG, PNG, WebP or HEIC photo."
 
 # ISO base media brands (the "ftyp" box) of formats people upload from phones.
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
@@ -35,20 +43,18 @@ def sniff(data: bytes) -> str | None:
     head = data[:64]
     if head[4:8] == b"ftyp":
         brand = head[8:12]
-        if brand in _HEIF_BRANDS:
-            return ("This is a HEIC photo (the iPhone's default), an unsupported format. Please "
-                    "upload a JPEG, PNG or WebP: on an iPhone choose Settings > Camera > Formats > "
-                    "Most Compatible, or export the photo as JPEG.")
+        if brand in _HEIF_BRANDS:  # libheif could not read it: cut short or damaged
+            return "The HEIC photo is damaged or incomplete; please upload it again."
         if brand in _AVIF_BRANDS:
-            return "This is an AVIF image, an unsupported format. Please upload a JPEG, PNG or WebP photo."
-        return "This is a video or another unsupported format, not a JPEG, PNG or WebP photo."
+            return "This is an AVIF image, an unsupported format. Please upload a JPEG, PNG, WebP or HEIC photo."
+        return "This is a video or another unsupported format, not a JPEG, PNG, WebP or HEIC photo."
     if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "This is a GIF image, not a JPEG, PNG or WebP photo. " + STILL_ONLY
+        return "This is a GIF image, not a JPEG, PNG, WebP or HEIC photo. " + STILL_ONLY
     if head[:4] == b"%PDF":
-        return "This is a PDF document, not a JPEG, PNG or WebP photo."
+        return "This is a PDF document, not a JPEG, PNG, WebP or HEIC photo."
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if text.startswith((b"<svg", b"<?xml", b"<!doctype", b"<html", b"<script", b"<")):
-        return "This is a web page or a drawing (HTML, SVG or XML), not a JPEG, PNG or WebP photo."
+        return "This is a web page or a drawing (HTML, SVG or XML), not a JPEG, PNG, WebP or HEIC photo."
     return None
 
 

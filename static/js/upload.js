@@ -48,7 +48,12 @@
     // A local preview of the chosen file; browsers that cannot show it (HEIC) get a blank square.
     if (file.type.startsWith("image/")) thumb.src = URL.createObjectURL(file);
     thumb.addEventListener("load", () => URL.revokeObjectURL(thumb.src), { once: true });
-    thumb.addEventListener("error", () => thumb.removeAttribute("src"), { once: true });
+    thumb.addEventListener("error", () => {
+      const blank = document.createElement("span");
+      blank.className = "upload-thumb";
+      blank.setAttribute("aria-hidden", "true");
+      thumb.replaceWith(blank);
+    }, { once: true });
     const name = document.createElement("span");
     name.className = "upload-name";
     name.textContent = file.name;
@@ -82,8 +87,42 @@
     setTimeout(tick, delay);
   }
 
-  async function uploadOne(file, row) {
-    const body = { filename: file.name, content_type: file.type, size: file.size };
+  const MAX_BYTES = Number(box.dataset.maxBytes) || Infinity;
+  // Browsers often leave the type of a HEIC file empty; the name says what it is.
+  function typeOf(file) {
+    if (file.type) return file.type;
+    return /\.hei[cf]$/i.test(file.name) ? "image/heic" : "";
+  }
+
+  // A photo over the limit is redrawn smaller as a JPEG here, instead of being refused: the
+  // worker reads at most a few megapixels anyway. HEIC cannot be drawn by most browsers, so
+  // an oversized one is sent as it is and the server explains the limit.
+  async function withinLimit(file) {
+    if (file.size <= MAX_BYTES || !/^image\/(jpeg|png|webp)$/.test(file.type)) return file;
+    const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+    let scale = Math.min(1, 4096 / Math.max(bitmap.width, bitmap.height));
+    for (let attempt = 0; attempt < 6; attempt += 1) {
+      const canvas = document.createElement("canvas");
+      canvas.width = Math.round(bitmap.width * scale);
+      canvas.height = Math.round(bitmap.height * scale);
+      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.9));
+      if (blob && blob.size <= MAX_BYTES) {
+        return new File([blob], file.name.replace(/\.[^.]*$/, "") + ".jpg", { type: "image/jpeg" });
+      }
+      scale *= 0.7;
+    }
+    return file;
+  }
+
+  async function uploadOne(original, row) {
+    let file = original;
+    if (original.size > MAX_BYTES) {
+      row.state.textContent = "Making it smaller…";
+      file = await withinLimit(original);
+      if (file !== original) row.li.dataset.resized = String(file.size);
+    }
+    const body = { filename: file.name, content_type: typeOf(file), size: file.size };
     if (box.dataset.productId) body.product_id = Number(box.dataset.productId);
     // What the artisan already knows (the "known facts" selects on the new-listing page).
     const facts = {};

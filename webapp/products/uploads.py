@@ -18,11 +18,10 @@ from webapp.storage import get_store, object_key
 log = logging.getLogger(__name__)
 
 # What the browser may send; the worker decodes the bytes and checks again.
-ACCEPTED_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+ACCEPTED_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
+                  "image/heic": ".heic", "image/heif": ".heif"}
 # Types people often try, with the reason they are refused.
 REFUSED_TYPES = {
-    "image/heic": "HEIC photos (the iPhone's default) are an unsupported format.",
-    "image/heif": "HEIF photos are an unsupported format.",
     "image/avif": "AVIF images are an unsupported format.",
     "image/gif": "GIF images, animated or not, are not accepted.",
     "image/svg+xml": "SVG drawings are not accepted.",
@@ -44,7 +43,7 @@ def start_upload(owner, filename: str, content_type: str, size: int, product=Non
     max_bytes = current_app.config["UPLOAD_MAX_BYTES"]
     if content_type not in ACCEPTED_TYPES:
         reason = REFUSED_TYPES.get(content_type.lower(), "")
-        raise UploadRefused(f"{reason} Please upload a JPEG, PNG or WebP photo.".strip())
+        raise UploadRefused(f"{reason} Please upload a JPEG, PNG, WebP or HEIC photo.".strip())
     if size <= 0:
         raise UploadRefused("This file is empty.")
     if size > max_bytes:
