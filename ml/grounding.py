@@ -1,32 +1,22 @@
-"""Keep generated descriptions truthful to the attributes and free of repetition.
+"""Keep generated descriptions truthful to the values they were written from, and readable.
 
 A language model trained on a few thousand sentences will sometimes name the wrong
-metal or stone, or loop.  Rather than trust it, every description passes through
-:func:`ground`: sentences that contradict the attributes or repeat a word 3-gram
-are dropped, and a template sentence (grounded by construction) opens the text when
-the model's own opening did not survive.  Pure Python, so it is cheap to test.
+metal or stone, loop, or break a sentence. Rather than trust it, every description
+passes through :func:`ground`: sentences that break a rule of :mod:`ml.text_checks`
+(a contradiction, an empty or "none" fill, a repeated word, an agreement error, an
+invented fact) or repeat a 3-gram are dropped; a hand-written opener (checked by the same
+rules) leads when the model's own opening did not survive; a sentence on the finer
+attributes (type, finish, stone) the text left out is added; then the seller's facts,
+word for word. Pure Python, so it is cheap to test.
 """
 from __future__ import annotations
 
-import re
-from itertools import pairwise
-
 import numpy as np
 
-from ml import vocab
-from ml._templates import describe, fill_slots, tidy
+from ml._templates import FINISH, STONE, TYPE, describe, fact_sentences, fill_slots, slot_fills, stone_key, tidy
+from ml.text_checks import problems, sentence_problems, split_sentences, trigrams, words
 
-_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
-_WORD = re.compile(r"[a-z0-9']+(?:-[a-z0-9']+)*")
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
-
-
-def trigrams(text: str) -> list[tuple[str, str, str]]:
-    w = words(text)
-    return list(zip(w, w[1:], w[2:], strict=False))
+MAX_SENTENCES = {"short": 1, "medium": 3, "long": 6}
 
 
 def has_repeated_trigram(text: str) -> bool:
@@ -34,59 +24,93 @@ def has_repeated_trigram(text: str) -> bool:
     return len(grams) != len(set(grams))
 
 
-def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+def names_piece(text: str, values: dict[str, str]) -> bool:
+    """Whether ``text`` says what the piece is (its category's noun, or "piece" when unknown)."""
+    fills = slot_fills(values)
+    have = " ".join(words(text))
+    return f" {fills['cat']} " in f" {have} " or f" {fills['noun']} " in f" {have} "
 
 
-def slot_values(attributes: dict[str, str]) -> dict[str, str]:
-    return {"metal": attributes["metal"], "gem": attributes["gemstone"],
-            "style": attributes["style"], "colour": attributes["colour"]}
+def _template_sentence(values, tone, length, rng, table=None) -> str | None:
+    """One hand-written sentence that passes the rules: an opener, or one from ``table``."""
+    for _ in range(30):
+        if table is None:
+            text = fill_slots(describe(values, tone, "short", rng), values)
+        else:
+            frames = table[tone]
+            if isinstance(frames, dict):
+                frames = frames[stone_key(values.get("stone_count"))]
+            text = fill_slots(describe_one(frames, values, tone, rng), values)
+        if text and not problems(text, values):
+            return text
+    return None
 
 
-def fallback_sentence(attributes: dict[str, str], tone: str) -> str:
-    """A one-sentence template description that names the category; deterministic."""
-    seed = sum(ord(c) for c in "".join(attributes.values()) + tone)
-    for k in range(50):  # some nouns ("band", "chain") do not name the category outright
-        template = describe(attributes, tone, "short", np.random.default_rng(seed + k))
-        sentence = fill_slots(template, slot_values(attributes))
-        if mentions_category(sentence, attributes["category"]):
+def describe_one(frames, values, tone, rng) -> str:
+    """A frame from ``frames`` settled for these values (used for the finer-attribute sentences)."""
+    from ml._templates import ADJ, _settle, _usable, is_plural
+
+    usable = _usable(frames, slot_fills(values))
+    if not usable:
+        return ""
+    a, b = rng.choice(len(ADJ[tone]), 2, replace=False)
+    return _settle(usable[int(rng.integers(len(usable)))], is_plural(values.get("category", "")),
+                   {"adj": ADJ[tone][a], "adj2": ADJ[tone][b], "Adj": ADJ[tone][a].capitalize(),
+                    "verb": "made", "Verb": "Made"})
+
+
+def fallback_sentence(values: dict[str, str], tone: str, seed: int = 0) -> str:
+    """A one-sentence hand-written description that names the piece."""
+    rng = np.random.default_rng(seed)
+    for _ in range(50):
+        sentence = _template_sentence(values, tone, "short", rng)
+        if sentence and names_piece(sentence, values):
             return sentence
-    return tidy(f"{attributes['style']} {attributes['metal']} {attributes['category']}.")
+    return tidy(f"{slot_fills(values)['noun']}.")
 
 
-def _stutters(sentence: str) -> bool:
-    """A word said twice in a row ("favourite favourite") marks a broken generation."""
-    w = words(sentence)
-    return any(a == b for a, b in pairwise(w))
+def _missing_details(text: str, values: dict[str, str]) -> list:
+    """Tables for the finer attributes the text does not mention yet."""
+    fills, have = slot_fills(values), " ".join(words(text))
+    tables = []
+    if fills["gem"] and values.get("stone_count") != "none" and fills["gem"] not in have:
+        tables.append(STONE)
+    if fills["kind"] and fills["kind"] not in have:
+        tables.append(TYPE)
+    if fills["finish"] and fills["finish"] not in have:
+        tables.append(FINISH)
+    return tables
 
 
-def mentions_category(text: str, category: str) -> bool:
-    return category in vocab.find_claims(text)["category"]
-
-
-MAX_SENTENCES = {"short": 1, "medium": 3, "long": 6}
-
-
-def ground(text: str, attributes: dict[str, str], tone: str = "elegant", length: str = "long") -> str:
-    """Return ``text`` minus contradicting or repetitive sentences, opened by a grounded
-    template sentence when the surviving text does not name the piece's category, and
-    cut to the sentence budget of ``length``."""
+def ground(text: str, values: dict[str, str], tone: str = "elegant", length: str = "long",
+           facts: dict[str, str] | None = None, seed: int = 0) -> str:
+    """Return ``text`` minus sentences that break a rule, led by a sentence naming the piece,
+    with the finer attributes said, cut to the sentence budget of ``length``, then the
+    seller's facts. ``seed`` picks the hand-written sentences, so a regeneration varies them."""
+    rng = np.random.default_rng(seed)
     kept: list[str] = []
     for sentence in split_sentences(tidy(text)):
-        if len(words(sentence)) < 2 or vocab.contradictions(sentence, attributes) or _stutters(sentence):
+        if len(words(sentence)) < 2 or sentence[-1] not in ".!?" or sentence_problems(sentence, values):
             continue
         if has_repeated_trigram(" ".join(kept + [sentence])):
             continue
         kept.append(sentence)
-    if not kept or not mentions_category(kept[0], attributes["category"]):
-        opener = fallback_sentence(attributes, tone)
-        rest = []
-        for sentence in kept:
-            if not has_repeated_trigram(" ".join([opener] + rest + [sentence])):
-                rest.append(sentence)
-        kept = [opener] + rest
-    return " ".join(kept[: MAX_SENTENCES[length]])
+    if not kept or not names_piece(kept[0], values):
+        kept = [fallback_sentence(values, tone, seed)] + kept
+    budget = MAX_SENTENCES[length]
+    for table in _missing_details(" ".join(kept), values)[: budget - 1]:
+        sentence = _template_sentence(values, tone, length, rng, table)
+        if sentence:  # said right after the opener, in place of the model's later sentences
+            kept = (kept[:1] + [sentence] + kept[1:])[:budget]
+    body = []
+    for sentence in kept[:budget]:
+        if not has_repeated_trigram(" ".join(body + [sentence])):
+            body.append(sentence)
+    facts = facts or {}
+    said = fact_sentences(facts, values.get("category", ""), length, rng,
+                          fits=lambda more: not problems(" ".join(body + [more]), values, facts))
+    return " ".join(body + said)
 
 
-def is_grounded(text: str, attributes: dict[str, str]) -> bool:
-    return not vocab.contradictions(text, attributes) and not has_repeated_trigram(text)
+def is_grounded(text: str, values: dict[str, str], facts: dict[str, str] | None = None) -> bool:
+    return not problems(text, values, facts)

@@ -12,32 +12,9 @@ from pathlib import Path
 
 from ml import vocab
 from ml.image_model import ImageAttributeModel
+from ml.listing_text import compose_tags, compose_title, writing_values
 from ml.text_model import DECODINGS, DescriptionModel
 from ml.tflite_backbone import BATCH_SIZES
-
-TITLE_MAX = 80
-CATEGORY_TITLE = {"ring": "Ring", "earrings": "Earrings", "necklace": "Necklace",
-                  "pendant": "Pendant", "bracelet": "Bracelet", "brooch": "Brooch"}
-
-
-def compose_title(attrs: dict[str, str]) -> str:
-    """"Vintage Rose Gold Emerald Ring": style, metal, stone, category; at most 80 characters."""
-    parts = [attrs["style"], attrs["metal"]]
-    if attrs["gemstone"] != "none":
-        parts.append(attrs["gemstone"])
-    words = " ".join(parts).title().split() + [CATEGORY_TITLE.get(attrs["category"], attrs["category"].title())]
-    while len(" ".join(words)) > TITLE_MAX and len(words) > 1:
-        words.pop(0)  # the category stays; drop descriptive words from the front
-    return " ".join(words)[:TITLE_MAX]
-
-
-def compose_tags(attrs: dict[str, str], tone: str) -> list[str]:
-    tags = [attrs["category"], attrs["metal"], f"{attrs['metal']} {attrs['category']}", attrs["style"],
-            attrs["colour"]]
-    if attrs["gemstone"] != "none":
-        tags += [attrs["gemstone"], f"{attrs['gemstone']} {attrs['category']}"]
-    tags += [f"{tone} jewellery", "jewellery"]
-    return list(dict.fromkeys(t.lower() for t in tags))
 
 
 class ListingGenerator:
@@ -48,13 +25,18 @@ class ListingGenerator:
     def model_version(self) -> str:
         return str(self.meta.get("version", "unknown"))
 
-    def generate(self, images, tone="elegant", length="medium", seed: int = 0, decoding="top_p") -> list[dict]:
-        """One listing per image: ``{"attributes", "title", "description", "tags", "model_version"}``.
+    def generate(self, images, tone="elegant", length="medium", seed=0, decoding="top_p",
+                 given=None, facts=None) -> list[dict]:
+        """One listing per image: ``{"attributes", "predicted", "title", "description", "tags", "model_version"}``.
 
-        ``attributes`` maps each attribute to ``{"value": str, "confidence": float}``.
+        ``given`` (one dict per image, or none) holds the listing's current attributes
+        (``{"value", "source", ...}``): they are kept as they are and the text is written from
+        them; the image model fills only the attributes not given (``predicted`` names them).
+        ``facts`` (one dict per image) are the seller's own fields (materials, origin...).
         ``tone`` and ``length`` are one value for all images or a list with one per image, so
-        jobs with different options still share one batched run. ``decoding`` is one of
-        :data:`ml.text_model.DECODINGS` (``"beam"`` decodes step by step: slower, see docs/models.md).
+        jobs with different options still share one batched run; so is ``seed`` (a regeneration
+        passes a new one for new wording). ``decoding`` is one of :data:`ml.text_model.DECODINGS`
+        (``"beam"`` decodes step by step: slower, see docs/models.md).
         """
         images = list(images)
         tones = [tone] * len(images) if isinstance(tone, str) else list(tone)
@@ -66,15 +48,30 @@ class ListingGenerator:
             raise ValueError(f"decoding must be one of {DECODINGS}")
         if not images:
             return []
+        given = [dict(g or {}) for g in given] if given is not None else [{} for _ in images]
+        facts = [dict(f or {}) for f in facts] if facts is not None else [{} for _ in images]
         emb = self.image_model.embed(images)
         preds = self.image_model.predict_features(emb)
-        values = [{a: p[a]["value"] for a in vocab.ATTRIBUTE_NAMES} for p in preds]
-        texts = self.text_model.generate(emb, values, tone=tones, length=lengths, seed=seed, decoding=decoding)
-        return [{"attributes": {a: {"value": p[a]["value"], "confidence": round(p[a]["confidence"], 4)}
-                                for a in vocab.ATTRIBUTE_NAMES},
-                 "title": compose_title(v), "description": t, "tags": compose_tags(v, tn),
-                 "model_version": self.model_version}
-                for p, v, t, tn in zip(preds, values, texts, tones, strict=True)]
+        merged, predicted = [], []
+        for p, g in zip(preds, given, strict=False):
+            attrs = {a: dict(v) for a, v in g.items() if str((v or {}).get("value") or "").strip()}
+            new = [a for a in vocab.ATTRIBUTE_NAMES if a not in attrs]
+            for a in new:
+                attrs[a] = {"value": p[a]["value"], "confidence": round(p[a]["confidence"], 4), "source": "model"}
+            merged.append(attrs)
+            predicted.append(new)
+        return self.write(emb, merged, facts, tones, lengths, seed, decoding, predicted)
+
+    def write(self, emb, attributes: list[dict], facts: list[dict], tones, lengths, seed=0, decoding="top_p",
+              predicted=None) -> list[dict]:
+        """Title, description and tags written from given attributes and facts; attributes unchanged."""
+        values = [writing_values(a) for a in attributes]
+        texts = self.text_model.generate(emb, values, tone=tones, length=lengths, seed=seed, decoding=decoding,
+                                         facts=facts)
+        predicted = predicted or [[] for _ in attributes]
+        return [{"attributes": a, "predicted": list(p), "title": compose_title(v), "description": t,
+                 "tags": compose_tags(v, f), "model_version": self.model_version}
+                for a, p, v, t, f in zip(attributes, predicted, values, texts, facts, strict=False)]
 
     def warm_up(self) -> None:
         """Run every compiled path once (TFLite interpreters, traced decoding), so the first

@@ -136,6 +136,6 @@ def generate_catalog(n: int, seed: int = 0, image_size: int = 160,
         tone, length = str(rng.choice(vocab.TONES)), str(rng.choice(vocab.LENGTHS))
         template = describe(labels, tone, length, rng)
         items.append(CatalogItem(render(labels, rng, image_size), labels, tone, length, template,
-                                 fill_slots(template, slot_values(labels))))
+                                 fill_slots(template, labels)))
     order = rng.permutation(n)
     return [items[i] for i in order]

@@ -12,21 +12,21 @@ Tokenising (WordPiece) uses keras-hub; top-p and greedy decoding run as one comp
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 
 from ml import vocab
-from ml._templates import fill_slots
+from ml._templates import SLOT_PATTERN, SLOTS, fill_slots
 from ml._tf import keras, seed_everything, tf
 from ml.decoding import CompiledDecoder
 from ml.efficientnet_lite import EMBED_DIM
-from ml.grounding import MAX_SENTENCES, ground, slot_values
+from ml.grounding import MAX_SENTENCES, ground
 
-SLOTS = {"{metal}": "xmetalx", "{Metal}": "xmetalx", "{gem}": "xgemx", "{style}": "xstylex",
-         "{Style}": "xstylex", "{colour}": "xcolourx"}
+SLOT_TOKENS = {slot: f"x{slot}x" for slot in SLOTS}  # "{metal}" and "{Metal}" -> "xmetalx"
 PAD, UNK, BOS, EOS = "[PAD]", "[UNK]", "[BOS]", "[EOS]"
-RESERVED = [PAD, UNK, BOS, EOS, "xmetalx", "xgemx", "xstylex", "xcolourx"]
+RESERVED = [PAD, UNK, BOS, EOS, *SLOT_TOKENS.values()]
 COND_DIM = sum(len(v) for v in vocab.ATTRIBUTES.values()) + len(vocab.TONES) + len(vocab.LENGTHS)
 WEIGHTS_FILE, CONFIG_FILE = "text_model.weights.h5", "text_model.json"
 SENTENCE_SLACK = 3  # sentences decoded past the length's budget, for those grounding drops
@@ -35,21 +35,19 @@ NUM_BEAMS = 4
 
 
 def delexicalise(template: str) -> str:
-    for slot, token in SLOTS.items():
-        template = template.replace(slot, token)
-    return template
+    return SLOT_PATTERN.sub(lambda m: SLOT_TOKENS[m.group(1).lower()], template)
 
 
 def relexicalise(text: str, attributes: dict[str, str]) -> str:
-    for slot, token in (("{metal}", "xmetalx"), ("{gem}", "xgemx"), ("{style}", "xstylex"),
-                        ("{colour}", "xcolourx")):
-        text = text.replace(token, slot)
-    return fill_slots(text, slot_values(attributes))
+    for slot, token in SLOT_TOKENS.items():
+        text = text.replace(token, "{" + slot + "}")
+    return fill_slots(text, attributes)
 
 
 def condition(attributes: dict[str, str], tone: str, length: str) -> np.ndarray:
     """One-hot attributes, tone and length concatenated: shape ``(COND_DIM,)``."""
-    parts = [np.eye(len(vals), dtype=np.float32)[vocab.index_of(a, attributes[a])]
+    parts = [np.eye(len(vals), dtype=np.float32)[vals.index(attributes[a])] if attributes.get(a) in vals
+             else np.zeros(len(vals), np.float32)  # a value the model has no class for: no condition
              for a, vals in vocab.ATTRIBUTES.items()]
     parts.append(np.eye(len(vocab.TONES), dtype=np.float32)[vocab.TONES.index(tone)])
     parts.append(np.eye(len(vocab.LENGTHS), dtype=np.float32)[vocab.LENGTHS.index(length)])
@@ -72,7 +70,7 @@ class _Tile(keras.layers.Layer):
 class DescriptionModel:
     def __init__(self, vocabulary: list[str], max_len: int = 96, units: int = 256):
         self.vocabulary, self.max_len, self.units = list(vocabulary), int(max_len), int(units)
-        self._tokenizer = None
+        self._tokenizer, self._words = None, None
         self.bos, self.eos = self.vocabulary.index(BOS), self.vocabulary.index(EOS)
         self._build()
 
@@ -135,7 +133,7 @@ class DescriptionModel:
             validation_split=0.1, seed=0, verbose=0, callbacks=None) -> dict:
         """Teacher-forced training; returns final ``{"loss", "val_token_accuracy"}``."""
         seed_everything(seed)
-        cond = np.stack([condition(a, t, n) for a, t, n in zip(attributes, tones, lengths, strict=True)])
+        cond = np.stack([condition(a, t, n) for a, t, n in zip(attributes, tones, lengths, strict=False)])
         emb = np.asarray(embeddings, np.float32)
         rows = [[self.bos] + ids[: self.max_len - 2] + [self.eos] for ids in self._encode(templates)]
         order = np.random.default_rng(seed).permutation(len(rows))
@@ -188,7 +186,7 @@ class DescriptionModel:
         return self._decoder
 
     def _initial_state(self, embeddings, attributes, tones, lengths, compiled=False):
-        cond = np.stack([condition(a, t, n_) for a, t, n_ in zip(attributes, tones, lengths, strict=True)])
+        cond = np.stack([condition(a, t, n_) for a, t, n_ in zip(attributes, tones, lengths, strict=False)])
         fn = self._init_fn if compiled else (lambda e, c: self.init_model([e, c], training=False))
         return fn(tf.constant(np.asarray(embeddings, np.float32)), tf.constant(cond))
 
@@ -215,7 +213,16 @@ class DescriptionModel:
         """WordPiece ids back to text, as the keras-hub tokenizer's ``detokenize`` does (pieces
         joined by spaces, ``##`` continuations glued on), in Python: a TF call per row costs
         about half a millisecond, more than the rest of a batched description."""
-        return [" ".join(self.vocabulary[i] for i in ids).replace(" ##", "") for ids in rows]
+        texts = [" ".join(self.vocabulary[i] for i in ids).replace(" ##", "") for ids in rows]
+        return [re.sub(r" ([-'’]) ", r"\1", t) for t in texts]  # "pared - back" -> "pared-back"
+
+    def known_words_only(self, raw: str) -> str:
+        """``raw`` minus sentences with a word the training text never had (pieces glued into
+        "wqne"): a half-trained describer's noise, which no rule about meaning would catch."""
+        if self._words is None:
+            self._words = {t for t in self.vocabulary if not t.startswith("##")}
+        return " ".join(s for s in re.findall(r"[^.!?]+[.!?]*", raw)
+                        if all(w in self._words for w in re.split(r"[\s\-'’]+", s.strip()) if w))
 
     def sample_stepwise(self, embeddings, attributes, tones, lengths, sampler="top_p", seed=0,
                         num_beams=NUM_BEAMS, max_sentences=None) -> list[str]:
@@ -258,20 +265,24 @@ class DescriptionModel:
         return self._detokenize([self._trim(row[1:]) for row in np.asarray(out)])
 
     def generate(self, embeddings, attributes: list[dict[str, str]], tone="elegant", length="medium",
-                 seed=0, attempts=2, decoding="top_p") -> list[str]:
+                 seed=0, attempts=2, decoding="top_p", facts=None) -> list[str]:
         """Grounded descriptions: decoded, slots filled, contradictions and repeats removed.
 
         With ``decoding="top_p"``, a row whose generation lost its opening sentence gets a new
         opening sentence (up to ``attempts``, greedy on the last) before falling back to a template opener;
         ``"greedy"`` and ``"beam"`` would only repeat themselves, so they decode once.
         ``tone`` and ``length`` are one value for every row or a list with one per row (the
-        worker batches jobs with different options).
+        worker batches jobs with different options). ``seed`` is one number or one per row (a
+        regeneration passes a new one, so its wording changes); ``facts`` (one dict per row, or
+        none) are the seller's own words, woven in by :func:`ml.grounding.ground`.
         """
         if decoding not in DECODINGS:
             raise ValueError(f"decoding must be one of {DECODINGS}")
         n = len(attributes)
         tones = [tone] * n if isinstance(tone, str) else list(tone)
         lengths = [length] * n if isinstance(length, str) else list(length)
+        seeds = [int(seed)] * n if np.ndim(seed) == 0 else [int(x) for x in seed]
+        facts = list(facts) if facts is not None else [None] * n
         texts, drafts = [""] * n, [""] * n
         todo = list(range(n))
         for attempt in range(attempts if decoding == "top_p" else 1):
@@ -281,12 +292,12 @@ class DescriptionModel:
             budget = [1 if attempt else MAX_SENTENCES[lengths[i]] + SENTENCE_SLACK for i in todo]
             raw = self.sample(np.asarray(embeddings)[todo], [attributes[i] for i in todo],
                               [tones[i] for i in todo], [lengths[i] for i in todo],
-                              sampler=sampler, seed=seed + attempt, max_sentences=budget)
+                              sampler=sampler, seed=(seeds[todo[0]] + attempt) % 2**31, max_sentences=budget)
             still = []
-            for i, r in zip(todo, raw, strict=True):
-                opening = relexicalise(r, attributes[i])
+            for i, r in zip(todo, raw, strict=False):
+                opening = relexicalise(self.known_words_only(r), attributes[i])
                 drafts[i] = f"{opening} {drafts[i]}" if attempt else opening
-                texts[i] = ground(drafts[i], attributes[i], tones[i], lengths[i])
+                texts[i] = ground(drafts[i], attributes[i], tones[i], lengths[i], facts[i], seeds[i])
                 if not texts[i].startswith(opening.split(".")[0][:20]) or not r:
                     still.append(i)
             todo = still

@@ -214,12 +214,15 @@ def train_heads(image_model, base_heads, feats: np.ndarray, labels: list[dict], 
 
 
 def templatise(description: str, attributes: dict[str, str]) -> str:
-    """A seller's description as a slot template: its metal, stone, style and colour words become slots."""
-    text = description
-    for attr, slot in (("metal", "{metal}"), ("gemstone", "{gem}"), ("style", "{style}"), ("colour", "{colour}")):
-        value = attributes.get(attr)
-        if value and value != "none":
-            text = re.sub(rf"\b{re.escape(value)}\b", slot, text, flags=re.IGNORECASE)
+    """A seller's description as a slot template: its piece, metal, stone, style, colour and finish words
+    become slots, so the describer writes a corrected value where the seller wrote theirs."""
+    from ml._templates import slot_fills
+
+    text, fills = description, slot_fills(attributes)
+    for slot in ("noun", "cat", "metal", "gem", "style", "colour", "finish"):  # longest phrases first
+        value = fills.get(slot)
+        if value and value != "piece":
+            text = re.sub(rf"(?<![\w{{-]){re.escape(value)}(?![\w}}-])", "{" + slot + "}", text, flags=re.IGNORECASE)
     return text
 
 

@@ -70,3 +70,37 @@ def test_a_photo_added_to_a_product_gets_a_thumbnail_and_leaves_the_text(app, cl
         assert len(product.photos) == 2 and all(p.thumbnail_key for p in product.photos)
         assert product.title == title
     assert client.get(f"/products/{pid}").get_data(as_text=True).count('alt="Photo ') == 2
+
+
+def test_corrected_category_and_metal_are_what_the_regenerated_listing_says(app, client, worker):
+    """The artisan corrects the model; the worker writes title, text and tags from the correction,
+    the old values appear nowhere, and regenerating again with the same options rewords it."""
+    token = register(client)
+    body = uploaded_and_ready(client, token)
+    pid = int(body["product_url"].rsplit("/", 1)[1])
+    with app.app_context():
+        product = db.session.get(Product, pid)
+        old = {k: v["value"] for k, v in product.attributes.items()}
+        form = {"title": product.title, "description": product.description, "tags": ", ".join(product.tags),
+                **{f"attr_{k}": v for k, v in old.items()}, "csrf_token": token}
+    new = {"category": "earrings" if old["category"] != "earrings" else "bracelet",
+           "metal": "platinum" if old["metal"] != "platinum" else "silver"}
+    client.post(f"/products/{pid}", data={**form, "attr_category": new["category"], "attr_metal": new["metal"]})
+
+    texts = []
+    for _ in range(2):
+        client.post(f"/products/{pid}/regenerate", data={"csrf_token": token, "tone": "elegant",
+                                                         "length": "medium", "replace": ["title", "description",
+                                                                                         "tags"]})
+        job_id = latest_job(app, pid)
+        assert wait_for_job(client, f"/jobs/{job_id}", timeout=240)["state"] == "ready"
+        with app.app_context():
+            product = db.session.get(Product, pid)
+            assert {k: product.attributes[k]["value"] for k in new} == new  # unchanged by the run
+            words = f" {product.title} {product.description} ".lower()
+            assert new["category"] in words and new["metal"] in words, words
+            assert f" {old['category']} " not in words and f" {old['metal']} " not in words, words
+            assert f"{new['metal']} {new['category']}" in product.tags, product.tags
+            assert not any(old["category"] in t.split() or t == old["metal"] for t in product.tags)
+            texts.append(product.description)
+    assert texts[0] != texts[1]  # a new seed per run: the same options, new wording

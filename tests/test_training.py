@@ -31,7 +31,6 @@ N_ITEMS = 40  # enough for a validation split that lets fine-tuning run
 def drawn_items():
     """Labelled drawings (64 px) standing in for a marketplace's photos."""
     from ml._templates import fill_slots
-    from ml.grounding import slot_values
     from ml.starter_catalog import generate_catalog
 
     items = generate_catalog(N_ITEMS, seed=11, image_size=64)
@@ -40,7 +39,7 @@ def drawn_items():
         buf = io.BytesIO()
         it.image.save(buf, "JPEG", quality=90)
         out.append({"jpeg": buf.getvalue(), "labels": it.labels,
-                    "description": fill_slots(it.template, slot_values(it.labels))})
+                    "description": fill_slots(it.template, it.labels)})
     return out
 
 

@@ -224,7 +224,8 @@ def _process(job_id: str, attempt: int, extras: dict[str, int]) -> str:
     started = time.perf_counter()
     results = get_generator().generate(
         [p.image for p in batch], tone=[p.options["tone"] for p in batch],
-        length=[p.options["length"] for p in batch])
+        length=[p.options["length"] for p in batch], seed=[p.options["seed"] for p in batch],
+        given=[p.options["given"] for p in batch], facts=[p.options["facts"] for p in batch])
     share = (time.perf_counter() - started) / len(batch)
     clock.append(time.perf_counter())
     outcomes = _finish_all(batch, results, share, clock)

@@ -4,11 +4,14 @@ A product keeps `edited_fields`, the names a person changed: "title", "descripti
 "tags" and "attributes.<name>". Generation fills every other field, and fills an edited
 one only when the artisan asked for it (the job's `replace_fields`).
 """
+import zlib
+
 from flask import current_app
 
 from ml.vocab import ATTRIBUTE_NAMES, LENGTHS, TONES
 
 TEXT_FIELDS = ("title", "description", "tags")
+FACT_FIELDS = ("materials", "technique", "origin", "size", "weight", "care", "story")
 
 
 def attribute_field(name: str) -> str:
@@ -43,13 +46,23 @@ def sync_summary(product) -> None:
     product.min_confidence = min(unsure) if unsure else (1.0 if attrs else None)
 
 
+def seller_facts(product) -> dict[str, str]:
+    """The seller's own fields that the description may use, word for word (empty ones left out)."""
+    return {name: str(value).strip() for name in FACT_FIELDS
+            if (value := getattr(product, name, None)) and str(value).strip()}
+
+
 def generation_options(job) -> dict:
-    """Tone and length for a run: the job's own, else the product's, else the defaults."""
+    """What a run writes from: tone and length (the job's own, else the product's, else the
+    defaults), the listing's current attributes (kept as they are: the model only fills those
+    missing), the seller's facts, and a seed of the job's own, so each regeneration reads anew."""
     product = job.product
     tone = job.tone or product.tone or TONES[0]
     length = job.length or product.length or LENGTHS[1]
     return {"tone": tone if tone in TONES else TONES[0],
-            "length": length if length in LENGTHS else LENGTHS[1]}
+            "length": length if length in LENGTHS else LENGTHS[1],
+            "given": {k: dict(v) for k, v in (product.attributes or {}).items()},
+            "facts": seller_facts(product), "seed": zlib.crc32(job.id.encode()) % 2**31}
 
 
 def apply_generated(job, result: dict) -> list[str]:
@@ -69,8 +82,11 @@ def apply_generated(job, result: dict) -> list[str]:
             setattr(product, field, list(value) if field == "tags" else value)
             written.append(field)
     attributes = {k: dict(v) for k, v in (product.attributes or {}).items()}
+    predicted = result.get("predicted", list(result["attributes"]))  # the rest were given: unchanged
     for name, attr in result["attributes"].items():
         key = attribute_field(name)
+        if name not in predicted:
+            continue
         if key not in mine or key in replace:
             attributes[name] = {"value": attr["value"], "confidence": float(attr["confidence"])}
             written.append(key)
