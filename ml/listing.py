@@ -69,9 +69,11 @@ class ListingGenerator:
         texts = self.text_model.generate(emb, values, tone=tones, length=lengths, seed=seed, decoding=decoding,
                                          facts=facts)
         predicted = predicted or [[] for _ in attributes]
+        # The embedding goes with each listing: the worker stores it for "more like this" and
+        # the duplicate-photo check (webapp/catalog/similar.py).
         return [{"attributes": a, "predicted": list(p), "title": compose_title(v), "description": t,
-                 "tags": compose_tags(v, f), "model_version": self.model_version}
-                for a, p, v, t, f in zip(attributes, predicted, values, texts, facts, strict=False)]
+                 "tags": compose_tags(v, f), "model_version": self.model_version, "embedding": e}
+                for a, p, v, t, f, e in zip(attributes, predicted, values, texts, facts, emb, strict=False)]
 
     def warm_up(self) -> None:
         """Run every compiled path once (TFLite interpreters, traced decoding), so the first

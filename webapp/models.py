@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Computed, DateTime, ForeignKey, String, Text
+from sqlalchemy import JSON, Computed, DateTime, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -162,6 +162,16 @@ class PhotoHeatmap(db.Model):
     object_key: Mapped[str] = mapped_column(String(512))
     model_version: Mapped[str] = mapped_column(String(64))
     category: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PhotoEmbedding(db.Model):
+    """The image model's embedding of a photo (float16 bytes), written by the worker with the
+    listing; the catalogue's "more like this" and the review page's duplicate check search them."""
+    __tablename__ = "photo_embeddings"
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(64))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

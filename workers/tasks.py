@@ -22,6 +22,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
+from webapp.listings.embeddings import record_embedding
 from webapp.listings.merge import apply_generated, generation_options
 from webapp.logging_setup import bind_log_ids
 from webapp.metrics import INFERENCE_SECONDS, JOBS_FINISHED, UPLOAD_TO_READY_SECONDS
@@ -436,6 +437,8 @@ def _record(job: Job, prepared: Prepared, copies: Copies, result: dict, elapsed:
         job=job, attributes=result["attributes"], title=result["title"],
         description=result["description"], tags=result["tags"],
         model_version=result["model_version"], inference_ms=int(elapsed * 1000)))
+    if result.get("embedding") is not None:  # for "more like this" and duplicate photos
+        record_embedding(photo.id, result["embedding"], result["model_version"])
     # The artisan's copy takes the generated text, except fields a person wrote (unless
     # they asked this run to replace them).
     apply_generated(job, result)

@@ -26,8 +26,10 @@ def test_generate_listing_for_a_drawn_ring(generator):
     listings = generator.generate([img, img.rotate(90)], tone="playful", length="long")
     assert len(listings) == 2
     for listing in listings:
-        assert set(listing) == {"attributes", "predicted", "title", "description", "tags", "model_version"}
+        assert set(listing) == {"attributes", "predicted", "title", "description", "tags", "model_version",
+                                "embedding"}
         assert listing["predicted"] == list(vocab.ATTRIBUTE_NAMES)  # nothing given: all predicted
+        assert listing["embedding"].shape == (1280,)  # for "more like this" and duplicate photos
         assert set(listing["attributes"]) == set(vocab.ATTRIBUTE_NAMES)
         values = {}
         for attr, pred in listing["attributes"].items():

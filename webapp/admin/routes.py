@@ -89,7 +89,19 @@ def review(product_id):
         action_form=ActionForm(), generated=latest_generated(product), reports=reports,
         history=history, people=people_by_id(e.actor_id for e in history),
         images=[store.url(p.thumbnail_key) for p in product.photos if p.thumbnail_key],
-        heatmaps=heatmaps_for(product, store), is_low=is_low_confidence, threshold=threshold())
+        heatmaps=heatmaps_for(product, store), is_low=is_low_confidence, threshold=threshold(),
+        duplicates=duplicates_for(product))
+
+
+def duplicates_for(product) -> list[dict]:
+    """Photos of this listing nearly the same as another artisan's published photo, with that listing."""
+    from webapp.catalog.similar import possible_duplicates
+
+    found = possible_duplicates(product)
+    titles = dict(db.session.execute(select(Product.id, Product.title)
+                                     .where(Product.id.in_({f["product_id"] for f in found}))).all()) if found else {}
+    numbers = {p.id: n for n, p in enumerate(product.photos, 1)}
+    return [dict(f, title=titles.get(f["product_id"]), photo_number=numbers.get(f["photo_id"])) for f in found]
 
 
 def heatmaps_for(product, store) -> list[dict]:

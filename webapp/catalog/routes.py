@@ -92,7 +92,16 @@ def detail_context(product, form) -> dict:
     offer = listing_offer(product)
     images = [large for large, _ in photos]
     return {"product": product, "photos": photos, "offer": offer, "form": form,
-            "json_ld": product_json_ld(product, images, offer), "open_graph": open_graph(product, images, offer)}
+            "json_ld": product_json_ld(product, images, offer), "open_graph": open_graph(product, images, offer),
+            "more": more_like_this(product)}
+
+
+def more_like_this(product, limit: int = 4) -> list:
+    """Other published pieces whose photos look most like this one's (image embeddings)."""
+    from webapp.catalog.similar import similar_products
+
+    store = get_store()
+    return [(p, store.url(thumb) if thumb else None) for p, thumb in similar_products(product, limit)]
 
 
 @bp.get("/<int:product_id>")

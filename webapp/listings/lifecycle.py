@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, update
 from webapp.audit import audit_as
 from webapp.extensions import db
 from webapp.listings.workflow import WorkflowError, busy_job, latest_generated
-from webapp.models import GeneratedListing, Job, Photo, PhotoHeatmap, Product, new_id, utcnow
+from webapp.models import GeneratedListing, Job, Photo, PhotoEmbedding, PhotoHeatmap, Product, new_id, utcnow
 from webapp.records import InaccuracyReport, ListingDiff, ListingRating
 from webapp.storage import get_store, object_key
 from webapp.training_tables import TrainingItem
@@ -55,7 +55,8 @@ def delete_product(product: Product) -> None:
     for table in (ListingRating, ListingDiff, InaccuracyReport):
         db.session.execute(delete(table).where(table.product_id == pid))
     if photo_ids:
-        db.session.execute(delete(PhotoHeatmap).where(PhotoHeatmap.photo_id.in_(photo_ids)))
+        for table in (PhotoHeatmap, PhotoEmbedding):
+            db.session.execute(delete(table).where(table.photo_id.in_(photo_ids)))
     if job_ids:
         db.session.execute(delete(GeneratedListing).where(GeneratedListing.job_id.in_(job_ids)))
     db.session.execute(update(TrainingItem).where(TrainingItem.source == "feedback",
@@ -125,6 +126,12 @@ def duplicate(product: Product) -> Product:
                                  width=photo.width, height=photo.height,
                                  original_filename=photo.original_filename, **keys)
     db.session.add_all(photos.values())
+    db.session.flush()
+    for source_id, copied in photos.items():
+        embedding = db.session.get(PhotoEmbedding, source_id)
+        if embedding is not None:  # the copy is alike to the same pieces
+            db.session.add(PhotoEmbedding(photo_id=copied.id, vector=embedding.vector,
+                                          model_version=embedding.model_version))
     listing = latest_generated(product)
     if listing is not None and photos:
         first = photos.get(listing.job.photo_id) or next(iter(photos.values()))
