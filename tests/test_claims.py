@@ -11,8 +11,8 @@ from tests.factories import ready_product
 from tests.faults import wait_until
 from tests.support import drawn_ring_jpeg, register, upload_photo, wait_for_job
 from webapp.extensions import db
+from webapp.job_lifecycle import claim_job, fail_claimed, owned, release_claimed
 from webapp.models import GeneratedListing, Job, Photo, Product, User, new_id, utcnow
-from workers.claims import claim_job, fail_claimed, owned, release_claimed
 
 
 def queued_job(email="claims@example.com") -> str:

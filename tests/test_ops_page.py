@@ -1,10 +1,14 @@
 """The operations page: admins only; shows a failed job with its reason and re-queues it."""
 import re
 
+from sqlalchemy import select
+
+from tests.factories import user_id
 from tests.ops_support import wait_for_heartbeat
 from tests.support import csrf_from, drawn_ring_jpeg, register, upload_photo, wait_for_job
 from webapp.extensions import db
 from webapp.models import Job
+from webapp.records import AuditEvent
 from webapp.storage import get_store
 
 
@@ -58,6 +62,17 @@ def test_operations_page_shows_a_failed_job_and_requeues_it(app, client, worker,
     assert done["state"] == "ready" and done["error"] is None
     with app.app_context():
         assert db.session.get(Job, job_id).attempts == 2
+        # Every state change of the job is in the audit log (webapp/job_lifecycle.py), the
+        # re-queue under the admin who asked for it.
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.job_id == job_id)
+                                    .order_by(AuditEvent.id)).all()
+        assert [e.action for e in events] == [
+            "job.awaiting_upload", "job.queued", "job.processing", "job.failed",
+            "job.queued", "job.processing", "job.ready"]
+        requeue_event = events[4]
+        assert requeue_event.actor_id == user_id("admin@example.com")
+        assert requeue_event.changes == {"state": ["failed", "queued"], "error": [failed["error"], None]}
+        assert {e.actor_id for e in events[2:4] + events[5:]} == {None}  # the worker
 
     page = admin.get("/admin/ops").get_data(as_text=True)
     assert job_id not in page

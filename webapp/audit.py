@@ -1,19 +1,19 @@
-"""The audit log, written from a session hook so no state change can forget to record itself.
+"""The audit log of products, written from a session hook so no change can forget to record itself.
 
-Every flush that creates, changes or deletes a product or changes a job's state adds an
-`AuditEvent` with the acting person (None when the worker or the system acts) and the
-old and new value of each tracked field. Callers may name the action with `audit_as`.
+Every flush that creates, changes or deletes a product adds an `AuditEvent` with the acting
+person (None when the worker or the system acts) and the old and new value of each tracked
+field. Callers may name the action with `audit_as`. A job's state changes are recorded by
+webapp/job_lifecycle.py, the one module that makes them (a bulk UPDATE included).
 """
 from flask import g, has_request_context
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event, inspect
 
-from webapp.models import Job, Product
+from webapp.models import Product
 from webapp.records import AuditEvent
 
 PRODUCT_FIELDS = ("status", "title", "description", "tags", "attributes", "rejection_reason",
                   "tone", "length")
-JOB_FIELDS = ("state", "error")
 _TEXT_LIMIT = 2000
 
 
@@ -75,11 +75,6 @@ def _collect(session, _flush_context):
                 action = named or ("product.status" if "status" in changes else "product.edit")
                 events.append(AuditEvent(actor_id=actor, product_id=obj.id, action=action,
                                          changes=changes))
-        elif isinstance(obj, Job):
-            changes = _changes(obj, JOB_FIELDS)
-            if "state" in changes:
-                events.append(AuditEvent(actor_id=actor, product_id=obj.product_id, job_id=obj.id,
-                                         action="job." + obj.state, changes=changes))
     for obj in session.deleted:
         if isinstance(obj, Product):
             events.append(AuditEvent(actor_id=actor, product_id=obj.id, action="product.delete",

@@ -166,7 +166,7 @@ def load_settings(env=None):
         # On SIGTERM (with REMAP_SIGTERM=SIGQUIT) running tasks get this long, then go back to the queue.
         "WORKER_SHUTDOWN_TIMEOUT": float(env.get("WORKER_SHUTDOWN_TIMEOUT", 20)),
         "JOB_MAX_ATTEMPTS": int(env.get("JOB_MAX_ATTEMPTS", 5)),
-        # Micro-batching (workers/batching.py): a task takes up to this many queued jobs through the models at once.
+        # Micro-batching (workers/batch.py): a task takes up to this many queued jobs through the models at once.
         "WORKER_BATCH_MAX": max(1, int(env.get("WORKER_BATCH_MAX", 16))),
         "REAPER_INTERVAL": float(env.get("REAPER_INTERVAL", 60)),
         "REAPER_UNSENT_AFTER": int(env.get("REAPER_UNSENT_AFTER", 60)),

@@ -21,10 +21,10 @@ from celery import shared_task
 from flask import current_app
 from sqlalchemy import and_, or_, select
 
+from webapp import job_lifecycle
 from webapp.extensions import db
 from webapp.models import Job, utcnow
-from webapp.products.uploads import discard_upload, send_job
-from workers.claims import lock_job
+from webapp.products.uploads import discard_upload
 
 log = logging.getLogger(__name__)
 
@@ -71,28 +71,24 @@ def reap(limit: int = 500) -> dict:
 
 def _revive(job_id: str, conditions: dict) -> str | None:
     """Re-queue and send one stuck job, or fail it if it has had its tries; None if it moved on."""
-    job = lock_job(job_id)
+    job = job_lifecycle.lock_job(job_id)
     still_stuck = job is not None and db.session.scalar(
         select(Job.id).where(Job.id == job_id, or_(*conditions.values()))) is not None
     if not still_stuck:
         db.session.rollback()
         return None
     if job.attempts >= current_app.config["JOB_MAX_ATTEMPTS"]:
-        job.state, job.finished_at = "failed", utcnow()
-        job.error = GAVE_UP.format(n=job.attempts)
-        db.session.commit()
+        job_lifecycle.fail(job, GAVE_UP.format(n=job.attempts))
         log.warning("reaper: job %s failed after %d attempts", job_id, job.attempts)
         return "failed"
     log.warning("reaper: job %s stuck in %s (attempt %d, task %s); sending it again",
                 job_id, job.state, job.attempts, job.task_id)
-    job.state, job.queued_at, job.task_id = "queued", utcnow(), None
-    db.session.commit()
-    send_job(job)
+    job_lifecycle.resend_stuck(job)
     return "resent"
 
 
 def _discard(job_id: str, abandoned_before) -> bool:
-    job = lock_job(job_id)
+    job = job_lifecycle.lock_job(job_id)
     if job is None or job.state != "awaiting_upload" or job.created_at >= abandoned_before:
         db.session.rollback()
         return False

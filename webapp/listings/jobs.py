@@ -2,13 +2,12 @@
 from sqlalchemy.exc import IntegrityError
 
 from ml.vocab import LENGTHS, TONES
+from webapp import job_lifecycle
 from webapp.extensions import db
 from webapp.listings.merge import edited
 from webapp.listings.workflow import WorkflowError, back_to_draft_if_published, busy_job
-from webapp.models import Job, utcnow
-from webapp.products.uploads import send_job
+from webapp.models import Job
 from webapp.quotas import QuotaReached, check_regeneration
-from webapp.storage import get_store
 
 STILL_WRITING = "The listing is still being written; wait for it to finish."
 
@@ -33,28 +32,28 @@ def request_regeneration(product, tone: str, length: str, replace_fields=()) -> 
         raise WorkflowError(str(exc)) from None
     product.tone, product.length = tone, length
     back_to_draft_if_published(product)  # the text will change: it needs a new review
-    job = Job(product=product, photo=photo, kind="regenerate", tone=tone, length=length,
-              replace_fields=sorted(set(replace_fields) & edited(product)),
-              state="queued", queued_at=utcnow())
-    db.session.add(job)
     try:
+        job = job_lifecycle.new_job(product, photo, "regenerate", tone=tone, length=length,
+                                    replace_fields=sorted(set(replace_fields) & edited(product)))
         db.session.commit()
     except IntegrityError:
         # Another request queued one a moment ago: the unique index on the product's running
         # regeneration (jobs.regenerating_product_id) lets only one in.
         db.session.rollback()
         raise WorkflowError(STILL_WRITING) from None
-    send_job(job)
+    job_lifecycle.send_job(job)
     return job
+
+
+# What the artisan reads when a job cannot be retried (job_lifecycle.RequeueRefused.why).
+REFUSALS = {"not failed": "Only a failed job can be retried.",
+            "photo gone": "This photo could not be used and was removed; please upload another one."}
 
 
 def retry(job: Job) -> Job:
     """Run a failed job again, if its photo is still in storage (unusable photos are deleted)."""
-    if job.state != "failed":
-        raise WorkflowError("Only a failed job can be retried.")
-    if get_store().head(job.photo.object_key) is None:
-        raise WorkflowError("This photo could not be used and was removed; please upload another one.")
-    job.state, job.error, job.queued_at, job.finished_at = "queued", None, utcnow(), None
-    db.session.commit()
-    send_job(job)
+    try:
+        job_lifecycle.requeue(job)
+    except job_lifecycle.RequeueRefused as exc:
+        raise WorkflowError(REFUSALS[exc.why]) from exc
     return job

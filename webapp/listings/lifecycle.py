@@ -7,10 +7,11 @@ catalogue first (its own audit entry), and every change goes through the session
 from flask import current_app
 from sqlalchemy import delete, select, update
 
+from webapp import job_lifecycle
 from webapp.audit import audit_as
 from webapp.extensions import db
 from webapp.listings.workflow import WorkflowError, busy_job, latest_generated
-from webapp.models import GeneratedListing, Job, Photo, PhotoEmbedding, PhotoHeatmap, Product, new_id, utcnow
+from webapp.models import GeneratedListing, Photo, PhotoEmbedding, PhotoHeatmap, Product, new_id
 from webapp.records import InaccuracyReport, ListingDiff, ListingRating
 from webapp.storage import get_store, object_key
 from webapp.training_tables import TrainingItem
@@ -135,9 +136,8 @@ def duplicate(product: Product) -> Product:
     listing = latest_generated(product)
     if listing is not None and photos:
         first = photos.get(listing.job.photo_id) or next(iter(photos.values()))
-        new_job = Job(product=copy, photo=first, kind="copy", state="ready", queued_at=utcnow(),
-                      started_at=utcnow(), finished_at=utcnow())
-        db.session.add(new_job)
+        audit_as("product.duplicate")  # new_job flushes: the copy's creation is recorded under this name
+        new_job = job_lifecycle.new_job(copy, first, "copy")
         db.session.add(GeneratedListing(job=new_job, attributes=listing.attributes, title=listing.title,
                                         description=listing.description, tags=listing.tags,
                                         model_version=listing.model_version,

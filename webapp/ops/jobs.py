@@ -2,12 +2,15 @@
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from webapp import job_lifecycle
 from webapp.extensions import db
 from webapp.logging_setup import bind_log_ids
 from webapp.metrics import JOBS_REQUEUED
-from webapp.models import Job, Product, utcnow
-from webapp.products.uploads import send_job
-from webapp.storage import get_store
+from webapp.models import Job, Product
+
+# What the admin reads when a job cannot be re-queued (job_lifecycle.RequeueRefused.why).
+REFUSALS = {"not failed": "Only failed jobs can be re-queued; this one is {state}.",
+            "photo gone": "The photo is no longer in storage; the artisan needs to upload it again."}
 
 
 class RequeueRefused(Exception):
@@ -24,13 +27,9 @@ def recent_failures(limit: int = 20) -> list[Job]:
 def requeue(job: Job) -> Job:
     """Put a failed job back in the queue: the row first (committed), then the broker message."""
     bind_log_ids(job_id=job.id, product_id=job.product_id)
-    if job.state != "failed":
-        raise RequeueRefused(f"Only failed jobs can be re-queued; this one is {job.state}.")
-    if get_store().head(job.photo.object_key) is None:
-        raise RequeueRefused("The photo is no longer in storage; the artisan needs to upload it again.")
-    job.state, job.error, job.queued_at = "queued", None, utcnow()
-    job.started_at = job.finished_at = None
-    db.session.commit()
-    send_job(job)
+    try:
+        job_lifecycle.requeue(job)
+    except job_lifecycle.RequeueRefused as exc:
+        raise RequeueRefused(REFUSALS[exc.why].format(state=job.state)) from exc
     JOBS_REQUEUED.inc()
     return job

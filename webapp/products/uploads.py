@@ -2,16 +2,15 @@
 import logging
 import re
 import unicodedata
-import uuid
 
 from flask import current_app
-from sqlalchemy import update
 
+from webapp import job_lifecycle
 from webapp.extensions import db
 from webapp.listings.facts import UnknownValue, checked_facts, set_facts
 from webapp.logging_setup import bind_log_ids
 from webapp.metrics import UPLOADS_CONFIRMED, UPLOADS_CREATED
-from webapp.models import Job, Photo, Product, new_id, utcnow
+from webapp.models import Job, Photo, Product, new_id
 from webapp.quotas import QuotaReached, check_upload
 from webapp.storage import get_store, object_key
 
@@ -64,8 +63,8 @@ def start_upload(owner, filename: str, content_type: str, size: int, product=Non
         db.session.add(product)
     photo = Photo(product=product, object_key=key, content_type=content_type,
                   original_filename=display_filename(filename))
-    job = Job(product=product, photo=photo, kind=kind)
-    db.session.add_all([photo, job])
+    db.session.add(photo)
+    job = job_lifecycle.new_job(product, photo, kind)
     db.session.commit()
     UPLOADS_CREATED.inc()
     bind_log_ids(job_id=job.id, product_id=product.id)
@@ -89,41 +88,13 @@ def confirm_upload(job: Job) -> Job:
         raise UploadRefused("The photo has not arrived in storage yet. Please upload it again.")
     if not 0 < head["size"] <= current_app.config["UPLOAD_MAX_BYTES"]:
         store.delete(job.photo.object_key)
-        fail_job(job, "The photo is empty or larger than allowed.")
+        job_lifecycle.fail(job, "The photo is empty or larger than allowed.")
         return job
     job.photo.size_bytes = head["size"]
-    job.state, job.queued_at = "queued", utcnow()
-    db.session.commit()
+    job_lifecycle.queue(job)
     UPLOADS_CONFIRMED.inc()
     log.info("upload confirmed, job %s queued", job.id)
-    send_job(job)
     return job
-
-
-def send_job(job: Job) -> None:
-    """Publish the job to the broker; if that fails the row stays queued and the reaper sends it.
-
-    The task id is chosen here and stored only once the broker took the message, so a
-    queued job with no task id is one the broker never saw (workers/reaper.py).
-    """
-    task_id = uuid.uuid4().hex
-    try:
-        current_app.extensions["celery"].send_task(
-            "workers.tasks.process_upload", args=[job.id], task_id=task_id,
-            queue=current_app.config["CELERY_QUEUE"])
-    except Exception as exc:  # broker down: the job is safe in the database
-        log.warning("could not queue job %s (%s: %s); the reaper will send it",
-                    job.id, type(exc).__name__, exc)
-        task_id = None
-    # Only while still queued: a task that already took the job recorded its own id.
-    db.session.execute(update(Job).where(Job.id == job.id, Job.state == "queued")
-                       .values(task_id=task_id).execution_options(synchronize_session=False))
-    db.session.commit()
-
-
-def fail_job(job: Job, reason: str) -> None:
-    job.state, job.error, job.finished_at = "failed", reason[:500], utcnow()
-    db.session.commit()
 
 
 def cancel_upload(job: Job) -> None:
