@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tests.support import ROOT, drawn_ring_jpeg
+from tests.support import ROOT, drawn_ring_jpeg, emailed_link
 
 SHOTS = ROOT / "test-artifacts" / "browser"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -53,7 +53,7 @@ def register(page, email):
     expect(page).to_have_url(re.compile(r"/products$"))
 
 
-def test_upload_edit_review_publish(browser, live_server, worker):
+def test_upload_edit_review_publish(app, browser, live_server, worker):
     artisan = new_page(browser, live_server)
     register(artisan, "maker@example.com")
     shot(artisan, "01-artisan-products-empty")
@@ -125,6 +125,7 @@ def test_upload_edit_review_publish(browser, live_server, worker):
     # The admin approves the edited one and rejects the other with a reason.
     admin = new_page(browser, live_server)
     register(admin, "admin@example.com")
+    admin.goto(emailed_link(app, "admin@example.com", "/confirm-admin/"))  # proves the address
     admin.get_by_role("link", name="Review").click()
     expect(admin.locator("table.queue tbody tr")).to_have_count(2)
     shot(admin, "07-admin-queue")

@@ -5,7 +5,7 @@ filter every line of one request, job or Celery task. The ids come from where
 the event happened, so callers never have to pass them:
 
 - request_id: the router's X-Request-ID (Heroku sets one), or a new one; echoed back;
-- user_id: the signed-in user, read from the session without a database query;
+- user_id: the signed-in user, once Flask-Login has loaded and checked the session (each request);
 - product_id, job_id: the URL's view arguments, or `bind_log_ids(...)` once known;
 - task_id: the Celery task being run.
 """
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
 
-from flask import g, has_app_context, has_request_context, request, session
+from flask import g, has_app_context, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
 ID_FIELDS = ("request_id", "user_id", "product_id", "job_id", "task_id")
@@ -45,7 +45,8 @@ def current_log_ids() -> dict:
     ids = dict(_bound_outside_app.get())
     if has_request_context():
         ids["request_id"] = g.get("request_id")
-        ids["user_id"] = _session_user_id()
+        # Set by the user loader (webapp/auth/routes.py) once Flask-Login has checked the session.
+        ids["user_id"] = g.get("user_id")
         for name in ("product_id", "job_id"):
             if request.view_args and name in request.view_args:
                 ids[name] = request.view_args[name]
@@ -55,15 +56,6 @@ def current_log_ids() -> dict:
     if task_id:
         ids["task_id"] = task_id
     return {k: v for k, v in ids.items() if v is not None}
-
-
-def _session_user_id():
-    # Flask-Login keeps the id in the session; reading it never touches the database.
-    try:
-        value = session.get("_user_id")
-    except RuntimeError:
-        return None
-    return int(value) if value and str(value).isdigit() else value
 
 
 def _celery_task_id():

@@ -28,6 +28,9 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(255), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(default=False)
+    # Part of the id in every session and remember-me cookie (get_id): moving it on ends them
+    # all, server-side (sign out, sign out everywhere, password change or reset).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     # Shown to customers on the artisan's listings and shop page; never their email.
     shop_name: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -37,6 +40,14 @@ class User(UserMixin, db.Model):
     @property
     def display_shop_name(self) -> str:
         return self.shop_name or f"Artisan #{self.id}"
+
+    def get_id(self) -> str:
+        """Flask-Login's "alternative token": the id and the session version (webapp/auth/routes.py)."""
+        return f"{self.id}:{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """Every session cookie made before this stops working at its next request."""
+        self.session_version = (self.session_version or 0) + 1
 
     def set_password(self, password: str, wait: float | None = None) -> None:
         # One hash at a time per process; `wait` bounds the wait for a turn (webapp/auth/passwords.py).

@@ -1,10 +1,12 @@
-"""Settings page: create and revoke API tokens."""
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_login import current_user, login_required
+"""Settings page: API tokens, shop name, password change and "sign out everywhere"."""
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 
 from webapp.account.forms import ShopForm, TokenForm
 from webapp.account.tokens import create_token, revoke
+from webapp.auth.forms import ChangePasswordForm
+from webapp.auth.passwords import HashingBusy
 from webapp.extensions import db
 from webapp.products.forms import ActionForm
 from webapp.records import ApiToken
@@ -12,11 +14,12 @@ from webapp.records import ApiToken
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 
-def render_settings(form, new_token=None, status=200):
+def render_settings(form, new_token=None, status=200, password_form=None):
     tokens = db.session.scalars(select(ApiToken).where(ApiToken.user_id == current_user.id)
                                 .order_by(ApiToken.created_at.desc())).all()
     return render_template("account/settings.html", form=form, tokens=tokens, new_token=new_token,
                            action_form=ActionForm(),
+                           password_form=password_form or ChangePasswordForm(formdata=None),
                            shop_form=ShopForm(formdata=None, shop_name=current_user.shop_name)), status
 
 
@@ -60,4 +63,42 @@ def shop():
     current_user.shop_name = (form.shop_name.data or "").strip() or None
     db.session.commit()
     flash("Shop name saved.", "success")
+    return redirect(url_for("account.settings"))
+
+
+def _restart_session():
+    """End every session of the account, then carry on signed in here with the new version."""
+    current_user.end_sessions()
+    db.session.commit()
+    login_user(current_user._get_current_object())
+
+
+@bp.post("/password")
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    form.known_email = current_user.email
+    if not form.validate_on_submit():
+        return render_settings(TokenForm(formdata=None), status=400, password_form=form)
+    wait = current_app.config["PASSWORD_HASH_WAIT"]
+    try:
+        if not current_user.check_password(form.current.data, wait):
+            form.current.errors.append("This is not your current password.")
+            return render_settings(TokenForm(formdata=None), status=400, password_form=form)
+        current_user.set_password(form.password.data, wait)
+    except HashingBusy:
+        flash("Many people are signing in right now; please try again in a moment.", "error")
+        return redirect(url_for("account.settings"))
+    _restart_session()
+    flash("Password changed; you are signed out everywhere else.", "success")
+    return redirect(url_for("account.settings"))
+
+
+@bp.post("/sessions/end")
+@login_required
+def sign_out_everywhere():
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    _restart_session()
+    flash("Signed out on every other device.", "success")
     return redirect(url_for("account.settings"))

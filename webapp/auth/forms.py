@@ -1,7 +1,19 @@
-"""Sign-up and sign-in forms."""
+"""Sign-up, sign-in and password forms; passwords are checked for strength (webapp/auth/strength.py)."""
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+from webapp.auth.strength import password_problem
+
+
+class StrongPassword:
+    """A validator: long enough and not easy to guess (zxcvbn), with advice when it is not."""
+
+    def __call__(self, form, field):
+        email = form.email.data if hasattr(form, "email") else getattr(form, "known_email", "")
+        problem = password_problem(field.data or "", *(email or "").split("@"))
+        if problem:
+            raise ValidationError(problem)
 
 
 class LoginForm(FlaskForm):
@@ -12,6 +24,23 @@ class LoginForm(FlaskForm):
 
 class RegisterForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=255)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=128)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=128), StrongPassword()])
     confirm = PasswordField("Repeat password", validators=[EqualTo("password", "Passwords differ.")])
     submit = SubmitField("Create account")
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=255)])
+    submit = SubmitField("Send me a link")
+
+
+class NewPasswordForm(FlaskForm):
+    """Setting a password from a reset link; `known_email` feeds the strength check."""
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=128), StrongPassword()])
+    confirm = PasswordField("Repeat new password", validators=[EqualTo("password", "Passwords differ.")])
+    submit = SubmitField("Set password")
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current = PasswordField("Current password", validators=[DataRequired()])
+    submit = SubmitField("Change password")

@@ -1,22 +1,44 @@
-"""Register, sign in and sign out."""
+"""Register, sign in and out, reset a password by an emailed link, confirm an admin address.
+
+A session names the account and its session version (User.get_id); the loader refuses a
+session whose version has moved on, so signing out ends the session on the server, not
+only in the browser that asked.
+"""
+import logging
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from webapp.auth.forms import LoginForm, RegisterForm
+from webapp.auth.forms import LoginForm, NewPasswordForm, RegisterForm, ResetRequestForm
+from webapp.auth.links import admin_token, reset_token, user_from_admin_token, user_from_reset
 from webapp.auth.passwords import HashingBusy, hash_password, verify_password
 from webapp.extensions import db, login_manager
 from webapp.limits import by_address, by_email, failed_sign_in, rate_limit
+from webapp.mail import send_mail
 from webapp.models import User
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
 
 
 @login_manager.user_loader
-def load_user(user_id):
-    return db.session.get(User, int(user_id))
+def load_user(session_id):
+    user_id, _, version = str(session_id).partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None  # a cookie from before session versions: signed out
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version):
+        return None
+    g.user_id = user.id  # for the log lines of this request (webapp/logging_setup.py)
+    return user
+
+
+@bp.before_app_request
+def check_session():
+    """Every request with a session cookie has it checked (and ended ones refused) before the view."""
+    current_user.is_authenticated  # noqa: B018  (loads the user through load_user)
 
 
 def safe_next(target):
@@ -51,11 +73,17 @@ def register():
             # The same words whoever owns the address: registration is no account oracle.
             flash(TAKEN_OR_NEW, "info")
             return redirect(url_for("auth.login"))
-        user = User(email=email, is_admin=email in current_app.config["ADMIN_EMAILS"],
-                    password_hash=password_hash)
+        user = User(email=email, password_hash=password_hash)
         db.session.add(user)
         db.session.commit()
         login_user(user)
+        if email in current_app.config["ADMIN_EMAILS"]:
+            # Admin only once the owner of the address follows this link.
+            send_mail(email, "Confirm your admin address",
+                      "Follow this link to confirm the address and become an admin:\n"
+                      + url_for("auth.confirm_admin", token=admin_token(user), _external=True))
+            flash("This address is an admin address: follow the link we emailed to it to become an admin.",
+                  "info")
         flash("Welcome! Upload a photo to create your first listing.", "success")
         return redirect(url_for("products.index"))
     return render_template("auth/register.html", form=form)
@@ -91,5 +119,64 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    # Server-side: a copy of this session cookie (or a remember-me cookie) stops working too.
+    current_user.end_sessions()
+    db.session.commit()
     logout_user()
     return redirect(url_for("auth.login"))
+
+
+RESET_SENT = ("If an account uses this address, we have emailed it a link to set a new password. "
+              "The link works once, for an hour.")
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@rate_limit("RATELIMIT_RESET", by_address)
+@rate_limit("RATELIMIT_RESET", by_email)
+def reset_request():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        user = db.session.scalar(select(User).where(User.email == form.email.data.strip().lower()))
+        if user is not None:
+            send_mail(user.email, "Set a new password",
+                      "Follow this link to set a new password (it works once, for an hour):\n"
+                      + url_for("auth.reset_password", token=reset_token(user), _external=True)
+                      + "\n\nIf you did not ask for it, ignore this email: your password stays as it is.")
+        flash(RESET_SENT, "info")  # the same words for an unknown address
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_request.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token):
+    user = user_from_reset(token)
+    if user is None:
+        flash("This link has expired or was already used; ask for a new one.", "error")
+        return redirect(url_for("auth.reset_request"))
+    form = NewPasswordForm()
+    form.known_email = user.email
+    if form.validate_on_submit():
+        try:
+            user.set_password(form.password.data, current_app.config["PASSWORD_HASH_WAIT"])
+        except HashingBusy as error:
+            return busy(error)
+        user.end_sessions()  # every session, and this link, end here
+        db.session.commit()
+        log.info("password reset for user %s", user.id)
+        flash("Your password is set; sign in with it.", "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_password.html", form=form)
+
+
+@bp.get("/confirm-admin/<token>")
+def confirm_admin(token):
+    """The link sent to an ADMIN_EMAILS address at registration: following it proves the address."""
+    user = user_from_admin_token(token)
+    if user is None or user.email not in current_app.config["ADMIN_EMAILS"]:
+        abort(404)
+    if not user.is_admin:
+        user.is_admin = True
+        db.session.commit()
+        log.info("user %s confirmed an admin address and is an admin", user.id)
+    flash("Address confirmed: you are an admin.", "success")
+    return redirect(url_for("auth.login") if not current_user.is_authenticated else url_for("admin.queue"))

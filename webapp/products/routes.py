@@ -1,5 +1,5 @@
 """Artisan pages: products, direct uploads and the status the page polls."""
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import bindparam, select
 
@@ -147,16 +147,8 @@ def cancel(job_id):
 
 
 def session_account_id() -> int | None:
-    """The signed-in account's id as Flask-Login keeps it in the signed session cookie.
-
-    Without loading the account's row: for the status poll, whose one query checks that the
-    job's product belongs to this account (the foreign key from products to users means the
-    account exists). With no id in the session (signed out, or only a remember-me cookie)
-    Flask-Login's usual path decides.
-    """
-    value = session.get("_user_id")
-    if value is not None and str(value).isdigit():
-        return int(value)
+    """The signed-in account's id, through Flask-Login: its loader also checks that the session
+    has not been ended (webapp/auth/routes.py), which the session cookie alone cannot say."""
     return current_user.id if current_user.is_authenticated else None
 
 
