@@ -1,13 +1,13 @@
 """users.session_version: part of every session cookie, moved on to end them server-side
 
-Revision ID: 0007_session_version
-Revises: 0006_one_regen_per_product
+Revision ID: 0008_session_version
+Revises: 0007_photo_embeddings
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_session_version"
-down_revision = "0006_one_regen_per_product"
+revision = "0008_session_version"
+down_revision = "0007_photo_embeddings"
 branch_labels = None
 depends_on = None
 
