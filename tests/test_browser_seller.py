@@ -120,7 +120,7 @@ def every_page(app) -> list[tuple[str, str, str]]:
             ("product", "maker", f"/products/{pid}"), ("settings", "maker", "/account/"),
             ("queue", "admin", "/admin/"), ("review", "admin", f"/admin/products/{pid}"),
             ("audit", "admin", "/admin/audit"), ("dashboard", "admin", "/admin/dashboard"),
-            ("ops", "admin", "/admin/ops")]
+            ("ops", "admin", "/admin/ops"), ("exports", "admin", "/admin/exports")]
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])

@@ -112,8 +112,10 @@ def register_errorhandlers(app):
 
 def register_commands(app):
     from webapp.commands import create_admin
+    from webapp.exports.commands import export_cli
     from webapp.training_commands import catalog_cli, ml_cli
 
     app.cli.add_command(create_admin)
     app.cli.add_command(catalog_cli)
     app.cli.add_command(ml_cli)
+    app.cli.add_command(export_cli)

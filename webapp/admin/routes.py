@@ -170,4 +170,4 @@ def people_by_id(ids) -> dict[int, str]:
     return dict(db.session.execute(select(User.id, User.email).where(User.id.in_(ids))).all())
 
 
-from webapp.admin import audit_log, dashboard  # noqa: E402,F401  (more admin pages)
+from webapp.admin import audit_log, dashboard, exports  # noqa: E402,F401  (more admin pages)

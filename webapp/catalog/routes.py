@@ -90,7 +90,9 @@ def detail_context(product, form) -> dict:
     store = get_store()
     photos = [(store.url(p.object_key), store.url(p.thumbnail_key)) for p in product.photos if p.thumbnail_key]
     offer = listing_offer(product)
-    images = [large for large, _ in photos]
+    # Search engines and previews fetch later: stable links, not the page's expiring ones.
+    images = [url_for("catalog.photo", product_id=product.id, number=n, _external=True)
+              for n in range(1, len(photos) + 1)]
     return {"product": product, "photos": photos, "offer": offer, "form": form,
             "json_ld": product_json_ld(product, images, offer), "open_graph": open_graph(product, images, offer),
             "more": more_like_this(product)}
@@ -110,6 +112,17 @@ def detail(product_id):
     if product is None:
         abort(404)
     return render_template("catalog/detail.html", **detail_context(product, ReportForm(formdata=None)))
+
+
+@bp.get("/<int:product_id>/photos/<int:number>.jpg")
+def photo(product_id, number):
+    """A stable public link to a published listing's photo (feeds, structured data, previews):
+    it redirects to a short-lived signed URL of the stored copy."""
+    product = db.session.scalar(published().where(Product.id == product_id))
+    photos = [p for p in product.photos if p.thumbnail_key] if product is not None else []
+    if not 1 <= number <= len(photos):
+        abort(404)
+    return redirect(get_store().url(photos[number - 1].object_key), code=302)
 
 
 @bp.get("/shop/<int:owner_id>")
