@@ -206,7 +206,7 @@ def test_keyboard_upload_of_a_heic_and_an_oversized_photo_with_facts_set_first(
         with page.expect_file_chooser() as chooser:
             page.keyboard.press("Enter")
         chooser.value.set_files([
-            {"name": "IMG_0001.HEIC", "mimeType": "image/heic", "buffer": drawn_ring_heic(320)},
+            {"name": "IMG_0001.HEIC", "mimeType": "image/heic", "buffer": drawn_ring_heic()},
             {"name": "huge.png", "mimeType": "image/png", "buffer": big},
         ])
         rows = page.locator(".upload-item")

@@ -95,7 +95,7 @@ def test_heic_photo_is_decoded_and_stored_as_a_plain_jpeg():
     from tests.support import drawn_ring_heic
     from workers.photos import decode_photo, stored_jpeg
 
-    data = drawn_ring_heic(320)
+    data = drawn_ring_heic()
     assert data[4:12] == b"ftypheic"
     image = decode_photo(data)
     assert image.size == (320, 320) and image.mode == "RGB"
