@@ -1,10 +1,12 @@
 """`make loadtest`: 200 clients polling and 20 uploading for 60 s against gunicorn and a real
 worker on the real services; passes only with zero 5xx, zero client errors and zero lost jobs.
 
-A benchmark, not a test. Everything it needs it starts itself, and tears down after:
-a scratch database on the shared MariaDB, its own redis-server and LocalStack on free
-ports, gunicorn with the project's gunicorn.conf.py, and a Celery worker (with beat,
-so the reaper runs) on the tiny model bundle unless --model names another.
+A benchmark, not a test. Everything it needs it starts itself through the service harness
+(tests/harness.py), each process in a group of its own, and tears down after: a scratch
+database on the shared MariaDB, its own redis-server and LocalStack on free ports,
+gunicorn with the project's gunicorn.conf.py, a Celery worker on the tiny model bundle
+unless --model names another, and beat as a process of its own (as the Procfile runs it),
+so the reaper runs.
 
 Uploaders do what the browser does (create, POST straight to S3, confirm, poll until
 ready) in a loop; pollers reuse an uploader's session, as open tabs would, and poll
@@ -22,7 +24,6 @@ import random
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,30 +33,13 @@ from pathlib import Path
 
 import boto3
 import httpx2 as httpx
-import mysql.connector
 from PIL import Image, ImageDraw
 from sqlalchemy import create_engine, text
 
+from tests.harness import Services, create_database, drop_database, free_port, migrate
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULT_FILE = ROOT / ".cache" / "loadtest-last.json"
-MYSQL = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(check, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    raise RuntimeError(f"{what} not ready after {timeout} s")
 
 
 class Stack:
@@ -64,74 +48,42 @@ class Stack:
     def __init__(self, model_dir: str, web_workers: int, threads: int):
         self.id = uuid.uuid4().hex[:8]
         self.dir = Path(tempfile.mkdtemp(prefix="jai-loadtest-"))
-        self.procs, self.logs = [], {}
+        self.services = Services(self.dir)
+        self.logs = self.services.logs
         self.db_name = f"jai_load_{self.id}"
-        self.s3_port, self.redis_port, self.web_port = free_port(), free_port(), free_port()
+        self.database_made = False
+        self.web_port = free_port()
         self.env = {
-            **os.environ,
             "DATABASE_URL": f"mysql+mysqlconnector://root:@127.0.0.1:3306/{self.db_name}?charset=utf8mb4",
-            "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
             "S3_BUCKET_NAME": f"jai-load-{self.id}", "S3_PREFIX": "media/",
-            "S3_ENDPOINT_URL": f"http://127.0.0.1:{self.s3_port}",
             "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
             "CELERY_QUEUE": f"load-{self.id}", "INSTANCE_PATH": str(self.dir / "instance"),
             "SECRET_KEY": uuid.uuid4().hex, "MODEL_DIR": model_dir, "LOG_LEVEL": "WARNING",
-            "PORT": str(self.web_port), "WEB_CONCURRENCY": str(web_workers),
+            "WEB_CONCURRENCY": str(web_workers),
             "GUNICORN_THREADS": str(threads), "PROXY_FIX_HOPS": "0",
             "RATELIMIT_REGISTER": "1000 per hour",  # every client comes from 127.0.0.1
             "REMAP_SIGTERM": "SIGQUIT",
         }
         self.base = f"http://127.0.0.1:{self.web_port}"
 
-    def _spawn(self, name, args):
-        log = open(self.dir / f"{name}.log", "wb")
-        proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        self.procs.append(proc)
-        self.logs[name] = self.dir / f"{name}.log"
-        return proc
-
     def start(self):
-        conn = mysql.connector.connect(**MYSQL)
-        conn.cursor().execute(f"CREATE DATABASE {self.db_name} CHARACTER SET utf8mb4 "
-                              "COLLATE utf8mb4_unicode_ci")
-        conn.close()
-        subprocess.run([sys.executable, "-m", "flask", "--app", "webapp:create_app", "db", "upgrade"],
-                       cwd=ROOT, env=self.env, check=True, capture_output=True)
-        self._spawn("redis", [shutil.which("redis-server"), "--port", str(self.redis_port),
-                              "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        subprocess.run(["bash", "scripts/s3_server.sh", "start", str(self.s3_port),
-                        str(self.dir / "s3")], cwd=ROOT, check=True, capture_output=True)
+        create_database(self.db_name)
+        self.database_made = True
+        migrate({**os.environ, **self.env})
+        self.env["REDIS_URL"] = self.services.redis()
+        self.env["S3_ENDPOINT_URL"] = self.services.s3()
         boto3.client("s3", endpoint_url=self.env["S3_ENDPOINT_URL"], region_name="us-east-1",
                      aws_access_key_id="test", aws_secret_access_key="test"
                      ).create_bucket(Bucket=self.env["S3_BUCKET_NAME"])
-        self._spawn("web", [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
-                            "webapp:create_app()"])
-        self._spawn("worker", [sys.executable, "-m", "celery", "-A", "workers.make_celery", "worker",
-                               "-Q", self.env["CELERY_QUEUE"], "-c", "1", "--loglevel", "WARNING",
-                               "-n", f"load-{self.id}@%h", "-B", "-s", str(self.dir / "beat")])
-        wait_for(lambda: _get_ok(self.base + "/healthz"), 90, "gunicorn")
+        self.services.worker(self.env, f"load-{self.id}@%h", loglevel="WARNING", ready_timeout=None)
+        self.services.beat(self.env)
+        self.services.gunicorn(self.env, port=self.web_port, name="web")
 
     def stop(self):
-        for proc in reversed(self.procs):
-            proc.terminate()
-        for proc in reversed(self.procs):
-            try:
-                proc.wait(40)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        subprocess.run(["bash", "scripts/s3_server.sh", "stop", str(self.s3_port), str(self.dir / "s3")],
-                       cwd=ROOT, capture_output=True)
-        conn = mysql.connector.connect(**MYSQL)
-        conn.cursor().execute(f"DROP DATABASE IF EXISTS {self.db_name}")
-        conn.close()
+        self.services.stop()
+        if self.database_made:
+            drop_database(self.db_name)
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def _get_ok(url) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def ring_jpeg(seed: int) -> bytes:
@@ -343,6 +295,7 @@ def main(argv=None) -> int:
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--model", help="model bundle (default: the tiny bundle the tests use)")
+    parser.add_argument("--out", type=Path, default=RESULT_FILE, help="where the figures go (JSON)")
     args = parser.parse_args(argv)
     if args.model is None:
         from tests.support import tiny_model_bundle
@@ -359,14 +312,14 @@ def main(argv=None) -> int:
         logs = {name: path.read_text(errors="replace")[-3000:] for name, path in stack.logs.items()
                 if path.exists()}
         stack.stop()
-    RESULT_FILE.parent.mkdir(exist_ok=True)
-    RESULT_FILE.write_text(json.dumps(result, indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
     ok = result["total_5xx"] == 0 and not rec.errors and db["lost"] == 0 \
         and db["duplicate_results"] == 0 and db["accepted"] > 0
     if not ok:
         print("FAILED: 5xx, client errors, lost or duplicated jobs (last worker log lines below)")
         print(logs.get("worker", "")[-1500:])
-    print(f"{'PASSED' if ok else 'FAILED'}; figures in {RESULT_FILE.relative_to(ROOT)}")
+    print(f"{'PASSED' if ok else 'FAILED'}; figures in {args.out}")
     return 0 if ok else 1
 
 

@@ -1,17 +1,14 @@
 """The real services for the load benchmarks, started privately and torn down afterwards.
 
 MariaDB (3306) and Redis (6379) are shared with other people: the benchmark gets its own
-database, Redis db number, Celery queue and rate-limit prefix, and never stops them. It
-starts its own LocalStack (scripts/s3_server.sh), gunicorn and Celery worker on free ports.
+database, Redis db number, Celery queue and rate-limit prefix, and never stops them. Its
+LocalStack, gunicorn and Celery worker come from the one service harness (tests/harness.py),
+each in a process group of its own, stopped as a group.
 """
 from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -19,16 +16,11 @@ import uuid
 from pathlib import Path
 
 import psutil
-import requests
+
+from tests.harness import Services, create_database, drop_database, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_DB = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ResourceSampler:
@@ -94,15 +86,15 @@ class Stack:
         self.run_id = uuid.uuid4().hex[:8]
         self.dir = Path(tempfile.mkdtemp(prefix=f"jai-bench-{self.run_id}-"))
         self.bundle, self.web_env = bundle, web_env or {}
-        self.procs: list[subprocess.Popen] = []
-        self.s3_port = free_port()
+        self.services = Services(self.dir)
+        self.procs = []  # gunicorns and workers, in start order (bench/web.py samples procs[0])
         self.db_name = f"jai_bench_{self.run_id}"
+        self.database_made = False
         self.env = {
             "DATABASE_URL": f"mysql+mysqlconnector://root:@127.0.0.1:3306/{self.db_name}?charset=utf8mb4",
             "REDIS_URL": REDIS_DB,
             "S3_BUCKET_NAME": f"jai-bench-{self.run_id}",
             "S3_PREFIX": "media/",
-            "S3_ENDPOINT_URL": f"http://127.0.0.1:{self.s3_port}",
             "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
             "CELERY_QUEUE": f"bench-{self.run_id}",
             "RATELIMIT_ENABLED": "0",
@@ -115,85 +107,41 @@ class Stack:
         }
         if bundle:
             self.env["MODEL_DIR"] = str(bundle)
-        self.web_url = None
 
     # -- services -------------------------------------------------------------
     def start_storage_and_db(self) -> None:
         import boto3
-        import mysql.connector
 
         (self.dir / "instance").mkdir(parents=True, exist_ok=True)
-        s3 = subprocess.Popen(["bash", "scripts/s3_server.sh", "start", str(self.s3_port), str(self.dir / "s3")],
-                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        conn = mysql.connector.connect(host="127.0.0.1", user="root", password="")
-        conn.cursor().execute(f"CREATE DATABASE {self.db_name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-        conn.close()
-        subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], check=True, cwd=ROOT, capture_output=True,
-                       env={**os.environ, **self.env, "FLASK_APP": "webapp:create_app"})
-        if s3.wait(timeout=120) != 0:
-            raise RuntimeError("LocalStack did not start (scripts/s3_server.sh)")
+        self.env["S3_ENDPOINT_URL"] = self.services.s3()
+        create_database(self.db_name)
+        self.database_made = True
+        migrate({**os.environ, **self.env})
         boto3.client("s3", endpoint_url=self.env["S3_ENDPOINT_URL"], region_name="us-east-1",
                      aws_access_key_id="test", aws_secret_access_key="test").create_bucket(
             Bucket=self.env["S3_BUCKET_NAME"])
 
     def start_gunicorn(self, app: str = "webapp:create_app()", env: dict | None = None) -> str:
         """gunicorn with the project's gunicorn.conf.py on a free port; returns its base URL."""
-        port = free_port()
-        log = open(self.dir / f"gunicorn-{port}.log", "wb")
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", app],
-                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                env={**os.environ, **self.env, **self.web_env, **(env or {}), "PORT": str(port)})
-        self.procs.append(proc)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {(self.dir / f'gunicorn-{port}.log').read_text()[-2000:]}")
-            try:
-                requests.get(url + "/healthz", timeout=5)
-                return url
-            except requests.RequestException:
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn did not answer in 60 s")
+        url = self.services.gunicorn({**self.env, **self.web_env, **(env or {})}, app=app)
+        self.procs.append(self.services.procs[-1])
+        return url
 
-    def start_worker(self) -> subprocess.Popen:
-        log = open(self.dir / "worker.log", "wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.make_celery", "worker", "-Q", self.env["CELERY_QUEUE"],
-             "-c", "1", "--prefetch-multiplier", "1", "--loglevel", "WARNING", "-n", f"bench-{self.run_id}@%h"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env})
-        self.procs.append(proc)
-        return proc
+    def start_worker(self):
+        worker = self.services.worker(self.env, f"bench-{self.run_id}@%h", loglevel="WARNING", ready_timeout=None)
+        self.procs.append(worker)
+        return worker
 
     def app(self):
         """A Flask app on the benchmark's database and storage, for seeding and reading rows."""
-        saved = dict(os.environ)
-        os.environ.update(self.env)
-        try:
-            from webapp import create_app
-            return create_app({"RATELIMIT_ENABLED": False})
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+        from webapp import create_app
+
+        return create_app({"RATELIMIT_ENABLED": False}, env=self.env)
 
     def stop(self) -> None:
-        for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        subprocess.run(["bash", "scripts/s3_server.sh", "stop", str(self.s3_port), str(self.dir / "s3")], cwd=ROOT,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            import mysql.connector
-            conn = mysql.connector.connect(host="127.0.0.1", user="root", password="")
-            conn.cursor().execute(f"DROP DATABASE IF EXISTS {self.db_name}")
-            conn.close()
-        except Exception:
-            pass
+        self.services.stop()
+        if self.database_made:
+            drop_database(self.db_name)
         try:
             import redis
             redis.Redis.from_url(REDIS_DB).delete(self.env["CELERY_QUEUE"])

@@ -2,31 +2,63 @@
 
 MariaDB/MySQL, Redis and an S3-compatible server must be reachable; a missing
 service is an error, never a skip. Each session gets its own database, bucket,
-Redis db and Celery queue, so runs do not disturb each other.
+Redis db and Celery queue, so runs do not disturb each other. Processes are
+started through tests/harness.py, each in a group of its own; a session that
+leaves one running fails.
 """
 import os
 import re
 import socket
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.harness import (
+    MYSQL_HOST,
+    Services,
+    become_subreaper,
+    create_database,
+    descendants,
+    describe,
+    drop_database,
+    migrate,
+    stop_group,
+)
+
 RUN_ID = uuid.uuid4().hex[:8]
-MYSQL_HOST = os.environ.get("TEST_MYSQL_HOST", "127.0.0.1")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 # Fixtures defined in other modules, offered to every test without an import.
 pytest_plugins = ["tests.live_server"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# Tiers (pytest.ini): a test using one of these fixtures, even through another fixture, is
+# marked by it, so `pytest -m "not services and not models"` runs the rest in seconds.
+SERVICE_FIXTURES = {"mysql_url", "redis_url", "s3_endpoint"}  # a real server
+MODEL_FIXTURES = {"model_dir", "tiny_bundle", "generator", "weights_cache"}  # TensorFlow models
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & SERVICE_FIXTURES:
+            item.add_marker(pytest.mark.services)
+        if used & MODEL_FIXTURES:
+            item.add_marker(pytest.mark.models)
+
+
+def pytest_configure(config):
+    # Orphans of anything the suite starts come back to this process, so none goes unseen.
+    become_subreaper()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run if a process it started outlived it (all fixtures are torn down by now)."""
+    left = describe(descendants())
+    if left:
+        session.config.pluginmanager.get_plugin("terminalreporter").write_line(
+            "processes started by this session are still running:\n  " + "\n  ".join(left), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def require_port(host, port, what):
@@ -41,28 +73,11 @@ def require_port(host, port, what):
 def mysql_url():
     """A fresh MariaDB/MySQL database for this session, schema built by the Alembic migrations."""
     require_port(MYSQL_HOST, 3306, "MariaDB/MySQL")
-    import mysql.connector
-
     name = f"jai_test_{RUN_ID}"
-    conn = mysql.connector.connect(host=MYSQL_HOST, user="root", password="")
-    conn.cursor().execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    url = f"mysql+mysqlconnector://root:@{MYSQL_HOST}:3306/{name}?charset=utf8mb4"
-    subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], check=True, cwd=ROOT,
-                   env={**os.environ, "FLASK_APP": "webapp:create_app", "DATABASE_URL": url},
-                   capture_output=True)
+    url = create_database(name)
+    migrate({**os.environ, "DATABASE_URL": url})
     yield url
-    # Connections left open by test apps or workers would hold metadata locks: end them first.
-    cursor = conn.cursor()
-    cursor.execute("SELECT id FROM information_schema.processlist WHERE db = %s AND id <> CONNECTION_ID()",
-                   (name,))
-    for (thread_id,) in cursor.fetchall():
-        try:
-            cursor.execute(f"KILL {int(thread_id)}")
-        except mysql.connector.Error:
-            pass  # it ended by itself meanwhile
-    cursor.execute("SET SESSION lock_wait_timeout = 30")
-    cursor.execute(f"DROP DATABASE {name}")
-    conn.close()
+    drop_database(name)
 
 
 @pytest.fixture(scope="session")
@@ -75,12 +90,8 @@ def redis_url():
 @pytest.fixture(scope="session")
 def s3_endpoint(tmp_path_factory):
     """An S3-compatible server on a free local port, started for this session."""
-    port = free_port()
-    data = tmp_path_factory.mktemp("s3")
-    script = ROOT / "scripts" / "s3_server.sh"
-    subprocess.run(["bash", str(script), "start", str(port), str(data)], check=True, cwd=ROOT)
-    yield f"http://127.0.0.1:{port}"
-    subprocess.run(["bash", str(script), "stop", str(port), str(data)], cwd=ROOT)
+    with Services(tmp_path_factory.mktemp("s3")) as services:
+        yield services.s3()
 
 
 @pytest.fixture(scope="session")
@@ -121,14 +132,9 @@ def service_env(mysql_url, redis_url, s3_endpoint, tmp_path_factory):
 def app(service_env):
     from webapp import create_app
 
-    saved = dict(os.environ)
-    os.environ.update(service_env)
-    # The suite registers many artisans from one address; tests/test_security_limits.py
+    # The suite registers many artisans from one address; tests/test_security.py
     # checks the rate limits on an app of its own.
-    app = create_app({"TESTING": True, "RATELIMIT_ENABLED": False})
-    os.environ.clear()
-    os.environ.update(saved)
-    yield app
+    return create_app({"TESTING": True, "RATELIMIT_ENABLED": False}, env=service_env)
 
 
 @pytest.fixture(autouse=True)
@@ -159,11 +165,7 @@ def worker(service_env, model_dir):
 
     proc = start_worker({**service_env, "MODEL_DIR": str(model_dir)})
     yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_group(proc)
 
 
 def csrf_token(client, path="/login") -> str:

@@ -6,19 +6,16 @@ Shared services (MariaDB on 3306, Redis on 6379) are never stopped: the tests pu
 proxy in front of them, or start their own server on a free port.
 """
 import contextlib
-import os
-import shutil
-import signal
 import socket
 import struct
-import subprocess
 import threading
 import time
 from pathlib import Path
 
+import psutil
 from sqlalchemy import func, select
 
-from tests.conftest import free_port
+from tests.harness import kill_group, stop_group
 
 
 class FaultProxy:
@@ -133,113 +130,18 @@ def _reset(sock):
         sock.close()
 
 
-class ThrowawayRedis:
-    """A redis-server of our own on a free port, which the tests may stop and start again."""
-
-    def __init__(self, folder: Path, password: str | None = None):
-        self.port = free_port()
-        self.folder = folder
-        self.password = password
-        self.proc = None
-        auth = f":{password}@" if password else ""
-        self.url = f"redis://{auth}127.0.0.1:{self.port}/0"
-
-    def start(self):
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is not installed"
-        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", str(self.folder)]
-        if self.password:
-            args += ["--requirepass", self.password]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: _port_open(self.port), 20, "throwaway redis did not start")
-
-    def stop(self):
-        """SIGKILL: the queue and everything in it is gone, as after a crash."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-
-def _port_open(port) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-        return True
-    return False
-
-
-def wait_until(check, timeout: float, message: str, interval: float = 0.3):
-    """Poll `check` until it returns something truthy; fail with `message` after `timeout`."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"{message} (waited {timeout:.0f} s)")
-
-
-@contextlib.contextmanager
-def isolated_app(env: dict, config: dict | None = None):
-    """An app built from `env` (plus config overrides) that leaves Celery's default app alone."""
-    from celery import _state
-
-    from webapp import create_app
-
-    saved_env, saved_default = dict(os.environ), _state.default_app
-    os.environ.update(env)
-    try:
-        app = create_app({"TESTING": True, "RATELIMIT_ENABLED": False, **(config or {})})
-    finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
-        _state.default_app = saved_default
-    try:
-        yield app
-    finally:
-        from webapp.extensions import db
-
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-
-
 def kill_worker_hard(proc):
-    """kill -9 the worker and its pool processes, as a dyno that vanished."""
-    children = _children(proc.pid)
-    for pid in [proc.pid, *children]:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    proc.wait(10)
-    for pid in children:
-        wait_until(lambda pid=pid: not Path(f"/proc/{pid}").exists()
-                   or "Z" in _state_of(pid), 10, f"pool process {pid} still alive")
+    """kill -9 the worker and its pool processes (its whole process group), as a dyno that vanished."""
+    kill_group(proc)
 
 
 def pool_children(proc) -> list[int]:
-    return _children(proc.pid)
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):
-            found += [int(p) for p in (task / "children").read_text().split()]
-    return found
-
-
-def _state_of(pid: int) -> str:
-    with contextlib.suppress(OSError):
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0]
-    return ""
+    return [child.pid for child in psutil.Process(proc.pid).children()]
 
 
 def stop_worker(proc, timeout: float = 40):
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            kill_worker_hard(proc)
+    """SIGTERM, as Heroku stops a dyno; after `timeout` s whatever is left of its group is killed."""
+    stop_group(proc, timeout=timeout)
 
 
 def worker_env(service_env: dict, model_dir, queue: str, **overrides) -> dict:

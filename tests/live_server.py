@@ -2,18 +2,13 @@
 
 tests/conftest.py registers this module as a plugin, so any test can ask for `live_server`.
 """
-import socket
 import threading
 
 import boto3
 import pytest
 from werkzeug.serving import make_server
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.harness import free_port
 
 
 def allow_browser_uploads(service_env: dict, origin: str) -> None:

@@ -1,70 +1,19 @@
-"""Helpers for the operations tests: a second app with its own settings, a throwaway Redis, metrics."""
-import os
-import socket
-import subprocess
+"""Helpers for the operations tests: settings for a server-less app, a throwaway Redis, metrics."""
+import tempfile
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 20) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing listens on port {port} after {timeout}s")
+from tests.harness import ThrowawayRedis
 
 
 @contextmanager
 def throwaway_redis():
     """A private redis-server on a free port (never the shared one on 6379), killed at the end."""
-    port = free_port()
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                             "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port)
-        yield f"redis://127.0.0.1:{port}/0", proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
-
-
-@contextmanager
-def extra_app(env: dict, config: dict | None = None):
-    """Build another app from `env`; afterwards the session app's Celery is the default again.
-
-    create_app makes its Celery app the process default, and shared tasks are sent
-    through the default: without restoring it, later tests would send to this app's broker.
-    """
-    from celery import _state
-
-    from webapp import create_app
-
-    saved_default, saved_current = _state.default_app, _state._tls.current_app
-    saved_env = dict(os.environ)
-    os.environ.update(env)
-    try:
-        app = create_app({"TESTING": True, **(config or {})})
-    finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
-    try:
-        yield app
-    finally:
-        _state.set_default_app(saved_default)
-        _state._set_current_app(saved_current)
+    with tempfile.TemporaryDirectory() as folder, ThrowawayRedis(Path(folder)) as redis:
+        yield redis.url, redis.proc
 
 
 def embedded_config(tmp_path, **overrides) -> dict:

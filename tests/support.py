@@ -1,4 +1,5 @@
-"""Helpers shared by tests: the tiny model, the worker process and the upload flow."""
+"""Helpers shared by tests: the tiny model, extra apps, the worker process and the upload flow."""
+import contextlib
 import hashlib
 import io
 import os
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import requests
 from PIL import Image, ImageDraw
+
+from tests.harness import spawn, wait_worker_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"
@@ -27,28 +30,45 @@ def tiny_model_bundle() -> Path:
     return out
 
 
+@contextlib.contextmanager
+def isolated_app(env: dict, config: dict | None = None):
+    """An app built from `env` alone (plus config overrides), leaving Celery's default app alone.
+
+    create_app makes its Celery app the process default; without putting the session app's
+    back, later tests would send shared tasks to this app's broker."""
+    from celery import _state
+
+    from webapp import create_app
+
+    saved_default, saved_current = _state.default_app, _state._tls.current_app
+    try:
+        app = create_app({"TESTING": True, "RATELIMIT_ENABLED": False, **(config or {})}, env=env)
+    finally:
+        _state.set_default_app(saved_default)
+        _state._set_current_app(saved_current)
+    try:
+        yield app
+    finally:
+        from webapp.extensions import db
+
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 def start_worker(env: dict, log_path: Path | None = None, timeout: float = 120,
                  name: str | None = None, extra_args=()):
-    """Start `celery worker` like the Procfile does and wait until it is ready.
+    """Start `celery worker` like the Procfile does, in a process group of its own, and wait
+    until it is ready. Stop it with `tests.harness.stop_group`.
 
     `extra_args` go on the command line (e.g. "-B" for an embedded beat)."""
     log_path = log_path or Path(env["INSTANCE_PATH"]) / f"worker-{time.time_ns()}.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "workers.make_celery", "worker",
-         "-Q", env["CELERY_QUEUE"], "-c", "1", "--loglevel", "INFO",
-         "-n", name or f"test-{os.getpid()}@%h", *extra_args],
-        cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"worker exited early:\n{log_path.read_text()[-3000:]}")
-        if b" ready." in log_path.read_bytes():
-            proc.log_path = log_path
-            return proc
-        time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"worker not ready in {timeout}s:\n{log_path.read_text()[-3000:]}")
+    proc = spawn([sys.executable, "-m", "celery", "-A", "workers.make_celery", "worker",
+                  "-Q", env["CELERY_QUEUE"], "-c", "1", "--loglevel", "INFO",
+                  "-n", name or f"test-{os.getpid()}@%h", *extra_args],
+                 env={**os.environ, **env}, log_path=log_path)
+    wait_worker_ready(proc, timeout)
+    return proc
 
 
 def drawn_ring_jpeg(size=320) -> bytes:

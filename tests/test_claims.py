@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from tests.factories import ready_product
-from tests.faults import wait_until
+from tests.harness import wait_until
 from tests.support import drawn_ring_jpeg, register, upload_photo, wait_for_job
 from webapp.extensions import db
 from webapp.job_lifecycle import claim_job, fail_claimed, owned, release_claimed

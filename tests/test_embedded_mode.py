@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from tests.harness import stop_group
 from tests.support import drawn_ring_jpeg, register, start_worker, upload_photo, wait_for_job
 from webapp import create_app
 from webapp.settings import ROOT
@@ -20,17 +21,10 @@ def embedded(tmp_path_factory, model_dir):
            "CELERY_QUEUE": "listings"}
     subprocess.run([sys.executable, "-m", "flask", "--app", "webapp:create_app", "db", "upgrade"],
                    cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True)
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        app = create_app({"TESTING": True})
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    app = create_app({"TESTING": True}, env=env)
     worker = start_worker(env)
     yield app
-    worker.terminate()
-    worker.wait(timeout=30)
+    stop_group(worker)
 
 
 def test_upload_to_listing_with_no_servers(embedded):

@@ -16,18 +16,16 @@ from PIL import Image
 
 from tests.faults import (
     FaultProxy,
-    ThrowawayRedis,
     assert_finished_exactly_once,
     beat_args,
-    isolated_app,
     kill_worker_hard,
     pool_children,
     record,
     stop_worker,
-    wait_until,
     worker_env,
 )
-from tests.support import drawn_ring_jpeg, register, start_worker, upload_photo
+from tests.harness import ThrowawayRedis, wait_until
+from tests.support import drawn_ring_jpeg, isolated_app, register, start_worker, upload_photo
 from webapp.extensions import db
 from webapp.models import Job
 from webapp.settings import load_settings

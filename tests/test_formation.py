@@ -8,26 +8,20 @@ as Heroku's router would forward it (X-Forwarded-Proto: https).
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.ops_support import free_port, scrape, throwaway_redis, value
+from tests.harness import free_port, procfile, spawn, stop_group, wait_until
+from tests.ops_support import scrape, throwaway_redis, value
 from tests.support import csrf_from, drawn_ring_jpeg
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-
-
-def procfile() -> dict:
-    lines = (ROOT / "Procfile").read_text().splitlines()
-    return dict(line.split(": ", 1) for line in lines if line.strip() and not line.startswith("#"))
 
 
 @pytest.fixture
@@ -58,15 +52,6 @@ class Router:
         for cookie in self.http.cookies:
             cookie.secure = False  # the router ends TLS; this hop is plain HTTP
         return response
-
-
-def wait_until(check, what, timeout=180):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if check():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"{what} within {timeout}s")
 
 
 def json_lines(log_text, process):
@@ -100,20 +85,12 @@ def test_procfile_formation_serves_a_listing_with_production_settings(
 
         (tmp_path / "empty.env").write_text("")
         log_path = tmp_path / "honcho.log"
-        with open(log_path, "wb") as log:
-            honcho = subprocess.Popen(
-                [str(BIN / "honcho"), "-f", "Procfile", "-e", str(tmp_path / "empty.env"),
-                 "start", "-p", str(port), "web", "worker", "beat"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        honcho = spawn([str(BIN / "honcho"), "-f", "Procfile", "-e", str(tmp_path / "empty.env"),
+                        "start", "-p", str(port), "web", "worker", "beat"], env=env, log_path=log_path)
         try:
             _exercise(Router(port), port, worker_metrics, log_path)
         finally:
-            os.killpg(honcho.pid, signal.SIGTERM)
-            try:
-                honcho.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(honcho.pid, signal.SIGKILL)
-                honcho.wait()
+            stop_group(honcho, timeout=60)
 
 
 def _exercise(router, port, worker_metrics, log_path):
@@ -123,9 +100,9 @@ def _exercise(router, port, worker_metrics, log_path):
         except requests.RequestException:
             return False
 
-    wait_until(up, "web answers /healthz")
-    wait_until(lambda: re.search(r"worker\.1 .*ready\.", log_path.read_text()), "worker is ready")
-    wait_until(lambda: "beat: Starting" in log_path.read_text(), "beat has started")
+    wait_until(up, 180, "web answers /healthz", interval=0.5)
+    wait_until(lambda: re.search(r"worker\.1 .*ready\.", log_path.read_text()), 180, "worker is ready", interval=0.5)
+    wait_until(lambda: "beat: Starting" in log_path.read_text(), 180, "beat has started", interval=0.5)
     ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
     assert ready.status_code == 200, ready.text
 
@@ -162,7 +139,7 @@ def _exercise(router, port, worker_metrics, log_path):
         state = router.request("GET", body["status_url"]).json()
         return state["state"] in ("ready", "failed")
 
-    wait_until(listing_ready, "the job finishes")
+    wait_until(listing_ready, 180, "the job finishes", interval=0.5)
     assert state["state"] == "ready", state
     page = router.request("GET", body["product_url"])
     assert page.status_code == 200

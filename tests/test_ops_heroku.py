@@ -4,16 +4,12 @@ import os
 import re
 from pathlib import Path
 
+from tests.harness import procfile
 from webapp.settings import load_settings, redis_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "s" * 32, "REDIS_URL": "redis://r:6379/0",
               "METRICS_TOKEN": "scrape"}
-
-
-def procfile() -> dict:
-    lines = (ROOT / "Procfile").read_text().splitlines()
-    return dict(line.split(": ", 1) for line in lines if line.strip())
 
 
 def test_procfile_has_web_worker_beat_and_release():

@@ -4,12 +4,13 @@ import sys
 
 from flask import request
 
-from tests.ops_support import embedded_config, extra_app
+from tests.ops_support import embedded_config
+from tests.support import isolated_app
 from webapp.settings import ROOT
 
 
 def test_production_sends_plain_http_to_https_but_lets_probes_through(tmp_path):
-    with extra_app({}, embedded_config(tmp_path, FORCE_HTTPS=True, PROXY_FIX_HOPS=1)) as app:
+    with isolated_app({}, embedded_config(tmp_path, FORCE_HTTPS=True, PROXY_FIX_HOPS=1)) as app:
         with app.app_context():
             from webapp.extensions import db
             db.create_all()
@@ -29,7 +30,7 @@ def test_production_sends_plain_http_to_https_but_lets_probes_through(tmp_path):
 
 
 def test_development_serves_plain_http(tmp_path):
-    with extra_app({}, embedded_config(tmp_path, FORCE_HTTPS=False)) as app:
+    with isolated_app({}, embedded_config(tmp_path, FORCE_HTTPS=False)) as app:
         response = app.test_client().get("/healthz")
     assert response.status_code == 200
     assert "Strict-Transport-Security" not in response.headers
@@ -42,7 +43,7 @@ def whoami(app, headers, remote="198.51.100.7"):
 
 
 def test_without_a_proxy_the_clients_forwarded_headers_are_ignored(tmp_path):
-    with extra_app({}, embedded_config(tmp_path)) as app:
+    with isolated_app({}, embedded_config(tmp_path)) as app:
         assert app.config["PROXY_FIX_HOPS"] == 0
         answer = whoami(app, {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
     assert answer == "198.51.100.7 http"
@@ -50,7 +51,7 @@ def test_without_a_proxy_the_clients_forwarded_headers_are_ignored(tmp_path):
 
 def test_behind_one_router_only_the_address_it_appended_is_believed(tmp_path):
     # Heroku's router appends the peer it saw to what the client sent; one hop counts from the right.
-    with extra_app({}, embedded_config(tmp_path, PROXY_FIX_HOPS=1)) as app:
+    with isolated_app({}, embedded_config(tmp_path, PROXY_FIX_HOPS=1)) as app:
         answer = whoami(app, {"X-Forwarded-For": "6.6.6.6, 203.0.113.9", "X-Forwarded-Proto": "https"},
                         remote="10.1.2.3")
     assert answer == "203.0.113.9 https"
@@ -76,7 +77,7 @@ def test_gunicorn_takes_forwarded_headers_only_from_loopback_by_default():
 
 
 def test_metrics_token_is_required_when_set(tmp_path):
-    with extra_app({}, embedded_config(tmp_path, METRICS_TOKEN="s3cret")) as app:
+    with isolated_app({}, embedded_config(tmp_path, METRICS_TOKEN="s3cret")) as app:
         client = app.test_client()
         assert client.get("/metrics").status_code == 401
         assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401

@@ -1,5 +1,6 @@
 """Liveness and readiness probes against the real services (and a Redis of the test's own)."""
-from tests.ops_support import extra_app, throwaway_redis
+from tests.ops_support import throwaway_redis
+from tests.support import isolated_app
 
 
 def test_healthz_answers_without_dependencies(client):
@@ -10,7 +11,7 @@ def test_healthz_answers_without_dependencies(client):
 
 
 def test_readyz_turns_503_when_redis_stops_while_healthz_stays_200(service_env):
-    with throwaway_redis() as (url, redis_proc), extra_app({**service_env, "REDIS_URL": url}) as app:
+    with throwaway_redis() as (url, redis_proc), isolated_app({**service_env, "REDIS_URL": url}) as app:
         client = app.test_client()
         ready = client.get("/readyz")
         assert ready.status_code == 200, ready.get_json()
@@ -30,7 +31,7 @@ def test_readyz_turns_503_when_redis_stops_while_healthz_stays_200(service_env):
 
 
 def test_readyz_names_storage_when_the_bucket_is_missing(service_env):
-    with extra_app({**service_env, "S3_BUCKET_NAME": "jai-no-such-bucket"}) as app:
+    with isolated_app({**service_env, "S3_BUCKET_NAME": "jai-no-such-bucket"}) as app:
         response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["failed"] == ["storage"]

@@ -9,8 +9,7 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from tests.faults import isolated_app
-from tests.support import register
+from tests.support import isolated_app, register
 from webapp.extensions import db
 from webapp.models import Job, Photo, Product, User, new_id, utcnow
 from webapp.storage import get_store

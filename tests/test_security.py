@@ -17,8 +17,7 @@ import redis
 from sqlalchemy import select, update
 
 from tests.factories import ready_product
-from tests.faults import isolated_app
-from tests.support import csrf_from, register
+from tests.support import csrf_from, isolated_app, register
 from webapp.account.tokens import create_token
 from webapp.extensions import db
 from webapp.models import Job, Photo, Product, User

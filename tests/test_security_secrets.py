@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from flask.sessions import SecureCookieSessionInterface
 
-from tests.faults import isolated_app
+from tests.harness import procfile
+from tests.support import isolated_app
 from webapp.extensions import db
 from webapp.models import User
 from webapp.settings import load_settings
@@ -110,8 +111,7 @@ def test_the_development_server_listens_on_loopback_unless_told_otherwise():
     bind = honcho.split("BIND=", 1)[1].split()[0]
     assert shell(bind) == "127.0.0.1:5000"
     assert shell(bind, PORT="5100") == "127.0.0.1:5100"
-    web = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
-    procfile_bind = web.split("--bind ", 1)[1].split()[0]
+    procfile_bind = procfile()["web"].split("--bind ", 1)[1].split()[0]
     assert shell(procfile_bind, PORT="31337") == "0.0.0.0:31337"
     assert shell(procfile_bind, PORT="31337", BIND="127.0.0.1:5000") == "127.0.0.1:5000"
 
@@ -125,9 +125,9 @@ def test_production_refuses_memory_only_rate_limits_and_a_public_metrics_page():
 
 
 def test_embedded_mode_says_at_start_that_limits_are_per_process(tmp_path, caplog):
-    from tests.ops_support import embedded_config, extra_app
+    from tests.ops_support import embedded_config
 
     with caplog.at_level("WARNING", logger="webapp.limits"):
-        with extra_app({}, embedded_config(tmp_path, RATELIMIT_ENABLED=True)):
+        with isolated_app({}, embedded_config(tmp_path, RATELIMIT_ENABLED=True)):
             pass
     assert any("per process" in r.getMessage() for r in caplog.records if r.name == "webapp.limits")

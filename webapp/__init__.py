@@ -5,9 +5,11 @@ from webapp.extensions import csrf, db, login_manager, migrate
 from webapp.settings import ROOT, load_settings
 
 
-def create_app(config=None):
-    """Build the app; `config` overrides settings read from the environment (tests use it)."""
-    settings = load_settings()
+def create_app(config=None, env=None):
+    """Build the app from ``env`` (default: os.environ); ``config`` overrides the settings read from it.
+
+    Tests pass their own ``env`` dict rather than changing the process's environment."""
+    settings = load_settings(env)
     settings.update(config or {})
     app = Flask(
         __name__,

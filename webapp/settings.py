@@ -104,6 +104,11 @@ def load_settings(env=None):
         "S3_PREFIX": env.get("S3_PREFIX", ""),
         "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
         "AWS_REGION": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        # Handed to boto3 when set (so an app built from a test's env dict uses that env's keys);
+        # unset, boto3 looks where it always does (instance role, ~/.aws).
+        "AWS_ACCESS_KEY_ID": env.get("AWS_ACCESS_KEY_ID") or None,
+        "AWS_SECRET_ACCESS_KEY": env.get("AWS_SECRET_ACCESS_KEY") or None,
+        "AWS_SESSION_TOKEN": env.get("AWS_SESSION_TOKEN") or None,
         "LOCAL_STORAGE_PATH": str(instance / "objects"),
         # The local folder store signs its forms and links with a key of its own (instance
         # folder, made on first use), so a leaked SECRET_KEY does not open the stored photos.

@@ -18,6 +18,8 @@ def create_store(config):
             bucket=config["S3_BUCKET_NAME"],
             endpoint_url=config.get("S3_ENDPOINT_URL"),
             region=config.get("AWS_REGION", "us-east-1"),
+            credentials={name.lower(): config.get(name)
+                         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")},
         )
     key = config.get("LOCAL_STORE_KEY") or instance_key(config["INSTANCE_PATH"], "local_store_key")
     return LocalStore(root=config["LOCAL_STORAGE_PATH"], key=key)

@@ -1,4 +1,4 @@
-"""S3 store via boto3; credentials come from the standard AWS_* environment variables."""
+"""S3 store via boto3; credentials from the settings' AWS_* keys, else boto3's usual places."""
 import time
 
 import boto3
@@ -14,13 +14,14 @@ class S3Store:
     URL_REUSE_SECONDS = 600
     URL_CACHE_SIZE = 4096
 
-    def __init__(self, bucket, endpoint_url=None, region="us-east-1"):
+    def __init__(self, bucket, endpoint_url=None, region="us-east-1", credentials: dict | None = None):
         self.bucket = bucket
         self._urls = {}  # (key, expires) -> (url, signed at)
         self.client = boto3.client(
             "s3",
             endpoint_url=endpoint_url,
             region_name=region,
+            **{k: v for k, v in (credentials or {}).items() if v},
             config=Config(
                 signature_version="s3v4",
                 # Path-style keeps S3-compatible servers on one host name.
