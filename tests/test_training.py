@@ -18,7 +18,7 @@ from tests.conftest import MYSQL_HOST
 from tests.factories import RESULT, ready_product, user_id
 from tests.support import register
 from webapp.extensions import db
-from webapp.models import Photo, PhotoHeatmap, Product
+from webapp.models import Photo, PhotoHeatmap, Product, utcnow
 from webapp.records import InaccuracyReport
 from webapp.storage import get_store
 from webapp.training_tables import ModelVersion, TrainingItem
@@ -230,7 +230,9 @@ def test_gate_keeps_a_worse_version_out_and_feedback_is_used_next_time(ml_app, l
             p.edited_fields = ["attributes.metal", "description"]
             p.description = "A gold ring I made by hand."
             get_store().write(p.photos[0].object_key, buf.getvalue() + str(pid).encode(), "image/jpeg")
-        db.session.add(InaccuracyReport(product_id=reported, message="It is silver, not gold."))
+        # Confirmed by an admin: only then does a report keep the listing out of training.
+        db.session.add(InaccuracyReport(product_id=reported, message="It is silver, not gold.",
+                                        confirmed_at=utcnow()))
         db.session.commit()
     # A gate no candidate can pass: the new version is registered but not promoted.
     monkeypatch.setitem(app.config, "PROMOTION_TOLERANCE", -1.0)

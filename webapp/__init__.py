@@ -1,6 +1,7 @@
 """Jewellery AI web app: the factory that assembles it from small steps."""
 from flask import Flask, render_template, request
 
+from webapp.bounds import init_bounds
 from webapp.extensions import csrf, db, login_manager, migrate
 from webapp.settings import ROOT, load_settings
 
@@ -22,6 +23,7 @@ def create_app(config=None, env=None):
     app.config.setdefault("MAX_CONTENT_LENGTH", app.config["UPLOAD_MAX_BYTES"] + 64 * 1024)
     configure_logging(app)
     configure_proxy(app)
+    init_bounds(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

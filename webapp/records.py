@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -66,6 +66,13 @@ class InaccuracyReport(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None]
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Who sent it, as a keyed hash of their address: one report per visitor per listing.
+    reporter: Mapped[str | None] = mapped_column(String(64))
+    # An admin agreed the listing is wrong: only then is it kept out of training (until resolved).
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    __table_args__ = (UniqueConstraint("product_id", "reporter", name="uq_report_per_visitor"),)
 
     product: Mapped[Product] = relationship()
 

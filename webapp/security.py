@@ -9,6 +9,9 @@ HSTS is set by webapp/https.py when HTTPS is enforced.
 import logging
 from urllib.parse import urlsplit
 
+from flask import request
+from flask_login import current_user
+
 from webapp.storage import get_store
 
 log = logging.getLogger(__name__)
@@ -58,11 +61,20 @@ def content_security_policy(origins) -> str:
     return "; ".join(f"{name} {value.strip()}" for name, value in directives.items())
 
 
+def private_response() -> bool:
+    """A page for one person (signed in, or answered to an API token): no cache may keep it."""
+    if request.endpoint == "static":
+        return False
+    return bool(request.headers.get("Authorization")) or current_user.is_authenticated
+
+
 def init_security_headers(app) -> None:
     cache = {}
 
     @app.after_request
     def add_security_headers(response):
+        if private_response():
+            response.headers["Cache-Control"] = "private, no-store"
         if "csp" not in cache:
             cache["csp"] = content_security_policy(storage_origins(get_store()))
         response.headers.setdefault("Content-Security-Policy", cache["csp"])

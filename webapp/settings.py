@@ -204,6 +204,7 @@ def load_settings(env=None):
         "PASSWORD_HASH_WAIT": float(env.get("PASSWORD_HASH_WAIT", 0.5)),
         "RATELIMIT_REGISTER": env.get("RATELIMIT_REGISTER", "10 per hour"),
         "RATELIMIT_UPLOAD": env.get("RATELIMIT_UPLOAD", "60 per minute;600 per hour"),
+        "RATELIMIT_REPORT": env.get("RATELIMIT_REPORT", "5 per hour;20 per day"),
         # Quotas per account across all its credentials (webapp/quotas.py); 0 turns one off.
         "QUOTA_UPLOADS_PER_HOUR": int(env.get("QUOTA_UPLOADS_PER_HOUR", 200)),
         "QUOTA_PRODUCTS": int(env.get("QUOTA_PRODUCTS", 2000)),

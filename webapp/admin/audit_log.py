@@ -1,10 +1,11 @@
 """The audit log page: every recorded state change, newest first."""
 import json
 
-from flask import render_template, request
+from flask import abort, render_template, request
 from sqlalchemy import func, select
 
 from webapp.admin.routes import bp, people_by_id
+from webapp.bounds import MAX_ID, page_number
 from webapp.extensions import db
 from webapp.records import AuditEvent
 
@@ -23,7 +24,9 @@ def plain_json(value) -> str:
 @bp.get("/audit")
 def audit():
     product_id = request.args.get("product", type=int)
-    page = max(request.args.get("page", 1, type=int), 1)
+    if product_id is not None and not 0 < product_id <= MAX_ID:
+        abort(404)
+    page = page_number()
     query = select(AuditEvent)
     if product_id:
         query = query.where(AuditEvent.product_id == product_id)

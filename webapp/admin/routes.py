@@ -152,6 +152,18 @@ def reject_product(product_id):
     return redirect(url_for("admin.queue"))
 
 
+@bp.post("/reports/<int:report_id>/confirm")
+def confirm_report(report_id):
+    """The admin agrees the listing is wrong: it stays out of training until the report is handled."""
+    report = db.session.get(InaccuracyReport, report_id) or abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    report.confirmed_at, report.confirmed_by_id = utcnow(), current_user.id
+    db.session.commit()
+    flash("Report confirmed: this listing is kept out of training until the report is handled.", "success")
+    return redirect(url_for("admin.review", product_id=report.product_id))
+
+
 @bp.post("/reports/<int:report_id>/resolve")
 def resolve_report(report_id):
     report = db.session.get(InaccuracyReport, report_id) or abort(404)

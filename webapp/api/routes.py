@@ -9,6 +9,7 @@ from webapp.api import errors
 from webapp.api.auth import token_required
 from webapp.api.errors import ApiError
 from webapp.api.serialize import job_out, product_out
+from webapp.bounds import MAX_PAGE, database_id
 from webapp.extensions import csrf, db
 from webapp.limits import by_account, rate_limit
 from webapp.listings.workflow import back_to_draft_if_published
@@ -60,7 +61,7 @@ def create_upload():
         filename, content_type = str(body.get("filename", "")), str(body["content_type"])
         size = int(body["size"])
         product_id = body.get("product_id")
-        product = owned_product(int(product_id)) if product_id is not None else None
+        product = owned_product(database_id(product_id)) if product_id is not None else None
     except (KeyError, TypeError, ValueError):
         raise ApiError(422, "content_type and size are required; size and product_id are integers.") from None
     try:
@@ -96,7 +97,7 @@ def job(job_id):
 def products():
     page = request.args.get("page", 1, type=int)
     per_page = request.args.get("per_page", 20, type=int)
-    if page < 1 or not 1 <= per_page <= 100:
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= 100:
         raise ApiError(422, "page must be 1 or more and per_page between 1 and 100.")
     query = select(Product).where(Product.owner_id == g.api_user.id)
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))

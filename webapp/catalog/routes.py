@@ -1,13 +1,20 @@
 """Catalogue pages for customers. Only approved listings are ever shown here."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import hashlib
+import hmac
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
 from sqlalchemy import Text, cast, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import load_only
 
 from ml.vocab import CATEGORIES, METALS
+from webapp.bounds import page_number
 from webapp.catalog import page_cache
 from webapp.catalog.forms import ReportForm
 from webapp.catalog.structured_data import open_graph, product_json_ld
 from webapp.extensions import db
+from webapp.limits import by_address, rate_limit
 from webapp.listings.offer import listing_offer
 from webapp.models import Photo, Product, User
 from webapp.records import InaccuracyReport
@@ -37,7 +44,7 @@ def index():
     category = request.args.get("category", "")
     metal = request.args.get("metal", "")
     q = " ".join(request.args.get("q", "").split())[:100]
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = page_number()
     if not page_cache.cacheable():
         return render_index(category, metal, page, q)
     key = (category if category in CATEGORIES else "", metal if metal in METALS else "", page, q)
@@ -139,7 +146,14 @@ def shop(owner_id):
                            tiles=[(p, store.url(t) if t else None) for p, t in rows])
 
 
+def reporter_id() -> str:
+    """The visitor, as a keyed hash of their address (no address is stored)."""
+    key = current_app.secret_key.encode() if isinstance(current_app.secret_key, str) else current_app.secret_key
+    return hmac.new(key, f"reporter:{get_remote_address()}".encode(), hashlib.sha256).hexdigest()
+
+
 @bp.post("/<int:product_id>/report")
+@rate_limit("RATELIMIT_REPORT", by_address)
 def report(product_id):
     product = db.session.scalar(published().where(Product.id == product_id))
     if product is None:
@@ -148,7 +162,13 @@ def report(product_id):
     if not form.validate_on_submit():
         return render_template("catalog/detail.html", **detail_context(product, form)), 400
     db.session.add(InaccuracyReport(product_id=product.id, message=form.message.data.strip(),
-                                    email=(form.email.data or "").strip().lower() or None))
-    db.session.commit()
+                                    email=(form.email.data or "").strip().lower() or None,
+                                    reporter=reporter_id()))
+    try:
+        db.session.commit()
+    except IntegrityError:  # this visitor already reported this listing (unique per visitor)
+        db.session.rollback()
+        flash("You have already reported this listing; a person on our team will look at it.", "info")
+        return redirect(url_for("catalog.detail", product_id=product.id))
     flash("Thank you. A person on our team will look at this listing.", "success")
     return redirect(url_for("catalog.detail", product_id=product.id))

@@ -3,6 +3,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from flask_login import current_user, login_required
 from sqlalchemy import bindparam, select
 
+from webapp.bounds import database_id
 from webapp.extensions import db
 from webapp.limits import by_account, rate_limit
 from webapp.listings.merge import TEXT_FIELDS, edited, is_low_confidence, threshold
@@ -105,7 +106,7 @@ def detail(product_id):
 def create_upload():
     body = request.get_json(silent=True) or {}
     try:
-        product = own_product(int(body["product_id"])) if body.get("product_id") else None
+        product = own_product(database_id(body["product_id"])) if body.get("product_id") else None
         size = int(body.get("size", 0))
         facts = body.get("attributes") or {}
         if not isinstance(facts, dict):

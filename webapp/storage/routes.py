@@ -40,7 +40,12 @@ def download(key):
     head = store.head(key)
     if head is None:
         abort(404)
-    return send_file(store._path(key), mimetype=head["content_type"] or None, max_age=3600)
+    # Photos may be private (drafts): no shared cache keeps them. Anything not an image is a
+    # download, never a page shown from this site's origin.
+    content_type = head["content_type"] or "application/octet-stream"
+    response = send_file(store._path(key), mimetype=content_type, as_attachment=not content_type.startswith("image/"))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.errorhandler(413)

@@ -34,11 +34,15 @@ def trusted_labels(product, threshold: float) -> dict[str, str | None]:
 
 
 def sync_feedback(store, config) -> Counter:
-    """Upsert feedback items from approved listings; deactivate those with open reports."""
+    """Upsert feedback items from approved listings; deactivate those with confirmed open reports.
+
+    Only a report an admin confirmed holds a listing back: anyone can send a report, and
+    unconfirmed ones counting would let a stranger quietly starve the training set."""
     summary = Counter()
     threshold = config["LOW_CONFIDENCE_THRESHOLD"]
     open_reports = dict(db.session.execute(
-        select(InaccuracyReport.product_id, func.count()).where(InaccuracyReport.resolved_at.is_(None))
+        select(InaccuracyReport.product_id, func.count()).where(
+            InaccuracyReport.resolved_at.is_(None), InaccuracyReport.confirmed_at.is_not(None))
         .group_by(InaccuracyReport.product_id)).all())
     existing = {i.source_id: i for i in db.session.scalars(
         select(TrainingItem).where(TrainingItem.source == "feedback"))}
