@@ -7,8 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories import ready_product
-from tests.faults import isolated_app
-from tests.support import csrf_from, drawn_ring_jpeg, register
+from tests.support import csrf_from, drawn_ring_jpeg, isolated_app, register
 from webapp.account.tokens import create_token
 from webapp.extensions import db
 from webapp.models import Product, User, utcnow
@@ -136,9 +135,9 @@ def test_signed_in_pages_and_api_answers_are_not_cached(app, client):
 
 @pytest.fixture
 def local_app(tmp_path):
-    from tests.ops_support import embedded_config, extra_app
+    from tests.ops_support import embedded_config
 
-    with extra_app({}, embedded_config(tmp_path)) as web:
+    with isolated_app({}, embedded_config(tmp_path)) as web:
         with web.app_context():
             db.create_all()
         yield web

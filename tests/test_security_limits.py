@@ -5,8 +5,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from tests.faults import isolated_app
-from tests.support import csrf_from
+from tests.support import csrf_from, isolated_app
 from webapp.extensions import db
 from webapp.models import User
 

@@ -8,8 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tests.factories import ready_product
-from tests.faults import isolated_app
-from tests.support import drawn_ring_jpeg, post_to_storage, register, upload_photo, wait_for_job
+from tests.support import drawn_ring_jpeg, isolated_app, post_to_storage, register, upload_photo, wait_for_job
 from webapp.account.tokens import create_token
 from webapp.extensions import db
 from webapp.listings.jobs import request_regeneration

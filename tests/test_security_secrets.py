@@ -47,7 +47,9 @@ def test_a_cookie_forged_with_the_old_constant_opens_nothing(app, service_env, t
             response = client.get(page)
             assert response.status_code == 302 and "/login" in response.headers["Location"], page
         # The same cookie signed with the app's real key does open it: the forgery test is fair.
-        client.set_cookie("session", forged_session(web, web.config["SECRET_KEY"], admin_id))
+        client.set_cookie("session", forged_session(web, OLD_CONSTANT, f"{admin_id}:0"))
+        assert client.get("/admin/").status_code == 302  # nor in today's session-id shape
+        client.set_cookie("session", forged_session(web, web.config["SECRET_KEY"], f"{admin_id}:0"))
         assert client.get("/admin/").status_code == 200
 
 
