@@ -63,10 +63,17 @@ def _trainable_copies(image_model, shape, attrs: dict[str, float]):
     return top, heads
 
 
+def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
+    """Inverse-frequency weight per class (balanced), capped so one rare photo cannot dominate."""
+    counts = np.bincount(y, minlength=n_classes).astype(float)
+    present = counts > 0
+    w = np.zeros(n_classes)
+    w[present] = len(y) / (present.sum() * counts[present])
+    return np.clip(w, 0.0, 5.0)
+
+
 def _sample_weights(y: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Per-sample class-balancing weight for each attribute's labels ``y`` (0 where unknown)."""
-    from ml.train_catalog import class_weights
-
     weights = {}
     for a, ys in y.items():
         cw = class_weights(ys[ys >= 0], len(vocab.ATTRIBUTES[a]))

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, ImageEnhance, ImageOps
 
 from ml import vocab
+from ml.finetune import class_weights, fine_tune, label_indices, trunk_runner
 
 AUG_VIEWS = 4  # original + 3 augmented views per training photo
 MIN_CLASSES = 2  # an attribute needs at least two labelled values to learn anything
@@ -51,7 +52,6 @@ def cached_trunk_features(image_model, images, keys, views: int, seed: int, cach
     with ``cache_dir`` and a key per image (its content fingerprint) the maps are kept on
     disk (float16) and a retrain only runs new photos through it.
     """
-    from ml.finetune import trunk_runner
     from ml.image_model import FIRST_TOP_BLOCK, to_square
 
     runner = trunk_runner(image_model)
@@ -100,15 +100,6 @@ def _head_model(n_classes: int, dropout: float = 0.5):
     out = keras.layers.Dense(n_classes, activation="softmax", name="head",
                              kernel_regularizer=keras.regularizers.L2(1e-4))(x)
     return keras.Model(inp, out)
-
-
-def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
-    """Inverse-frequency weight per class (balanced), capped so one rare photo cannot dominate."""
-    counts = np.bincount(y, minlength=n_classes).astype(float)
-    present = counts > 0
-    w = np.zeros(n_classes)
-    w[present] = len(y) / (present.sum() * counts[present])
-    return np.clip(w, 0.0, 5.0)
 
 
 def fit_temperature(probs: np.ndarray, y: np.ndarray) -> float:
@@ -273,7 +264,6 @@ def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tone
     Returns the :class:`ml.listing.ListingGenerator`; ``meta["metrics"]`` holds the report.
     """
     from ml._tf import seed_everything
-    from ml.finetune import fine_tune, label_indices
     from ml.image_model import ImageAttributeModel
     from ml.listing import ListingGenerator
 

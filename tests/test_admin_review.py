@@ -4,8 +4,8 @@ from sqlalchemy import select
 from tests.factories import RESULT, ready_product, user_id
 from tests.support import csrf_from, register
 from webapp.extensions import db
+from webapp.history_tables import AuditEvent, InaccuracyReport, ListingDiff
 from webapp.models import Product
-from webapp.records import AuditEvent, InaccuracyReport, ListingDiff
 
 ADMIN = "admin@example.com"
 ARTISAN = "artisan@example.com"

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from tests.support import csrf_from, drawn_ring_jpeg, register
 from webapp.extensions import db
-from webapp.records import ApiToken
+from webapp.models import ApiToken
 from webapp.settings import ROOT
 
 SPEC_PATH = ROOT / "webapp" / "api" / "openapi.yaml"

@@ -5,8 +5,8 @@ from sqlalchemy import select
 from tests.factories import RESULT, ready_product
 from tests.support import drawn_ring_jpeg, register
 from webapp.extensions import db
+from webapp.history_tables import ListingDiff, ListingRating
 from webapp.models import Job, Product
-from webapp.records import ListingDiff, ListingRating
 
 ARTISAN = "artisan@example.com"
 

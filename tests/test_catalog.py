@@ -4,8 +4,8 @@ from sqlalchemy import select, update
 from tests.factories import RESULT, ready_product
 from tests.support import csrf_from, register
 from webapp.extensions import db
+from webapp.history_tables import InaccuracyReport
 from webapp.models import Product
-from webapp.records import InaccuracyReport
 
 
 def listing(title, category, metal):

@@ -5,9 +5,9 @@ from sqlalchemy import func, select
 from tests.factories import RESULT, ready_product, user_id
 from tests.support import drawn_ring_jpeg, register
 from webapp.extensions import db
+from webapp.history_tables import AuditEvent
 from webapp.listings.merge import apply_generated
 from webapp.models import GeneratedListing, Job, Photo, Product
-from webapp.records import AuditEvent
 from webapp.storage import get_store
 
 

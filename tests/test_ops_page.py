@@ -7,8 +7,8 @@ from tests.factories import user_id
 from tests.ops_support import wait_for_heartbeat
 from tests.support import csrf_from, drawn_ring_jpeg, register, upload_photo, wait_for_job
 from webapp.extensions import db
+from webapp.history_tables import AuditEvent
 from webapp.models import Job
-from webapp.records import AuditEvent
 from webapp.storage import get_store
 
 

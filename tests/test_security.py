@@ -20,8 +20,8 @@ from tests.factories import ready_product
 from tests.support import csrf_from, isolated_app, register
 from webapp.account.tokens import create_token
 from webapp.extensions import db
-from webapp.models import Job, Photo, Product, User
-from webapp.records import ApiToken, InaccuracyReport
+from webapp.history_tables import InaccuracyReport
+from webapp.models import ApiToken, Job, Photo, Product, User
 from webapp.security import content_security_policy, storage_origins
 from webapp.settings import load_settings
 from webapp.storage import create_store

@@ -10,8 +10,8 @@ from tests.factories import ready_product
 from tests.support import csrf_from, drawn_ring_jpeg, isolated_app, register
 from webapp.account.tokens import create_token
 from webapp.extensions import db
+from webapp.history_tables import InaccuracyReport
 from webapp.models import Product, User, utcnow
-from webapp.records import InaccuracyReport
 from webapp.storage import get_store
 
 HUGE = 10**23

@@ -18,8 +18,8 @@ from tests.conftest import MYSQL_HOST
 from tests.factories import RESULT, ready_product, user_id
 from tests.support import register
 from webapp.extensions import db
+from webapp.history_tables import InaccuracyReport
 from webapp.models import Photo, PhotoHeatmap, Product, utcnow
-from webapp.records import InaccuracyReport
 from webapp.storage import get_store
 from webapp.training_tables import ModelVersion, TrainingItem
 from workers.training import registry

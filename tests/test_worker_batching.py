@@ -5,8 +5,8 @@ from sqlalchemy import func, select
 
 from tests.support import drawn_ring_jpeg, register, upload_photo, wait_for_job
 from webapp.extensions import db
+from webapp.history_tables import AuditEvent
 from webapp.models import GeneratedListing, Job, utcnow
-from webapp.records import AuditEvent
 
 
 def test_queued_jobs_are_processed_in_one_batch_and_each_ends_exactly_once(app, client, worker):

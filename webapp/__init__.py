@@ -1,4 +1,10 @@
-"""Jewellery AI web app: the factory that assembles it from small steps."""
+"""Jewellery AI web app: the factory that assembles it from small steps.
+
+The app's modules are imported inside the steps, not at the top: every `import webapp.x`
+runs this file first, and `webapp.metrics_dir` and `webapp.settings` must stay importable
+before prometheus_client's multi-process folder is chosen (gunicorn.conf.py,
+workers/make_celery.py) and without loading the whole web app.
+"""
 from flask import Flask, render_template, request
 
 from webapp.bounds import init_bounds
@@ -80,25 +86,26 @@ def register_extensions(app):
 
 
 def register_blueprints(app):
-    from webapp.account.routes import bp as account_bp
-    from webapp.admin.routes import bp as admin_bp
-    from webapp.api.routes import bp as api_bp
-    from webapp.auth.routes import bp as auth_bp
-    from webapp.catalog.routes import bp as catalog_bp
-    from webapp.landing.routes import bp as landing_bp
-    from webapp.ops.routes import bp as ops_bp
-    from webapp.products.routes import bp as products_bp
-    from webapp.storage.routes import bp as store_bp
+    """Each blueprint is defined in its package; importing its view modules adds their routes."""
+    import webapp.account.routes
+    import webapp.admin.audit_log
+    import webapp.admin.dashboard
+    import webapp.admin.exports
+    import webapp.admin.routes
+    import webapp.api.editing
+    import webapp.api.routes
+    import webapp.auth.routes
+    import webapp.catalog.routes
+    import webapp.landing.routes
+    import webapp.ops.routes
+    import webapp.products.editing
+    import webapp.products.managing
+    import webapp.products.routes
+    import webapp.storage.routes  # noqa: F401
+    from webapp import account, admin, api, auth, catalog, landing, ops, products, storage
 
-    app.register_blueprint(landing_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(products_bp)
-    app.register_blueprint(store_bp)
-    app.register_blueprint(account_bp)
-    app.register_blueprint(admin_bp)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(catalog_bp)
-    app.register_blueprint(ops_bp)
+    for package in (landing, auth, products, storage, account, admin, api, catalog, ops):
+        app.register_blueprint(package.bp)
 
 
 def register_errorhandlers(app):

@@ -9,8 +9,8 @@ from flask import g, has_request_context
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event, inspect
 
+from webapp.history_tables import AuditEvent
 from webapp.models import Product
-from webapp.records import AuditEvent
 
 PRODUCT_FIELDS = ("status", "title", "description", "tags", "attributes", "rejection_reason",
                   "tone", "length")

@@ -28,8 +28,8 @@ from sqlalchemy import and_, or_, select, update
 
 from webapp.audit import current_actor_id
 from webapp.extensions import db
+from webapp.history_tables import AuditEvent
 from webapp.models import Job, utcnow
-from webapp.records import AuditEvent
 from webapp.storage import get_store
 
 log = logging.getLogger(__name__)

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
 
+from celery import current_task
 from flask import g, has_app_context, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
@@ -59,10 +60,8 @@ def current_log_ids() -> dict:
 
 
 def _celery_task_id():
-    from celery._state import get_current_task
-
-    task = get_current_task()
-    return getattr(getattr(task, "request", None), "id", None) if task else None
+    # celery.current_task is a proxy of the running task, false outside one.
+    return current_task.request.id if current_task else None
 
 
 class LogIdsFilter(logging.Filter):

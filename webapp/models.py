@@ -186,7 +186,16 @@ class PhotoEmbedding(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-# The review, feedback and token tables live in their own module; importing it here
-# registers them wherever the models are loaded (Alembic, create_all, the worker).
-import webapp.records  # noqa: E402
-import webapp.training_tables  # noqa: E402,F401  (training data, model registry)
+class ApiToken(db.Model):
+    """A token for the JSON API; only its SHA-256 is stored, the token is shown once."""
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

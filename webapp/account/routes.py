@@ -1,17 +1,16 @@
 """Settings page: API tokens, shop name, password change and "sign out everywhere"."""
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 
+from webapp.account import bp
 from webapp.account.forms import ShopForm, TokenForm
 from webapp.account.tokens import create_token, revoke
 from webapp.auth.forms import ChangePasswordForm
 from webapp.auth.passwords import HashingBusy
 from webapp.extensions import db
+from webapp.models import ApiToken
 from webapp.products.forms import ActionForm
-from webapp.records import ApiToken
-
-bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 def render_settings(form, new_token=None, status=200, password_form=None):

@@ -6,8 +6,7 @@ import secrets
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import utcnow
-from webapp.records import ApiToken
+from webapp.models import ApiToken, utcnow
 
 PREFIX = "jai_"
 

@@ -4,10 +4,11 @@ import json
 from flask import abort, render_template, request
 from sqlalchemy import func, select
 
-from webapp.admin.routes import bp, people_by_id
+from webapp.admin import bp
+from webapp.admin.routes import people_by_id
 from webapp.bounds import MAX_ID, page_number
 from webapp.extensions import db
-from webapp.records import AuditEvent
+from webapp.history_tables import AuditEvent
 
 PER_PAGE = 100
 

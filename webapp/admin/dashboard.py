@@ -1,8 +1,7 @@
 """The admin dashboard page."""
 from flask import render_template, request
 
-from webapp.admin import metrics
-from webapp.admin.routes import bp
+from webapp.admin import bp, metrics
 from webapp.listings.merge import threshold
 
 

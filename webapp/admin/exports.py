@@ -1,7 +1,7 @@
 """The exports page: the Google Merchant Center feed and the Shopify CSV of approved listings."""
 from flask import Response, render_template, url_for
 
-from webapp.admin.routes import bp
+from webapp.admin import bp
 from webapp.exports.listings import export_items
 from webapp.exports.merchant_feed import merchant_feed
 from webapp.exports.shopify_csv import shopify_csv

@@ -5,9 +5,9 @@ from statistics import median
 from sqlalchemy import func, select
 
 from webapp.extensions import db
+from webapp.history_tables import ListingDiff
 from webapp.listings.merge import is_low_confidence
 from webapp.models import GeneratedListing, Job, Product, utcnow
-from webapp.records import ListingDiff
 
 
 def listings_per_day(days: int) -> list[dict]:

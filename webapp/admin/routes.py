@@ -1,21 +1,21 @@
 """The review queue: nothing is published until a person approves it here."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ml.vocab import ATTRIBUTE_NAMES, CATEGORIES
+from webapp.admin import bp
 from webapp.admin.access import require_admin
 from webapp.admin.forms import RejectForm
 from webapp.extensions import db
+from webapp.history_tables import AuditEvent, InaccuracyReport
 from webapp.listings.merge import apply_edits, is_low_confidence, parse_tags, threshold
 from webapp.listings.workflow import WorkflowError, approve, latest_generated, reject
 from webapp.models import PhotoHeatmap, Product, User, utcnow
 from webapp.products.forms import ActionForm, ListingForm
-from webapp.records import AuditEvent, InaccuracyReport
 from webapp.storage import get_store
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
 bp.before_request(require_admin)
 STATUS_FILTERS = ("in_review", "reported", "rejected", "approved", "draft", "all")
 PER_PAGE = 50
@@ -180,6 +180,3 @@ def people_by_id(ids) -> dict[int, str]:
     if not ids:
         return {}
     return dict(db.session.execute(select(User.id, User.email).where(User.id.in_(ids))).all())
-
-
-from webapp.admin import audit_log, dashboard, exports  # noqa: E402,F401  (more admin pages)

@@ -6,9 +6,10 @@ through the API is a person's field too, and regeneration keeps it.
 from flask import jsonify, request
 
 from ml.vocab import ATTRIBUTES, LENGTHS, TONES
+from webapp.api import bp
 from webapp.api.auth import token_required
 from webapp.api.errors import ApiError
-from webapp.api.routes import bp, owned_product
+from webapp.api.routes import owned_product
 from webapp.api.serialize import job_out, product_out
 from webapp.audit import audit_as
 from webapp.extensions import db

@@ -1,11 +1,11 @@
 """API endpoints: uploads (create, confirm), jobs, and the caller's own products."""
 from pathlib import Path
 
-from flask import Blueprint, g, jsonify, request, send_file, url_for
+from flask import g, jsonify, request, send_file, url_for
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
-from webapp.api import errors
+from webapp.api import bp, errors
 from webapp.api.auth import token_required
 from webapp.api.errors import ApiError
 from webapp.api.serialize import job_out, product_out
@@ -16,7 +16,6 @@ from webapp.listings.workflow import back_to_draft_if_published
 from webapp.models import Job, Product
 from webapp.products.uploads import UploadRefused, confirm_upload, start_upload
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # token auth only; no cookies are read
 SPEC = Path(__file__).with_name("openapi.yaml")
 
@@ -111,6 +110,3 @@ def products():
 @token_required
 def product(product_id):
     return jsonify(product_out(owned_product(product_id)))
-
-
-from webapp.api import editing  # noqa: E402,F401  (edit, regenerate and submit on this blueprint)

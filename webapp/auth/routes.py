@@ -7,10 +7,11 @@ only in the browser that asked.
 import logging
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from webapp.auth import bp
 from webapp.auth.forms import LoginForm, NewPasswordForm, RegisterForm, ResetRequestForm
 from webapp.auth.links import admin_token, reset_token, user_from_admin_token, user_from_reset
 from webapp.auth.passwords import HashingBusy, hash_password, verify_password
@@ -19,7 +20,6 @@ from webapp.limits import by_address, by_email, failed_sign_in, rate_limit
 from webapp.mail import send_mail
 from webapp.models import User
 
-bp = Blueprint("auth", __name__)
 log = logging.getLogger(__name__)
 
 

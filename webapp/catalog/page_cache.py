@@ -14,7 +14,7 @@ approved listing that stays approved shows within ``MAX_AGE`` at the latest).
 import threading
 import time
 
-from flask import session
+from flask import get_flashed_messages
 from flask_login import current_user
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event, func, select
@@ -30,7 +30,8 @@ _lock = threading.Lock()
 
 def cacheable() -> bool:
     """Only an anonymous view with nothing flashed for this visitor is the same for everyone."""
-    return not current_user.is_authenticated and "_flashes" not in session
+    # Flask keeps the messages it pops for the rest of the request, so the page still shows them.
+    return not current_user.is_authenticated and not get_flashed_messages()
 
 
 def catalogue_version() -> tuple:

@@ -2,7 +2,7 @@
 import hashlib
 import hmac
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_limiter.util import get_remote_address
 from sqlalchemy import Text, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -10,17 +10,16 @@ from sqlalchemy.orm import load_only
 
 from ml.vocab import CATEGORIES, METALS
 from webapp.bounds import page_number
-from webapp.catalog import page_cache
+from webapp.catalog import bp, page_cache
 from webapp.catalog.forms import ReportForm
 from webapp.catalog.structured_data import open_graph, product_json_ld
 from webapp.extensions import db
+from webapp.history_tables import InaccuracyReport
 from webapp.limits import by_address, rate_limit
 from webapp.listings.offer import listing_offer
 from webapp.models import Photo, Product, User
-from webapp.records import InaccuracyReport
 from webapp.storage import get_store
 
-bp = Blueprint("catalog", __name__, url_prefix="/catalogue")
 PER_PAGE = 24
 
 

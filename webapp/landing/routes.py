@@ -4,14 +4,13 @@ Signed-in people go straight to their products; a stranger gets a page that says
 tool does, for whom, shows a listing it wrote (the latest published one, or a fixed example
 on a fresh install) and offers sign-up, with the catalogue one click away.
 """
-from flask import Blueprint, redirect, render_template, url_for
+from flask import redirect, render_template, url_for
 from flask_login import current_user
 
 from webapp.catalog.routes import published, thumbnails
 from webapp.extensions import db
+from webapp.landing import bp
 from webapp.models import Product
-
-bp = Blueprint("landing", __name__)
 
 # Shown until something is published: what a generated listing looks like, in the shape of one.
 EXAMPLE = {

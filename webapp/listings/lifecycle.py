@@ -10,9 +10,9 @@ from sqlalchemy import delete, select, update
 from webapp import job_lifecycle
 from webapp.audit import audit_as
 from webapp.extensions import db
+from webapp.history_tables import InaccuracyReport, ListingDiff, ListingRating
 from webapp.listings.workflow import WorkflowError, busy_job, latest_generated
 from webapp.models import GeneratedListing, Photo, PhotoEmbedding, PhotoHeatmap, Product, new_id
-from webapp.records import InaccuracyReport, ListingDiff, ListingRating
 from webapp.storage import get_store, object_key
 from webapp.training_tables import TrainingItem
 

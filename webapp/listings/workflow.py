@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from webapp.audit import audit_as
 from webapp.extensions import db
+from webapp.history_tables import ListingDiff
 from webapp.listings.merge import TEXT_FIELDS, attribute_field
 from webapp.models import GeneratedListing, Job, Product, utcnow
-from webapp.records import ListingDiff
 
 
 class WorkflowError(Exception):

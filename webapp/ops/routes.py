@@ -3,16 +3,15 @@ import hmac
 import logging
 from functools import wraps
 
-from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from webapp.extensions import db
 from webapp.metrics import exposition
 from webapp.models import Job
-from webapp.ops import jobs, queue, stats
+from webapp.ops import bp, jobs, queue, stats
 from webapp.ops.readiness import failed_checks, readiness
 
-bp = Blueprint("ops", __name__)
 log = logging.getLogger(__name__)
 
 

@@ -5,12 +5,13 @@ from flask_login import current_user, login_required
 from ml.vocab import ATTRIBUTE_NAMES
 from webapp.audit import audit_as
 from webapp.extensions import db
+from webapp.history_tables import ListingRating
 from webapp.listings.jobs import request_regeneration, retry
 from webapp.listings.merge import apply_edits, parse_tags
 from webapp.listings.workflow import WorkflowError, back_to_draft_if_published, latest_generated, submit
+from webapp.products import bp
 from webapp.products.forms import ActionForm, ListingForm, RatingForm, RegenerateForm
-from webapp.products.routes import bp, own_job, own_product, panel_context
-from webapp.records import ListingRating
+from webapp.products.routes import own_job, own_product, panel_context
 
 
 def _back(product, anchor=""):

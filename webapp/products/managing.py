@@ -10,8 +10,9 @@ from webapp.listings.facts import UnknownValue, checked_facts, set_facts
 from webapp.listings.lifecycle import archive, delete_product, duplicate, unarchive
 from webapp.listings.workflow import WorkflowError, back_to_draft_if_published, submit
 from webapp.models import Product
+from webapp.products import bp
 from webapp.products.forms import ActionForm
-from webapp.products.routes import bp, own_product
+from webapp.products.routes import own_product
 
 BULK_LIMIT = 200
 

@@ -1,5 +1,5 @@
 """Artisan pages: products, direct uploads and the status the page polls."""
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
+from flask import abort, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import bindparam, select
 
@@ -9,10 +9,9 @@ from webapp.limits import by_account, rate_limit
 from webapp.listings.merge import TEXT_FIELDS, edited, is_low_confidence, threshold
 from webapp.listings.workflow import back_to_draft_if_published, busy_job, latest_generated
 from webapp.models import GeneratedListing, Job, Product
+from webapp.products import bp
 from webapp.products.uploads import UploadRefused, cancel_upload, confirm_upload, start_upload
 from webapp.storage import get_store
-
-bp = Blueprint("products", __name__)
 
 
 def own_product(product_id) -> Product:
@@ -175,6 +174,3 @@ def status(job_id):
     if row is None:
         abort(404)
     return jsonify(status_json(row, row if row.listing_id is not None else None))
-
-
-from webapp.products import editing, managing  # noqa: E402,F401  (more routes on this blueprint)

@@ -4,7 +4,7 @@ Both speak the same browser-upload protocol: a form POST carrying a signed,
 expiring policy that limits the key, the size and the content type. The web
 process only signs; file bytes go straight from the browser to the store.
 """
-from flask import current_app
+from flask import Blueprint, current_app
 
 from webapp.instance_keys import instance_key
 from webapp.storage.local import LocalStore
@@ -37,3 +37,7 @@ def init_store(app):
 def object_key(config, owner_id: int, name: str) -> str:
     """Server-chosen key under the owner's prefix; the browser's file name is never used."""
     return f"{config.get('S3_PREFIX', '')}uploads/{owner_id}/{name}"
+
+
+# The local store's S3-like endpoints (routes.py) hang on this blueprint.
+bp = Blueprint("local_store", __name__, url_prefix="/local-store")

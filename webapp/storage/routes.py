@@ -1,11 +1,9 @@
 """Endpoints that make the local store behave like S3 for the browser."""
-from flask import Blueprint, Response, abort, request, send_file
+from flask import Response, abort, request, send_file
 
 from webapp.extensions import csrf
-from webapp.storage import get_store
+from webapp.storage import bp, get_store
 from webapp.storage.local import PolicyError
-
-bp = Blueprint("local_store", __name__, url_prefix="/local-store")
 
 
 def _s3_error(status, code, message):

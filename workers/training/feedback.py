@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 
 from ml import vocab
 from webapp.extensions import db
+from webapp.history_tables import InaccuracyReport, ListingDiff
 from webapp.listings.merge import attribute_field
 from webapp.models import Product
-from webapp.records import InaccuracyReport, ListingDiff
 from webapp.training_tables import TrainingItem
 
 

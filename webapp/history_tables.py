@@ -1,5 +1,5 @@
-"""Tables that record what people did with listings: audit events, ratings, text diffs,
-customer reports and API tokens. Kept apart from `models.py` so each stays short."""
+"""Tables of what people did with listings and said about them: audit events, ratings,
+generated-vs-final text diffs and customer reports. Retraining and the admin pages read them."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,7 +8,7 @@ from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
-from webapp.models import GeneratedListing, Product, User, utcnow
+from webapp.models import GeneratedListing, Product, utcnow
 
 
 class AuditEvent(db.Model):
@@ -76,17 +76,3 @@ class InaccuracyReport(db.Model):
 
     product: Mapped[Product] = relationship()
 
-
-class ApiToken(db.Model):
-    """A token for the JSON API; only its SHA-256 is stored, the token is shown once."""
-    __tablename__ = "api_tokens"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    prefix: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_used_at: Mapped[datetime | None]
-    revoked_at: Mapped[datetime | None]
-
-    user: Mapped[User] = relationship()
