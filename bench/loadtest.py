@@ -62,6 +62,7 @@ class Stack:
             "WEB_CONCURRENCY": str(web_workers),
             "GUNICORN_THREADS": str(threads), "PROXY_FIX_HOPS": "0",
             "RATELIMIT_REGISTER": "1000 per hour",  # every client comes from 127.0.0.1
+            "RATELIMIT_LOGIN_SITE": "1000 per second",  # 20 clients register at once
             "REMAP_SIGTERM": "SIGQUIT",
         }
         self.base = f"http://127.0.0.1:{self.web_port}"

@@ -24,6 +24,7 @@ PARTS = {
     "text": ["bench.inference", "--only", "text"],
     "end_to_end": ["bench.end_to_end"],
     "web": ["bench.web"],
+    "signin_flood": ["bench.signin_flood"],
     "footprint": ["bench.footprint"],
 }
 

@@ -157,8 +157,8 @@ def test_no_state_changing_route_outside_csrf_except_token_and_signature_ones(ap
 
 # --- rate limits --------------------------------------------------------------------------
 
-LOW_LIMITS = {"RATELIMIT_ENABLED": True, "RATELIMIT_LOGIN": "3 per minute",
-              "RATELIMIT_REGISTER": "2 per hour", "RATELIMIT_UPLOAD": "3 per minute"}
+LOW_LIMITS = {"RATELIMIT_ENABLED": True, "RATELIMIT_LOGIN": "3 per minute", "RATELIMIT_REGISTER": "2 per hour",
+              "RATELIMIT_UPLOAD": "3 per minute", "RATELIMIT_LOGIN_SITE": "1000 per second"}
 
 
 @pytest.fixture

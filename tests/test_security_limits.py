@@ -9,8 +9,8 @@ from tests.support import csrf_from, isolated_app
 from webapp.extensions import db
 from webapp.models import User
 
-LOW_LIMITS = {"RATELIMIT_ENABLED": True, "RATELIMIT_LOGIN": "3 per minute",
-              "RATELIMIT_REGISTER": "2 per hour", "RATELIMIT_UPLOAD": "3 per minute"}
+LOW_LIMITS = {"RATELIMIT_ENABLED": True, "RATELIMIT_LOGIN": "3 per minute", "RATELIMIT_REGISTER": "2 per hour",
+              "RATELIMIT_UPLOAD": "3 per minute", "RATELIMIT_LOGIN_SITE": "1000 per second"}
 
 
 def address() -> str:
@@ -176,3 +176,13 @@ def test_a_sign_in_with_no_turn_to_hash_is_answered_429_at_once(guarded):
     assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
     assert "signing in right now" in response.get_data(as_text=True)
     assert sign_in(guarded, "waiting@example.com", "correct horse battery staple").status_code == 302
+
+
+def test_sign_ins_for_the_whole_site_are_capped_before_hashing(app, service_env, counted_hashes):
+    limits = {**LOW_LIMITS, "RATELIMIT_LOGIN": "100 per minute", "RATELIMIT_LOGIN_SITE": "4 per minute",
+              "RATELIMIT_KEY_PREFIX": f"site-{uuid.uuid4().hex[:8]}"}
+    with isolated_app(service_env, limits) as web:
+        # Many addresses and many emails: no per-address or per-account bucket fills up.
+        statuses = [sign_in(web, f"many{n}@example.com", "wrong password").status_code for n in range(7)]
+    assert statuses[:4] == [200] * 4 and set(statuses[4:]) == {429}
+    assert len(counted_hashes) == 4

@@ -42,6 +42,11 @@ def by_email() -> str:
     return "email:" + hashlib.sha256(email.encode()).hexdigest()[:24]
 
 
+def whole_site() -> str:
+    """One bucket for everyone: a cap on the password hashing the whole site does."""
+    return "site"
+
+
 def failed_sign_in(response) -> bool:
     """A sign-in that did not get in (a success redirects); only those count towards the lockout."""
     return response.status_code != 302

@@ -200,8 +200,11 @@ def load_settings(env=None):
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute;60 per hour"),
         # Failed sign-ins per account (the email given, known or not): the lockout.
         "RATELIMIT_LOGIN_ACCOUNT": env.get("RATELIMIT_LOGIN_ACCOUNT", "5 per minute;20 per hour"),
+        # Sign-ins and registrations for the whole site (each costs a ~100 ms hash): a flood from
+        # many addresses is answered 429 before hashing once past it, and the other pages keep their CPU.
+        "RATELIMIT_LOGIN_SITE": env.get("RATELIMIT_LOGIN_SITE", "5 per second;120 per minute"),
         # Seconds a sign-in or registration waits for this process's turn to hash; then 429.
-        "PASSWORD_HASH_WAIT": float(env.get("PASSWORD_HASH_WAIT", 0.5)),
+        "PASSWORD_HASH_WAIT": float(env.get("PASSWORD_HASH_WAIT", 0.1)),
         "RATELIMIT_REGISTER": env.get("RATELIMIT_REGISTER", "10 per hour"),
         "RATELIMIT_UPLOAD": env.get("RATELIMIT_UPLOAD", "60 per minute;600 per hour"),
         "RATELIMIT_REPORT": env.get("RATELIMIT_REPORT", "5 per hour;20 per day"),

@@ -16,7 +16,7 @@ from webapp.auth.forms import LoginForm, NewPasswordForm, RegisterForm, ResetReq
 from webapp.auth.links import admin_token, reset_token, user_from_admin_token, user_from_reset
 from webapp.auth.passwords import HashingBusy, hash_password, verify_password
 from webapp.extensions import db, login_manager
-from webapp.limits import by_address, by_email, failed_sign_in, rate_limit
+from webapp.limits import by_address, by_email, failed_sign_in, rate_limit, whole_site
 from webapp.mail import send_mail
 from webapp.models import User
 
@@ -57,6 +57,7 @@ def busy(error: HashingBusy):
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@rate_limit("RATELIMIT_LOGIN_SITE", whole_site)
 @rate_limit("RATELIMIT_REGISTER", by_address)
 def register():
     if current_user.is_authenticated:
@@ -94,6 +95,7 @@ TAKEN_OR_NEW = ("If this address already has an account, sign in with its passwo
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@rate_limit("RATELIMIT_LOGIN_SITE", whole_site)
 @rate_limit("RATELIMIT_LOGIN", by_address)
 @rate_limit("RATELIMIT_LOGIN_ACCOUNT", by_email, deduct_when=failed_sign_in)
 def login():
