@@ -1,6 +1,6 @@
 """`make bench`: every part in its own process, one table, bench/results/latest.json and a plot.
 
-    python -m bench.run [--quick] [--bundle DIR] [--parts image,text,end_to_end,web,footprint]
+    python -m bench.run [--quick] [--bundle DIR] [--parts image,text,end_to_end,embedded_batch,web,footprint]
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ PARTS = {
     "image": ["bench.inference", "--only", "image"],
     "text": ["bench.inference", "--only", "text"],
     "end_to_end": ["bench.end_to_end"],
+    "embedded_batch": ["bench.embedded_batch"],
     "web": ["bench.web"],
     "signin_flood": ["bench.signin_flood"],
     "footprint": ["bench.footprint"],
@@ -31,7 +32,7 @@ PARTS = {
 
 def run_part(name: str, quick: bool, bundle: str) -> dict:
     cmd = [sys.executable, "-m", *PARTS[name], "--json"] + (["--quick"] if quick else [])
-    if name in ("image", "text", "end_to_end"):
+    if name in ("image", "text", "end_to_end", "embedded_batch"):
         cmd += ["--bundle", bundle]
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)

@@ -99,6 +99,9 @@ def load_settings(env=None):
         # Without Redis, Celery uses kombu's filesystem transport: no server needed.
         "CELERY_BROKER_URL": env.get("CELERY_BROKER_URL") or redis or "filesystem://",
         "CELERY_BROKER_FOLDER": str(instance / "broker"),
+        # How often the folder broker looks for new messages (kombu's default is 1 s, which made
+        # a 12-photo batch wait up to 17 s behind one task a second; bench/embedded_batch.py).
+        "FOLDER_BROKER_POLL_SECONDS": float(env.get("FOLDER_BROKER_POLL_SECONDS", 0.05)),
         "CELERY_QUEUE": env.get("CELERY_QUEUE", "listings"),
         "S3_BUCKET_NAME": s3_bucket,
         "S3_PREFIX": env.get("S3_PREFIX", ""),

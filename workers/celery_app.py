@@ -22,7 +22,10 @@ def celery_config(config) -> dict:
         options = {"data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
                    "processed_folder": str(folder / "processed"), "store_processed": False,
                    # Without this kombu writes its exchange tables to ./control in the working dir.
-                   "control_folder": str(folder / "control")}
+                   "control_folder": str(folder / "control"),
+                   # One message per look: at kombu's 1 s default a batch's no-op and heatmap
+                   # tasks queued one second each in front of the next listing.
+                   "polling_interval": config.get("FOLDER_BROKER_POLL_SECONDS", 0.05)}
     elif broker.startswith("redis"):
         # A message a vanished worker held comes back after this; the reaper re-queues the job
         # long before (REAPER_PROCESSING_AFTER), and a task re-run on a finished job does nothing.

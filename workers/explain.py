@@ -7,25 +7,54 @@ import logging
 
 from celery import shared_task
 from flask import current_app
+from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import Photo, PhotoHeatmap, utcnow
+from webapp.models import Job, Photo, PhotoHeatmap, utcnow
 from webapp.storage import get_store
 from workers.models import get_generator
 from workers.photos import BadPhoto, decode_photo
 
 log = logging.getLogger(__name__)
+# A heatmap steps aside while a listing waits, at most this many times (each costs one broker
+# poll); then it runs anyway, so a steady stream of uploads cannot starve it for ever.
+MAX_YIELDS = 200
 
 
 def heatmap_key(config, photo_id: int) -> str:
     return f"{config.get('S3_PREFIX', '')}heatmaps/{photo_id}.png"
 
 
+def listing_waiting() -> bool:
+    return db.session.scalar(select(Job.id).where(Job.state == "queued").limit(1)) is not None
+
+
+def step_aside(photo_id: int, yields: int) -> bool:
+    """Send this heatmap to the back of its queue if a listing is waiting; True if it was.
+
+    Redis reads the listing queue first anyway; the folder broker reads its queues in turn, so
+    without this a batch of heatmaps would run between the listings of one upload. It is sent
+    again at once, never with a countdown (an ETA message held by the worker crashed it when
+    Redis went away, docs/performance.md); if sending fails, the heatmap simply runs now.
+    """
+    if yields >= MAX_YIELDS or not listing_waiting():
+        return False
+    try:
+        store_heatmap.apply_async(args=[photo_id], kwargs={"yields": yields + 1})
+    except Exception as exc:
+        log.warning("heatmap for photo %s not re-queued (%s); computing it now", photo_id, exc)
+        return False
+    return True
+
+
 @shared_task(name="workers.explain.store_heatmap", ignore_result=True, acks_late=True)
-def store_heatmap(photo_id: int) -> str:
+def store_heatmap(photo_id: int, yields: int = 0) -> str:
     """Compute and store the category heatmap of one processed photo; running it twice overwrites."""
     from ml.gradcam import category_heatmap, overlay_png
 
+    if step_aside(photo_id, yields):
+        db.session.commit()
+        return "deferred"
     config = current_app.config
     photo = db.session.get(Photo, photo_id)
     if photo is None or not photo.thumbnail_key:
@@ -47,6 +76,17 @@ def store_heatmap(photo_id: int) -> str:
     db.session.commit()
     log.info("heatmap for photo %s stored (%s)", photo_id, category)
     return "stored"
+
+
+def warm_up_heatmaps(generator) -> None:
+    """Run Grad-CAM once on a blank image: its first call builds the probe model and traces the
+    gradient (8.8 s against 0.9 s after, bench/embedded_batch.py), and a heatmap that has started
+    cannot step aside, so a cold one would hold up the listings uploaded just after it."""
+    from PIL import Image
+
+    from ml.gradcam import category_heatmap
+
+    category_heatmap(generator.image_model, Image.new("RGB", (64, 64), (200, 190, 180)))
 
 
 def queue_heatmap(photo_id: int) -> None:

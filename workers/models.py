@@ -60,6 +60,10 @@ def load_at_process_start(flask_app) -> None:
                 generator = get_generator()
                 loaded = time.perf_counter()
                 generator.warm_up()  # compiled paths traced now, not in the first job
+                if flask_app.config.get("HEATMAPS_ENABLED") and flask_app.config.get("WORKER_HEATMAPS"):
+                    from workers.explain import warm_up_heatmaps
+
+                    warm_up_heatmaps(generator)
                 log.info("model bundle loaded in %.2f s (TensorFlow imports included), warmed up in %.2f s",
                          loaded - started, time.perf_counter() - loaded)
             except Exception:
