@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,7 @@ BROWSER_PARALLEL, BROWSER_SPACING_S = 3, 0.4  # static/js/upload.js sends 3 at o
 
 def batch_latencies(bundle: str, poll: float, n: int) -> list[float]:
     """Seconds from each photo's confirm to its listing being ready, n photos sent at once."""
+    from tests.harness import stop_group
     from tests.support import register, start_worker, upload_photo
 
     instance = Path(tempfile.mkdtemp(prefix="bench-embedded-"))
@@ -37,15 +39,9 @@ def batch_latencies(bundle: str, poll: float, n: int) -> list[float]:
            "FOLDER_BROKER_POLL_SECONDS": str(poll)}
     subprocess.run([sys.executable, "-m", "flask", "--app", "webapp:create_app", "db", "upgrade"],
                    cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True)
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        from webapp import create_app
+    from webapp import create_app
 
-        app = create_app({"TESTING": True, "RATELIMIT_ENABLED": False})
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    app = create_app({"TESTING": True, "RATELIMIT_ENABLED": False}, env=env)
     worker = start_worker(env, timeout=300)
     try:
         client = app.test_client()
@@ -63,8 +59,8 @@ def batch_latencies(bundle: str, poll: float, n: int) -> list[float]:
             started[body["status_url"]] = time.perf_counter()
         return _wait(client, list(started), started)
     finally:
-        worker.terminate()
-        worker.wait(timeout=30)
+        stop_group(worker)
+        shutil.rmtree(instance, ignore_errors=True)
 
 
 def _send(client, token, data) -> str:
