@@ -126,7 +126,7 @@ def test_upload_edit_review_publish(app, browser, live_server, worker):
     admin = new_page(browser, live_server)
     register(admin, "admin@example.com")
     admin.goto(emailed_link(app, "admin@example.com", "/confirm-admin/"))  # proves the address
-    admin.get_by_role("link", name="Review").click()
+    admin.get_by_role("link", name="Review", exact=True).click()
     expect(admin.locator("table.queue tbody tr")).to_have_count(2)
     shot(admin, "07-admin-queue")
     admin.get_by_role("link", name="Hand-forged ring, my own words").click()
