@@ -82,6 +82,27 @@ def _missing_details(text: str, values: dict[str, str]) -> list:
     return tables
 
 
+def _within_budget(kept: list[str], values, tone, length, rng) -> list[str]:
+    """The opener, then sentences on the finer attributes the text left out, then the
+    describer's own, then (where it fell short) hand-written ones, up to the sentence budget."""
+    budget = MAX_SENTENCES[length]
+    for table in _missing_details(" ".join(kept), values)[: budget - 1]:
+        sentence = _template_sentence(values, tone, length, rng, table)
+        if sentence:  # said right after the opener, in place of the model's later sentences
+            kept = (kept[:1] + [sentence] + kept[1:])[:budget]
+    body = []
+    for sentence in kept[:budget]:
+        if not has_repeated_trigram(" ".join(body + [sentence])):
+            body.append(sentence)
+    more = split_sentences(fill_slots(describe(values, tone, "long", rng), values))[1:]
+    for sentence in more:
+        if len(body) >= budget:
+            break
+        if sentence not in body and not problems(" ".join(body + [sentence]), values):
+            body.append(sentence)
+    return body
+
+
 def ground(text: str, values: dict[str, str], tone: str = "elegant", length: str = "long",
            facts: dict[str, str] | None = None, seed: int = 0) -> str:
     """Return ``text`` minus sentences that break a rule, led by a sentence naming the piece,
@@ -97,15 +118,7 @@ def ground(text: str, values: dict[str, str], tone: str = "elegant", length: str
         kept.append(sentence)
     if not kept or not names_piece(kept[0], values):
         kept = [fallback_sentence(values, tone, seed)] + kept
-    budget = MAX_SENTENCES[length]
-    for table in _missing_details(" ".join(kept), values)[: budget - 1]:
-        sentence = _template_sentence(values, tone, length, rng, table)
-        if sentence:  # said right after the opener, in place of the model's later sentences
-            kept = (kept[:1] + [sentence] + kept[1:])[:budget]
-    body = []
-    for sentence in kept[:budget]:
-        if not has_repeated_trigram(" ".join(body + [sentence])):
-            body.append(sentence)
+    body = _within_budget(kept, values, tone, length, rng)
     facts = facts or {}
     said = fact_sentences(facts, values.get("category", ""), length, rng,
                           fits=lambda more: not problems(" ".join(body + [more]), values, facts))

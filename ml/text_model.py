@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ml import vocab
-from ml._templates import SLOT_PATTERN, SLOTS, fill_slots
+from ml._templates import SLOT_PATTERN, SLOTS, fill_slots, taught_frame
 from ml._tf import keras, seed_everything, tf
 from ml.decoding import CompiledDecoder
 from ml.efficientnet_lite import EMBED_DIM
@@ -68,8 +68,9 @@ class _Tile(keras.layers.Layer):
 
 
 class DescriptionModel:
-    def __init__(self, vocabulary: list[str], max_len: int = 96, units: int = 256):
+    def __init__(self, vocabulary: list[str], max_len: int = 96, units: int = 256, frames=()):
         self.vocabulary, self.max_len, self.units = list(vocabulary), int(max_len), int(units)
+        self.frames = set(frames)  # the training sentences' frames (taught_frame); empty: unchecked
         self._tokenizer, self._words = None, None
         self.bos, self.eos = self.vocabulary.index(BOS), self.vocabulary.index(EOS)
         self._build()
@@ -92,10 +93,11 @@ class DescriptionModel:
         data = tf.data.Dataset.from_tensor_slices([delexicalise(t) for t in templates])
         voc = keras_hub.tokenizers.compute_word_piece_vocabulary(
             data, vocab_size, lowercase=True, reserved_tokens=RESERVED)
-        model = cls(voc, **kw)
+        frames = {taught_frame(s) for t in templates for s in re.findall(r"[^.!?]+[.!?]*", delexicalise(t))}
+        model = cls(voc, frames=frames, **kw)
         longest = max(len(ids) for ids in model._encode(templates))
         if longest + 2 > model.max_len:
-            model = cls(voc, max_len=longest + 2, **{k: v for k, v in kw.items() if k != "max_len"})
+            model = cls(voc, max_len=longest + 2, frames=frames, **{k: v for k, v in kw.items() if k != "max_len"})
         return model
 
     def _build(self):
@@ -217,12 +219,15 @@ class DescriptionModel:
         return [re.sub(r" ([-'’]) ", r"\1", t) for t in texts]  # "pared - back" -> "pared-back"
 
     def known_words_only(self, raw: str) -> str:
-        """``raw`` minus sentences with a word the training text never had (pieces glued into
-        "wqne"): a half-trained describer's noise, which no rule about meaning would catch."""
+        """``raw`` minus sentences the describer was not taught: with a word the training text
+        never had (pieces glued into "wqne"), or, when the bundle keeps its training frames, in
+        a frame no training sentence had ("This pendant is classic in platinum, make go!"):
+        a describer's noise, which no rule about meaning would catch."""
         if self._words is None:
             self._words = {t for t in self.vocabulary if not t.startswith("##")}
         return " ".join(s for s in re.findall(r"[^.!?]+[.!?]*", raw)
-                        if all(w in self._words for w in re.split(r"[\s\-'’]+", s.strip()) if w))
+                        if all(w in self._words for w in re.split(r"[\s\-'’]+", s.strip()) if w)
+                        and (not self.frames or taught_frame(s) in self.frames))
 
     def sample_stepwise(self, embeddings, attributes, tones, lengths, sampler="top_p", seed=0,
                         num_beams=NUM_BEAMS, max_sentences=None) -> list[str]:
@@ -310,13 +315,13 @@ class DescriptionModel:
         d.mkdir(parents=True, exist_ok=True)
         self.train_model.save_weights(d / WEIGHTS_FILE)
         (d / "vocab.txt").write_text("\n".join(self.vocabulary) + "\n")
-        json.dump({"vocabulary": self.vocabulary, "max_len": self.max_len, "units": self.units},
-                  open(d / CONFIG_FILE, "w"))
+        json.dump({"vocabulary": self.vocabulary, "max_len": self.max_len, "units": self.units,
+                   "frames": sorted(self.frames)}, open(d / CONFIG_FILE, "w"))
 
     @classmethod
     def load(cls, directory) -> DescriptionModel:
         d = Path(directory)
         cfg = json.load(open(d / CONFIG_FILE))
-        model = cls(cfg["vocabulary"], cfg["max_len"], cfg["units"])
+        model = cls(cfg["vocabulary"], cfg["max_len"], cfg["units"], cfg.get("frames", ()))
         model.train_model.load_weights(d / WEIGHTS_FILE)
         return model

@@ -147,6 +147,35 @@ def test_edit_regenerate_and_submit_through_the_api(api, worker):
     assert twice.status_code == 409 and "reviewers" in twice.json()["error"]["message"]
 
 
+def test_the_sellers_facts_and_corrections_are_what_the_api_regeneration_writes(api, worker):
+    """PATCH to earrings in gold with pearls plus the seller's details, regenerate: the new text
+    says earrings, gold and pearl, quotes the details word for word and invents none."""
+    path = f"/products/{uploaded_and_ready(api)['product_id']}"
+    facts = {"price": "49.90", "currency": "eur", "quantity": 3, "sku": "EAR-07", "size": "18 mm drop",
+             "weight": "3 g the pair", "materials": "18k gold vermeil over 925 silver", "technique": "hand-forged",
+             "origin": "Lisbon, Portugal", "care": "keep dry", "story": "drawn from my mother's pearl studs"}
+    edited = api.call("PATCH", path, json={"attributes": {"category": "earrings", "metal": "gold",
+                                                          "gemstone": "pearl"}, "facts": facts}).json()
+    assert edited["facts"] == {**facts, "currency": "EUR"}
+    for bad in ({"price": "lots", "currency": "EUR"}, {"price": "5", "currency": None}, {"quantity": -1},
+                {"colour": "red"},
+                {"size": "x" * 121}, {"story": ["a list"]}):
+        refused = api.call("PATCH", path, json={"facts": bad})
+        assert refused.status_code == 422, bad
+    job = api.call("POST", path + "/regenerate", json={"tone": "elegant", "length": "long",
+                                                       "replace": ["description", "title", "tags"]})
+    assert finished(api, job.json()["id"])["state"] == "ready"
+    product = api.call("GET", path).json()
+    text = product["description"]
+    assert "earrings" in product["title"].lower() and "earrings" in text.lower() and "gold" in text.lower()
+    assert "pearl" in text.lower() and "gold earrings" in product["tags"]
+    told = [facts[k] for k in ("materials", "technique", "origin", "size", "weight")]
+    assert sum(v in text for v in told) >= 4, text  # a long text has room for most details, word for word
+    assert "49.90" not in text and "EAR-07" not in text  # price and SKU stay in their own fields
+    cleared = api.call("PATCH", path, json={"facts": {"price": None, "currency": None, "story": ""}}).json()
+    assert cleared["facts"]["price"] is None and cleared["facts"]["story"] is None
+
+
 def test_add_a_photo_to_an_existing_product(api):
     first = api.call("POST", "/uploads", json={"content_type": "image/jpeg", "size": 10}).json()
     second = api.call("POST", "/uploads", json={"content_type": "image/png", "size": 10,

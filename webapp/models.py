@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Computed, DateTime, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import JSON, Computed, DateTime, ForeignKey, LargeBinary, Numeric, String, Text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -75,6 +76,18 @@ class Product(db.Model):
     edited_fields: Mapped[list | None] = mapped_column(JSON)
     tone: Mapped[str] = mapped_column(String(20), default="elegant")
     length: Mapped[str] = mapped_column(String(20), default="medium")
+    # The seller's facts (webapp/listings/seller_facts.py): only a person fills them; the text quotes them.
+    price: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    quantity: Mapped[int | None]
+    sku: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[str | None] = mapped_column(String(120))
+    weight: Mapped[str | None] = mapped_column(String(60))
+    materials: Mapped[str | None] = mapped_column(String(200))
+    technique: Mapped[str | None] = mapped_column(String(120))
+    origin: Mapped[str | None] = mapped_column(String(120))
+    care: Mapped[str | None] = mapped_column(String(300))
+    story: Mapped[str | None] = mapped_column(String(500))
     # Copied from `attributes` on every change so the catalogue and the queue can filter and sort in SQL.
     category: Mapped[str | None] = mapped_column(String(40), index=True)
     metal: Mapped[str | None] = mapped_column(String(40), index=True)

@@ -2,6 +2,7 @@ import itertools
 
 from ml import vocab
 from ml.grounding import ground, has_repeated_trigram, is_grounded
+from ml.text_checks import split_sentences
 
 WRONG_TEXTS = [
     "A {m2} {c2} set with a {g2}. It is a {m} {c}. It is a {m} {c} with charm.",
@@ -35,7 +36,9 @@ def test_ground_removes_every_contradiction_and_repeat():
 def test_ground_keeps_good_sentences():
     attrs = {"category": "ring", "metal": "gold", "gemstone": "ruby", "style": "vintage", "colour": "red"}
     text = "A vintage gold ring set with a ruby. The ruby catches the light."
-    assert ground(text, attrs) == text
+    long = ground(text, attrs)
+    assert long.startswith(text) and len(split_sentences(long)) == 6  # the rest of the budget filled
+    assert ground(text, attrs, length="short") == "A vintage gold ring set with a ruby."
 
 
 def test_repeated_trigram_detection():

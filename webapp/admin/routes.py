@@ -11,6 +11,7 @@ from webapp.admin.forms import RejectForm
 from webapp.extensions import db
 from webapp.history_tables import AuditEvent, InaccuracyReport
 from webapp.listings.merge import apply_edits, is_low_confidence, parse_tags, threshold
+from webapp.listings.seller_facts import fact_rows
 from webapp.listings.workflow import WorkflowError, approve, latest_generated, reject
 from webapp.models import PhotoHeatmap, Product, User, utcnow
 from webapp.products.forms import ActionForm, ListingForm
@@ -90,7 +91,7 @@ def review(product_id):
         history=history, people=people_by_id(e.actor_id for e in history),
         images=[store.url(p.thumbnail_key) for p in product.photos if p.thumbnail_key],
         heatmaps=heatmaps_for(product, store), is_low=is_low_confidence, threshold=threshold(),
-        duplicates=duplicates_for(product))
+        duplicates=duplicates_for(product), fact_rows=fact_rows(product))
 
 
 def duplicates_for(product) -> list[dict]:

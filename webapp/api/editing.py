@@ -15,6 +15,7 @@ from webapp.audit import audit_as
 from webapp.extensions import db
 from webapp.listings.jobs import request_regeneration
 from webapp.listings.merge import apply_edits
+from webapp.listings.seller_facts import FIELDS, FactError, apply_facts, clean_facts, current_facts
 from webapp.listings.workflow import WorkflowError, back_to_draft_if_published, submit
 
 TITLE_MAX, DESCRIPTION_MAX, TAGS_MAX, TAG_MAX = 200, 5000, 30, 50  # the web form's limits, per field
@@ -59,7 +60,17 @@ def _edits(body, product):
 def edit_product(product_id):
     """Change the listing; every field sent that differs, and every attribute set or confirmed, becomes the person's."""
     product = owned_product(product_id)
-    changed = apply_edits(product, *_edits(_json_object(), product))
+    body = _json_object()
+    facts = body.get("facts", {})
+    if not isinstance(facts, dict) or set(facts) - set(FIELDS):
+        raise ApiError(422, f"facts maps these names to values: {', '.join(FIELDS)}.")
+    if any(v is not None and not isinstance(v, (str, int, float)) for v in facts.values()):
+        raise ApiError(422, "Each fact is text, a number or null.")
+    try:
+        cleaned = clean_facts(facts, current_facts(product))
+    except FactError as exc:
+        raise ApiError(422, str(exc)) from exc
+    changed = apply_edits(product, *_edits(body, product)) + apply_facts(product, cleaned)
     if changed:
         back_to_draft_if_published(product)
         audit_as("product.edit")

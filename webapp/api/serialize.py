@@ -2,6 +2,7 @@
 from flask import url_for
 
 from webapp.listings.merge import is_low_confidence, threshold
+from webapp.listings.seller_facts import facts_out
 from webapp.listings.workflow import latest_generated
 from webapp.storage import get_store
 
@@ -41,7 +42,7 @@ def product_out(product, full=True):
         "description": product.description, "tags": product.tags or [],
         "attributes": attributes_out(product.attributes, limit),
         "edited_fields": product.edited_fields or [], "tone": product.tone, "length": product.length,
-        "rejection_reason": product.rejection_reason,
+        "rejection_reason": product.rejection_reason, "facts": facts_out(product),
         "photos": [{"id": p.id, "width": p.width, "height": p.height,
                     "thumbnail_url": store.url(p.thumbnail_key) if p.thumbnail_key else None}
                    for p in product.photos],

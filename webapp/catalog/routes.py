@@ -17,6 +17,7 @@ from webapp.extensions import db
 from webapp.history_tables import InaccuracyReport
 from webapp.limits import by_address, rate_limit
 from webapp.listings.offer import listing_offer
+from webapp.listings.seller_facts import fact_rows
 from webapp.models import Photo, Product, User
 from webapp.storage import get_store
 
@@ -101,7 +102,7 @@ def detail_context(product, form) -> dict:
               for n in range(1, len(photos) + 1)]
     return {"product": product, "photos": photos, "offer": offer, "form": form,
             "json_ld": product_json_ld(product, images, offer), "open_graph": open_graph(product, images, offer),
-            "more": more_like_this(product)}
+            "more": more_like_this(product), "fact_rows": fact_rows(product, public=True)}
 
 
 def more_like_this(product, limit: int = 4) -> list:

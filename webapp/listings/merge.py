@@ -9,9 +9,9 @@ import zlib
 from flask import current_app
 
 from ml.vocab import ATTRIBUTE_NAMES, LENGTHS, TONES
+from webapp.listings.seller_facts import words_for_description
 
 TEXT_FIELDS = ("title", "description", "tags")
-FACT_FIELDS = ("materials", "technique", "origin", "size", "weight", "care", "story")
 
 
 def attribute_field(name: str) -> str:
@@ -46,12 +46,6 @@ def sync_summary(product) -> None:
     product.min_confidence = min(unsure) if unsure else (1.0 if attrs else None)
 
 
-def seller_facts(product) -> dict[str, str]:
-    """The seller's own fields that the description may use, word for word (empty ones left out)."""
-    return {name: str(value).strip() for name in FACT_FIELDS
-            if (value := getattr(product, name, None)) and str(value).strip()}
-
-
 def generation_options(job) -> dict:
     """What a run writes from: tone and length (the job's own, else the product's, else the
     defaults), the listing's current attributes (kept as they are: the model only fills those
@@ -62,7 +56,7 @@ def generation_options(job) -> dict:
     return {"tone": tone if tone in TONES else TONES[0],
             "length": length if length in LENGTHS else LENGTHS[1],
             "given": {k: dict(v) for k, v in (product.attributes or {}).items()},
-            "facts": seller_facts(product), "seed": zlib.crc32(job.id.encode()) % 2**31}
+            "facts": words_for_description(product), "seed": zlib.crc32(job.id.encode()) % 2**31}
 
 
 def apply_generated(job, result: dict) -> list[str]:

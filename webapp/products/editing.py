@@ -8,6 +8,7 @@ from webapp.extensions import db
 from webapp.history_tables import ListingRating
 from webapp.listings.jobs import request_regeneration, retry
 from webapp.listings.merge import apply_edits, parse_tags
+from webapp.listings.seller_facts import FIELDS, FactError, apply_facts, clean_facts, current_facts
 from webapp.listings.workflow import WorkflowError, back_to_draft_if_published, latest_generated, submit
 from webapp.products import bp
 from webapp.products.forms import ActionForm, ListingForm, RatingForm, RegenerateForm
@@ -32,6 +33,16 @@ def panel(product_id):
     return render_template("products/_panel.html", **panel_context(own_product(product_id)))
 
 
+def save_listing_form(product, form) -> list[str]:
+    """What the listing form sent, as a person's edits and facts; the names that changed."""
+    facts = clean_facts({name: getattr(form, f"fact_{name}").data for name in FIELDS}, current_facts(product))
+    values = {name: getattr(form, f"attr_{name}").data for name in ATTRIBUTE_NAMES}
+    confirmed = {name for name in ATTRIBUTE_NAMES if getattr(form, f"confirm_{name}").data}
+    changed = apply_edits(product, form.title.data.strip(), (form.description.data or "").strip(),
+                          parse_tags(form.tags.data), values, confirmed)
+    return changed + apply_facts(product, facts)
+
+
 @bp.post("/products/<int:product_id>")
 @login_required
 def edit(product_id):
@@ -40,10 +51,11 @@ def edit(product_id):
     if not form.validate_on_submit():
         _form_errors(form)
         return _back(product, "#listing")
-    values = {name: getattr(form, f"attr_{name}").data for name in ATTRIBUTE_NAMES}
-    confirmed = {name for name in ATTRIBUTE_NAMES if getattr(form, f"confirm_{name}").data}
-    changed = apply_edits(product, form.title.data.strip(), (form.description.data or "").strip(),
-                          parse_tags(form.tags.data), values, confirmed)
+    try:
+        changed = save_listing_form(product, form)
+    except FactError as exc:
+        flash(str(exc), "error")
+        return _back(product, "#listing")
     if changed:
         unpublished = back_to_draft_if_published(product)
         audit_as("product.edit")
@@ -55,6 +67,28 @@ def edit(product_id):
     return _back(product, "#listing")
 
 
+def _save_typing(product) -> str | None:
+    """Save what the artisan typed in the listing form before a regeneration replaces the page.
+
+    The page sends the form along with Regenerate (hx-include), so unsaved typing becomes the
+    artisan's own text, which the new version keeps. Returns None when nothing was sent or it
+    was saved, else the message saying why it could not be saved (nothing is regenerated then)."""
+    if "title" not in request.form:
+        return None
+    listing = ListingForm()
+    if not listing.validate():
+        return "Your typing was not saved: " + "; ".join(
+            f"{getattr(listing, f).label.text}: {e[0]}" for f, e in listing.errors.items()) + ". Nothing was rewritten."
+    try:
+        changed = save_listing_form(product, listing)
+    except FactError as exc:
+        return f"Your typing was not saved: {exc} Nothing was rewritten."
+    if changed:
+        audit_as("product.edit")
+        db.session.commit()
+    return None
+
+
 @bp.post("/products/<int:product_id>/regenerate")
 @login_required
 def regenerate(product_id):
@@ -64,13 +98,17 @@ def regenerate(product_id):
     notice = ("info", "Writing a new version. Fields you edited are kept unless you ticked them.")
     if not form.validate_on_submit():
         notice = ("error", "Pick a tone and a length from the lists.")
-    else:
+    typing = _save_typing(product) if notice[0] != "error" else None
+    if typing:
+        notice = ("error", typing)
+    if notice[0] != "error":
         try:
             request_regeneration(product, form.tone.data, form.length.data, request.form.getlist("replace"))
         except WorkflowError as exc:
             notice = ("error", str(exc))
     if request.headers.get("HX-Request"):
-        return render_template("products/_panel.html", notice=notice, **panel_context(product))
+        typed = ListingForm() if typing else None  # unsaved typing stays on the page
+        return render_template("products/_panel.html", notice=notice, **panel_context(product, typed))
     flash(notice[1], notice[0])
     return _back(product)
 

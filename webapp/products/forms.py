@@ -4,6 +4,7 @@ from wtforms import BooleanField, RadioField, SelectField, StringField, TextArea
 from wtforms.validators import DataRequired, Length, Optional
 
 from ml.vocab import ATTRIBUTES, LENGTHS, TONES
+from webapp.listings.seller_facts import FIELDS, LABELS
 
 
 class ActionForm(FlaskForm):
@@ -16,6 +17,11 @@ class ListingForm(FlaskForm):
     # A text area, so a dozen tags are all visible at once instead of scrolling in one line.
     tags = TextAreaField("Tags (separated by commas)", validators=[Optional(), Length(max=1000)])
 
+
+# The seller's facts: free text here, checked in one place (webapp/listings/seller_facts.py).
+for _name in FIELDS:
+    _box = TextAreaField if _name in ("care", "story") else StringField
+    setattr(ListingForm, f"fact_{_name}", _box(LABELS[_name], validators=[Optional(), Length(max=600)]))
 
 # One select and one "I checked this" box per attribute the models predict.
 for _name, _values in ATTRIBUTES.items():

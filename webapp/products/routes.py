@@ -74,20 +74,23 @@ def thumbnail_url(product):
     return get_store().url(photo.thumbnail_key) if photo else None
 
 
-def panel_context(product) -> dict:
-    """What the live part of the product page needs."""
+def panel_context(product, typed=None) -> dict:
+    """What the live part of the product page needs; ``typed`` (a bound listing form) keeps
+    what the artisan typed on the page when it could not be saved."""
+    from webapp.listings.seller_facts import FIELDS, facts_out
     from webapp.products.forms import ActionForm, ListingForm, RatingForm, RegenerateForm
 
     store = get_store()
-    listing_form = ListingForm(formdata=None, title=product.title, description=product.description,
+    listing_form = typed or ListingForm(formdata=None, title=product.title, description=product.description,
                                tags=", ".join(product.tags or []),
-                               **{f"attr_{k}": v.get("value") for k, v in (product.attributes or {}).items()})
+                               **{f"attr_{k}": v.get("value") for k, v in (product.attributes or {}).items()},
+                               **{f"fact_{k}": "" if v is None else str(v) for k, v in facts_out(product).items()})
     return {
         "product": product, "job": product.latest_job, "busy": busy_job(product) is not None,
         "photos": [(p, store.url(p.thumbnail_key) if p.thumbnail_key else None) for p in product.photos],
         "generated": latest_generated(product), "edited": edited(product),
         "text_fields": TEXT_FIELDS, "is_low": is_low_confidence, "threshold": threshold(),
-        "listing_form": listing_form, "action_form": ActionForm(),
+        "listing_form": listing_form, "action_form": ActionForm(), "fact_fields": FIELDS,
         "regenerate_form": RegenerateForm(formdata=None, tone=product.tone, length=product.length),
         "rating_form": RatingForm(formdata=None),
     }
