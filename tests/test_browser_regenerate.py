@@ -16,6 +16,9 @@ def regenerate_and_wait(page):
     page.get_by_role("button", name="Regenerate").click()
     expect(page.locator("#job-state")).not_to_have_attribute("data-state", "ready")
     expect(page.locator("#job-state")).to_have_text("Listing ready", timeout=WORKER_WAIT_MS)
+    # the state line says ready first; then the page swaps in the new panel, which polls no more
+    page.wait_for_function("() => !document.querySelector('#job-state').dataset.statusUrl")
+    expect(page.get_by_role("button", name=re.compile("Show the new version"))).to_have_count(0)
 
 
 def test_corrections_reach_the_new_text_and_typing_survives_regenerate(browser, live_server, worker):  # noqa: F811

@@ -59,7 +59,12 @@
   }
 
   document.addEventListener("jai:uploaded", () => { if (!dirty) refresh(); });
-  // htmx swapped in a new panel (e.g. after "Regenerate"): follow its job.
-  panel.addEventListener("htmx:afterSwap", () => { dirty = false; start(); });
+  // htmx swapped in a new panel (after "Regenerate", which saved the typing first): follow its job.
+  // A smaller swap inside the panel (the rating box) leaves the listing form, and its typing, alone.
+  panel.addEventListener("htmx:afterSwap", (event) => {
+    if (event.detail.target !== panel) return;
+    dirty = false;
+    start();
+  });
   start();
 })();
