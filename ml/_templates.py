@@ -108,7 +108,7 @@ OPENER = {
         "{Noun} in {metal}, {adj} and {adj2}.",
         "{A}{noun} in {metal}, nothing extra.",
         "{This} {noun}: {metal}, {adj} lines.",
-        "{A}{style} take on the {cat}, in {metal}.",
+        "{Cat} in {metal}, the {style} way.",
         "{Metal}, {verb} into {a}{adj} {noun}.",
         "{Adj} {metal} {noun}.",
         "{A}{noun} reduced to the {adj} essentials.",

@@ -82,6 +82,18 @@ def _missing_details(text: str, values: dict[str, str]) -> list:
     return tables
 
 
+def _says_again(sentence: str, kept: list[str], values: dict[str, str]) -> bool:
+    """Whether ``sentence`` is a second sentence (after the opener) about the same stone,
+    finish or colour: "An unfussy amethyst accent. A calm amethyst accent." reads as a stutter."""
+    fills = slot_fills(values)
+    have = f" {' '.join(words(sentence))} "
+    for slot in ("gem", "finish", "colour"):
+        value = fills.get(slot)
+        if value and f" {value} " in have and any(f" {value} " in f" {' '.join(words(k))} " for k in kept[1:]):
+            return True
+    return False
+
+
 def _within_budget(kept: list[str], values, tone, length, rng) -> list[str]:
     """The opener, then sentences on the finer attributes the text left out, then the
     describer's own, then (where it fell short) hand-written ones, up to the sentence budget."""
@@ -98,7 +110,8 @@ def _within_budget(kept: list[str], values, tone, length, rng) -> list[str]:
     for sentence in more:
         if len(body) >= budget:
             break
-        if sentence not in body and not problems(" ".join(body + [sentence]), values):
+        if sentence not in body and not _says_again(sentence, body, values) \
+                and not problems(" ".join(body + [sentence]), values):
             body.append(sentence)
     return body
 
@@ -113,7 +126,7 @@ def ground(text: str, values: dict[str, str], tone: str = "elegant", length: str
     for sentence in split_sentences(tidy(text)):
         if len(words(sentence)) < 2 or sentence[-1] not in ".!?" or sentence_problems(sentence, values):
             continue
-        if has_repeated_trigram(" ".join(kept + [sentence])):
+        if has_repeated_trigram(" ".join(kept + [sentence])) or _says_again(sentence, kept, values):
             continue
         kept.append(sentence)
     if not kept or not names_piece(kept[0], values):
