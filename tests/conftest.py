@@ -119,6 +119,8 @@ def service_env(mysql_url, redis_url, s3_endpoint, tmp_path_factory):
         "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
         "SECRET_KEY": "test-secret",
         "ADMIN_EMAILS": "admin@example.com",
+        # Off by default (docs/models.md); on here so the heatmap path stays tested.
+        "HEATMAPS_ENABLED": "1",
     }
     import boto3
 

@@ -139,7 +139,9 @@ def load_settings(env=None):
         # A worker started with `-Q <this>` keeps retraining off the listing queue (default: the same queue).
         "RETRAIN_QUEUE": env.get("RETRAIN_QUEUE", ""),
         "RETRAIN_TIME_LIMIT": int(env.get("RETRAIN_TIME_LIMIT", 3 * 3600)),
-        "HEATMAPS_ENABLED": _bool(env.get("HEATMAPS_ENABLED"), default=True),
+        # Off by default: on rendered scenes with known piece masks the Grad-CAM map put less of its
+        # heat on the piece than a centred blob does (bench/heatmap_quality.py, docs/models.md).
+        "HEATMAPS_ENABLED": _bool(env.get("HEATMAPS_ENABLED"), default=False),
         # Heatmaps have a queue of their own, so they never hold up a listing. The worker takes
         # from it only when its listing queue is empty; WORKER_HEATMAPS=0 leaves it to a worker
         # started with `-Q <HEATMAP_QUEUE>` (workers/make_celery.py).
