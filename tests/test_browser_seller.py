@@ -92,11 +92,14 @@ def test_delete_dismiss_and_bulk_edit(browser, live_server, app):
     page.get_by_label(re.compile(r"Select Gold ring")).nth(1).check()
     page.get_by_text("Set values on all selected").click()
     page.get_by_label("Metal").select_option("platinum")
+    page.get_by_label("Price").fill("120")
+    page.get_by_label("Currency (e.g. EUR)").fill("EUR")
     check_page(page, "22-products-bulk-edit")
     page.get_by_role("button", name="Save values").click()
     expect(page.get_by_text("2 listings updated.")).to_be_visible()
     with app.app_context():
         assert {db.session.get(Product, pid).metal for pid in (first, second)} == {"platinum"}
+        assert {str(db.session.get(Product, pid).price) for pid in (first, second)} == {"120.00"}
     page.goto(f"/products/{first}")
     expect(page.locator("tr[data-attribute=metal]")).to_contain_text("set by you")
     check_page(page, "23-product-with-facts")

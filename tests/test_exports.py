@@ -3,17 +3,25 @@ against each format's required fields; from the admin page and the CLI."""
 import csv
 import io
 import re
+from decimal import Decimal
 from xml.etree import ElementTree as ET
 
 from tests.factories import RESULT, ready_product
 from tests.support import register
-from webapp.exports.listings import ExportItem, export_items
+from webapp.exports.listings import export_items
 from webapp.exports.merchant_feed import REQUIRED, G, merchant_feed
 from webapp.exports.shopify_csv import COLUMNS, shopify_csv
 from webapp.extensions import db
 from webapp.models import Photo, Product, new_id
 
-PRICE = {"price": "120.00", "currency": "EUR"}
+
+def set_price(app, pid, price="120", currency="EUR", quantity=None, sku=None):
+    """The seller's facts, as the product page stores them."""
+    with app.app_context():
+        product = db.session.get(Product, pid)
+        product.price, product.currency = Decimal(price), currency
+        product.quantity, product.sku = quantity, sku
+        db.session.commit()
 
 
 def feed_problems(xml: bytes) -> list[str]:
@@ -79,10 +87,11 @@ def two_listings(app, client) -> tuple[int, int]:
 
 
 def test_merchant_feed_of_priced_listings_has_every_required_field(app, client):
-    ring, _ = two_listings(app, client)
+    ring, draft = two_listings(app, client)
+    set_price(app, ring, sku="BAG-01")
+    set_price(app, draft)
     with app.test_request_context(base_url="https://shop.example"):
-        items = [ExportItem(i.product, i.link, i.images, PRICE) for i in export_items()]
-        xml, skipped = merchant_feed(items, "Catalogue", "https://shop.example/catalogue/")
+        xml, skipped = merchant_feed(export_items(), "Catalogue", "https://shop.example/catalogue/")
     assert skipped == [] and xml.count(b"<item>") == 1  # the draft is never exported
     assert feed_problems(xml) == []
     item = ET.fromstring(xml).find("channel/item")
@@ -93,6 +102,15 @@ def test_merchant_feed_of_priced_listings_has_every_required_field(app, client):
     assert get["additional_image_link"].endswith("/photos/2.jpg")
     assert get["google_product_category"] == "Apparel & Accessories > Jewelry > Rings"
     assert get["material"] == "gold" and get["color"] == "gold-tone" and get["condition"] == "new"
+    assert get["availability"] == "in_stock" and get["mpn"] == "BAG-01" and "identifier_exists" not in get
+
+
+def test_a_piece_out_of_stock_is_exported_as_out_of_stock(app, client):
+    ring, _ = two_listings(app, client)
+    set_price(app, ring, quantity=0)
+    xml = client.get("/admin/exports/google-merchant.xml").data
+    assert feed_problems(xml) == [] and b"<g:availability>out_of_stock</g:availability>" in xml
+    assert b"<g:identifier_exists>no</g:identifier_exists>" in xml  # handmade, no SKU given
 
 
 def test_a_listing_without_a_price_is_left_out_of_the_feed_and_named(app, client):
@@ -120,10 +138,12 @@ def test_shopify_csv_has_its_import_columns_and_a_row_per_image(app, client):
     assert rows[0]["Status"] == "draft" and rows[0]["Variant Price"] == ""  # unpriced: the seller prices it
     assert rows[0]["Vendor"].startswith("Artisan #") and rows[0]["Tags"] == "ring, gold, ruby"
     assert rows[1]["Image Position"] == "2" and rows[1]["Title"] == ""
+    set_price(app, ring, price="49.9", quantity=3, sku="BAG-01")
     with app.test_request_context(base_url="https://shop.example"):
-        priced = shopify_csv([ExportItem(i.product, i.link, i.images, PRICE) for i in export_items()])
+        priced = shopify_csv(export_items())
     first = next(csv.DictReader(io.StringIO(priced.decode())))
-    assert first["Status"] == "active" and first["Variant Price"] == "120.00"
+    assert first["Status"] == "active" and first["Variant Price"] == "49.90"
+    assert first["Variant SKU"] == "BAG-01" and first["Variant Inventory Qty"] == "3"
     assert shopify_problems(priced.decode()) == []
 
 

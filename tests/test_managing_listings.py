@@ -173,3 +173,21 @@ def test_bulk_submit_reports_each_listing_it_could_not_send(app, client):
         assert db.session.get(Product, untitled).status == "draft"
     page = client.get("/products").get_data(as_text=True)
     assert "1 listing sent for review." in page and f"Draft #{untitled}" in page
+
+
+def test_bulk_edit_sets_a_price_on_the_selection_and_refuses_a_bad_one(app, client):
+    token = register(client, "maker@example.com")
+    with app.app_context():
+        first, second = (ready_product("maker@example.com") for _ in range(2))
+    client.post("/products/bulk", data={"csrf_token": token, "ids": [str(first)], "action": "edit",
+                                        "set_price": "49,90", "set_currency": "eur"})
+    with app.app_context():
+        product = db.session.get(Product, first)
+        assert (str(product.price), product.currency) == ("49.90", "EUR")
+        assert db.session.get(Product, second).price is None
+    client.post("/products/bulk", data={"csrf_token": token, "ids": [str(second)], "action": "edit",
+                                        "set_price": "49.90"})  # no currency
+    page = client.get("/products").get_data(as_text=True)
+    assert "Give a price and its currency together" in page
+    with app.app_context():
+        assert db.session.get(Product, second).price is None

@@ -33,6 +33,15 @@ def test_public_page_shows_every_photo_the_shop_and_structured_data(app, client)
     assert len(data["image"]) == 2 and data["material"] == "gold" and data["category"] == "ring"
     assert data["url"].endswith(f"/catalogue/{pid}")
     assert "offers" not in data  # no price given: no offer invented
+    with app.app_context():
+        from decimal import Decimal
+
+        product = db.session.get(Product, pid)
+        product.price, product.currency, product.quantity = Decimal("85"), "GBP", 0
+        db.session.commit()
+    priced = json_ld(app.test_client().get(f"/catalogue/{pid}").get_data(as_text=True))
+    assert priced["offers"]["price"] == "85.00" and priced["offers"]["priceCurrency"] == "GBP"
+    assert priced["offers"]["availability"] == "https://schema.org/OutOfStock"
     og = dict(re.findall(r'<meta property="(og:[a-z_]+)" content="([^"]*)"', html))
     assert og["og:type"] == "product" and og["og:title"] == RESULT["title"] and og["og:image"].startswith("http")
     shop = app.test_client().get(f"/catalogue/shop/{owner}").get_data(as_text=True)

@@ -17,14 +17,15 @@ def product_json_ld(product, images: list[str], offer: dict | None = None) -> di
     url = url_for("catalog.detail", product_id=product.id, _external=True)
     data = {"@context": "https://schema.org", "@type": "Product", "@id": url, "url": url,
             "name": product.title, "description": product.description or "", "image": images,
-            "sku": str(product.id),
+            "sku": product.sku or str(product.id),
             "brand": {"@type": "Brand", "name": product.owner.display_shop_name},
             "category": attribute(product, "category"),
             "material": attribute(product, "metal"), "color": attribute(product, "colour"),
             "keywords": ", ".join(product.tags or [])}
     if offer:
         data["offers"] = {"@type": "Offer", "url": url, "price": offer["price"],
-                          "priceCurrency": offer["currency"], "availability": "https://schema.org/InStock",
+                          "priceCurrency": offer["currency"],
+                          "availability": "https://schema.org/" + ("InStock" if offer["in_stock"] else "OutOfStock"),
                           "itemCondition": "https://schema.org/NewCondition",
                           "seller": {"@type": "Organization", "name": product.owner.display_shop_name}}
     return {k: v for k, v in data.items() if v not in (None, "", [])}

@@ -34,9 +34,11 @@ def item_fields(item: ExportItem) -> dict | None:
               "link": item.link, "image_link": item.images[0],
               "additional_image_link": item.images[1:1 + ADDITIONAL_IMAGES_MAX],
               "price": f"{item.offer['price']} {item.offer['currency']}",
-              "availability": "in_stock", "condition": "new",
+              "availability": "in_stock" if item.offer["in_stock"] else "out_of_stock", "condition": "new",
               "google_product_category": google_category(item.value("category")),
-              "brand": product.owner.display_shop_name,
+              "brand": product.owner.display_shop_name, "mpn": product.sku,
+              # Handmade pieces have no GTIN; without the seller's SKU, say there is no identifier.
+              "identifier_exists": None if product.sku else "no",
               "material": item.value("metal"), "color": item.value("colour")}
     return {k: v for k, v in fields.items() if v}
 

@@ -3,12 +3,12 @@ from decimal import Decimal
 
 
 def listing_offer(product) -> dict | None:
-    """{"price": "120.00", "currency": "EUR"} from the seller's own price fields, or None.
+    """{"price": "120.00", "currency": "EUR", "in_stock": bool} from the seller's facts, or None.
 
-    The price and currency columns belong to the seller's facts (added with their own
-    migration and forms); until a product has both, it has no offer, and nothing is invented.
+    Only a person sets a price (webapp/listings/seller_facts.py); without one there is no offer,
+    and nothing is invented. An unknown quantity counts as in stock (a one-off piece for sale).
     """
-    price, currency = getattr(product, "price", None), getattr(product, "currency", None)
-    if price is None or not currency:
+    if product.price is None or not product.currency:
         return None
-    return {"price": f"{Decimal(str(price)):.2f}", "currency": str(currency).upper()}
+    return {"price": f"{Decimal(str(product.price)):.2f}", "currency": product.currency.upper(),
+            "in_stock": product.quantity is None or product.quantity > 0}

@@ -61,3 +61,8 @@ class BulkEditForm(FlaskForm):
 
 _fact_selects(KnownFactsForm, "known_", "Let the model tell")
 _fact_selects(BulkEditForm, "set_", "Leave as it is")
+
+
+# A price for every selected listing (webapp/listings/seller_facts.py checks it, as on the product page).
+BulkEditForm.set_price = StringField("Price", validators=[Optional(), Length(max=20)])
+BulkEditForm.set_currency = StringField("Currency (e.g. EUR)", validators=[Optional(), Length(max=3)])

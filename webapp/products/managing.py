@@ -4,10 +4,12 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from ml.vocab import ATTRIBUTE_NAMES
 from webapp.audit import audit_as
 from webapp.extensions import db
 from webapp.listings.facts import UnknownValue, checked_facts, set_facts
 from webapp.listings.lifecycle import archive, delete_product, duplicate, unarchive
+from webapp.listings.seller_facts import FactError, apply_facts, clean_facts, current_facts
 from webapp.listings.workflow import WorkflowError, back_to_draft_if_published, submit
 from webapp.models import Product
 from webapp.products import bp
@@ -82,23 +84,31 @@ def selected_products() -> list[Product]:
                                    .order_by(Product.id)))
 
 
-def bulk_facts() -> dict[str, str]:
-    """The {attribute: value} of the bulk edit's `set_<attribute>` fields that were filled in."""
-    return checked_facts({key[4:]: value for key, value in request.form.items()
-                          if key.startswith("set_")})
+def bulk_changes() -> dict:
+    """What the bulk edit sets: {"attributes": {name: value}, "seller": {"price": ..., "currency": ...}}.
+
+    Raises UnknownValue or FactError with a message for the person."""
+    form = request.form
+    attributes = checked_facts({name: form.get(f"set_{name}", "") for name in ATTRIBUTE_NAMES})
+    price, currency = form.get("set_price", "").strip(), form.get("set_currency", "").strip()
+    seller = clean_facts({"price": price, "currency": currency}) if price or currency else {}
+    return {"attributes": attributes, "seller": seller}
 
 
-def _bulk_edit(product, facts) -> None:
-    if set_facts(product, facts):
+def _bulk_edit(product, changes) -> None:
+    changed = set_facts(product, changes["attributes"])
+    if changes["seller"]:
+        changed += apply_facts(product, clean_facts(changes["seller"], current_facts(product)))
+    if changed:
         back_to_draft_if_published(product)
         audit_as("product.bulk_edit")
     db.session.commit()
 
 
 # What a bulk action does to one listing; each raises WorkflowError to refuse that listing.
-ACTIONS = {"submit": lambda product, _facts: submit(product), "edit": _bulk_edit,
-           "archive": lambda product, _facts: archive(product),
-           "delete": lambda product, _facts: delete_product(product)}
+ACTIONS = {"submit": lambda product, _changes: submit(product), "edit": _bulk_edit,
+           "archive": lambda product, _changes: archive(product),
+           "delete": lambda product, _changes: delete_product(product)}
 
 
 @bp.post("/products/bulk")
@@ -114,11 +124,11 @@ def bulk():
         return redirect(url_for("products.index"))
     done, refused = 0, []
     try:
-        facts = bulk_facts() if action == "edit" else {}
-    except UnknownValue as exc:
+        facts = bulk_changes() if action == "edit" else {}
+    except (UnknownValue, FactError) as exc:
         flash(str(exc), "error")
         return redirect(url_for("products.index"))
-    if action == "edit" and not facts:
+    if action == "edit" and not (facts["attributes"] or facts["seller"]):
         flash("Choose at least one value to set.", "error")
         return redirect(url_for("products.index"))
     if action not in ACTIONS:
