@@ -6,11 +6,13 @@ Redis db and Celery queue, so runs do not disturb each other. Processes are
 started through tests/harness.py, each in a group of its own; a session that
 leaves one running fails.
 """
+import contextlib
 import os
 import re
 import socket
 import uuid
 
+import psutil
 import pytest
 
 from tests.harness import (
@@ -23,6 +25,7 @@ from tests.harness import (
     drop_database,
     migrate,
     stop_group,
+    wait_until,
 )
 
 RUN_ID = uuid.uuid4().hex[:8]
@@ -53,12 +56,24 @@ def pytest_configure(config):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Fail the run if a process it started outlived it (all fixtures are torn down by now)."""
-    left = describe(descendants())
+    """Fail the run if a process it started outlived it (all fixtures are torn down by now).
+
+    A few seconds are allowed for helpers that exit just after their parent (a browser's crash
+    reporter)."""
+    try:
+        wait_until(lambda: not descendants(), 10, "processes left")
+    except TimeoutError:
+        pass
+    left = descendants()
     if left:
-        session.config.pluginmanager.get_plugin("terminalreporter").write_line(
-            "processes started by this session are still running:\n  " + "\n  ".join(left), red=True)
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        reporter.ensure_newline()
+        reporter.write_line("processes started by this session were still running (now killed):\n  "
+                            + "\n  ".join(describe(left)), red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        for proc in left:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
 
 
 def require_port(host, port, what):
