@@ -36,7 +36,7 @@ pytest_plugins = ["tests.live_server"]
 
 
 # Tiers (pytest.ini): a test using one of these fixtures, even through another fixture, is
-# marked by it, so `pytest -m "not services and not models"` runs the rest in seconds.
+# marked by it, so `pytest -m "not services and not models"` runs the rest on its own (README).
 SERVICE_FIXTURES = {"mysql_url", "redis_url", "s3_endpoint"}  # a real server
 MODEL_FIXTURES = {"model_dir", "tiny_bundle", "generator", "weights_cache"}  # TensorFlow models
 
