@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.harness import free_port, procfile, spawn, stop_group, wait_until
+from tests.harness import create_database, drop_database, free_port, procfile, spawn, stop_group, wait_until
 from tests.ops_support import scrape, throwaway_redis, value
 from tests.support import csrf_from, drawn_ring_jpeg
 
@@ -26,15 +26,11 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture
 def empty_database():
-    """A MariaDB database with no tables, for the release phase to migrate."""
-    import mysql.connector
-
+    """A MariaDB database with no tables, for the release phase to migrate (a mysql:// URL, as JawsDB gives)."""
     name = f"jai_formation_{uuid.uuid4().hex[:8]}"
-    conn = mysql.connector.connect(host="127.0.0.1", user="root", password="")
-    conn.cursor().execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    create_database(name, host="127.0.0.1")
     yield f"mysql://root:@127.0.0.1:3306/{name}"
-    conn.cursor().execute(f"DROP DATABASE {name}")
-    conn.close()
+    drop_database(name, host="127.0.0.1")
 
 
 class Router:
