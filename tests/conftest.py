@@ -149,8 +149,8 @@ def service_env(mysql_url, redis_url, s3_endpoint, tmp_path_factory):
 def app(service_env):
     from webapp import create_app
 
-    # The suite registers many artisans from one address; tests/test_security.py
-    # checks the rate limits on an app of its own.
+    # The suite registers many artisans from one address; tests/test_security*.py
+    # check the rate limits on apps of their own.
     return create_app({"TESTING": True, "RATELIMIT_ENABLED": False}, env=service_env)
 
 
