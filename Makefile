@@ -4,9 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MODEL_DIR ?= instance/models/current
+STARTER := models/starter
+RENDERS ?= .cache/renders/v1
 export FLASK_APP := webapp:create_app
 
-.PHONY: run test venv migrate model clean bench loadtest
+.PHONY: run test venv migrate model starter clean bench loadtest
 
 $(STAMP): requirements.txt requirements-nodeps.txt requirements-dev.txt requirements-render.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,11 +23,20 @@ migrate: venv
 	mkdir -p instance
 	$(BIN)/flask db upgrade
 
+# The starter trained on rendered photos ships in models/starter (docs/models.md says why), so a
+# fresh machine copies it instead of rendering for hours.
 $(MODEL_DIR)/meta.json: | venv
-	@echo "Training the starter models (first run only; a few minutes)..."
-	$(BIN)/python -m ml.train_starter --out $(MODEL_DIR)
+	mkdir -p $(dir $(MODEL_DIR))
+	cp -r $(STARTER) $(MODEL_DIR)
 
 model: $(MODEL_DIR)/meta.json
+
+# Reproduce models/starter from nothing: render the catalogue (resumable, hours on 2 cores),
+# train on it, then record the bundle's self-check on renders it never saw.
+starter: venv
+	$(BIN)/python -m ml.train_starter --renders $(RENDERS) --out $(STARTER)
+	$(BIN)/python -m ml.render.catalog --out .cache/renders/check --start 100000 --count 40 --threads 2
+	$(BIN)/python -m ml.starter_check record --bundle $(STARTER) --renders .cache/renders/check
 
 run: migrate model
 	MODEL_DIR=$(MODEL_DIR) $(BIN)/flask ml register-starter

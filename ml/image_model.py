@@ -134,16 +134,21 @@ class ImageAttributeModel:
         self.heads.compile(optimizer=keras.optimizers.Adam(2e-3),
                            loss={a: "sparse_categorical_crossentropy" for a in vocab.ATTRIBUTE_NAMES},
                            metrics={a: ["accuracy"] for a in vocab.ATTRIBUTE_NAMES})
-        y = _targets(labels)
-        self.heads.fit(features, y, epochs=epochs, batch_size=64, shuffle=True, verbose=verbose)
+        y, weights = _targets(labels)
+        self.heads.fit(features, y, sample_weight=weights, epochs=epochs, batch_size=64, shuffle=True,
+                       verbose=verbose)
         if val_features is None or not len(val_features):
             return {}
         return self.accuracy(val_features, val_labels)
 
     def accuracy(self, features: np.ndarray, labels: list[dict[str, str]]) -> dict[str, float]:
+        """Per attribute, over the labels that are known (``None`` is unknown)."""
         preds = self.predict_features(features)
-        return {a: float(np.mean([p[a]["value"] == lab[a] for p, lab in zip(preds, labels, strict=True)]))
-                for a in vocab.ATTRIBUTE_NAMES}
+        out = {}
+        for a in vocab.ATTRIBUTE_NAMES:
+            hits = [p[a]["value"] == lab[a] for p, lab in zip(preds, labels, strict=True) if lab.get(a) is not None]
+            out[a] = float(np.mean(hits)) if hits else None
+        return out
 
     # -- inference ------------------------------------------------------------
     def predict_features(self, features: np.ndarray) -> list[dict]:
@@ -205,5 +210,9 @@ class ImageAttributeModel:
 
 
 def _targets(labels):
-    return {a: np.array([vocab.index_of(a, lab[a]) for lab in labels], np.int32)
-            for a in vocab.ATTRIBUTE_NAMES}
+    """Class ids and per-sample weights: an unknown value (``None``) weighs nothing in its head's loss."""
+    ids = {a: np.array([vocab.index_of(a, lab[a]) if lab.get(a) is not None else 0 for lab in labels], np.int32)
+           for a in vocab.ATTRIBUTE_NAMES}
+    weights = {a: np.array([float(lab.get(a) is not None) for lab in labels], np.float32)
+               for a in vocab.ATTRIBUTE_NAMES}
+    return ids, weights

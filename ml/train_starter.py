@@ -97,6 +97,8 @@ def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress:
     rng = np.random.default_rng(seed + 1)
     rows = []  # (feature row, labels, tone, length, template): the catalogue's own text plus rewrites
     for i, lab in enumerate(labels):
+        if None in lab.values():  # a value outside the vocabulary: the describer is conditioned on all of them
+            continue
         rows.append((i, lab, tones[i], lengths[i], templates[i]))
         for _ in range(cfg["texts_per_image"] - 1):
             tone, length = str(rng.choice(vocab.TONES)), str(rng.choice(vocab.LENGTHS))

@@ -1,9 +1,10 @@
 """Renders as training items: their scene labels mapped onto the model's vocabulary.
 
 The renderer labels every image with the full default taxonomy.  A model trained with a
-smaller vocabulary (``ml.vocab``) learns from the renders whose values it has, after
-folding values into the broader one it knows ("sterling silver" is silver; vermeil and
-plating look gold); renders with a value it cannot name are left out, not relabelled.
+smaller vocabulary (``ml.vocab``) learns each attribute from the renders whose value it
+has, after folding values into the broader one it knows ("sterling silver" is silver;
+vermeil and plating look gold).  A value it cannot name becomes ``None``, which its head
+ignores (never relabelled); renders whose category is unknown to it are left out.
 """
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ from ml.render.catalog import load_renders
 BROADER = {"metal": {"sterling silver": "silver", "gold vermeil": "gold", "gold plated": "gold"}}
 
 
-def to_vocab(labels: dict, attributes=None) -> dict | None:
-    """``labels`` restricted to ``attributes`` (default ``vocab.ATTRIBUTES``), or None if one value is unknown."""
+def to_vocab(labels: dict, attributes=None, partial: bool = False) -> dict | None:
+    """``labels`` restricted to ``attributes`` (default ``vocab.ATTRIBUTES``).
+
+    An unknown value makes the whole item None, or (``partial``) that value None; an
+    unknown category always makes it None."""
     attributes = attributes or vocab.ATTRIBUTES
     out = {}
     for a, values in attributes.items():
@@ -24,17 +28,19 @@ def to_vocab(labels: dict, attributes=None) -> dict | None:
         if v not in values:
             v = BROADER.get(a, {}).get(v)
         if v not in values:
-            return None
+            if not partial or a == "category":
+                return None
+            v = None
         out[a] = v
     return out
 
 
-def training_items(folder, count: int | None = None, attributes=None) -> tuple[list, list, list]:
+def training_items(folder, count: int | None = None, attributes=None, partial: bool = True) -> tuple[list, list, list]:
     """``(images, labels in the vocabulary, full scene labels)`` of the usable renders among
-    the first ``count`` in ``folder``."""
+    the first ``count`` in ``folder`` (with ``partial``, labels may hold ``None``)."""
     images, labels, scene = [], [], []
     for path, lab in load_renders(folder, count):
-        mapped = to_vocab(lab, attributes)
+        mapped = to_vocab(lab, attributes, partial)
         if mapped is None:
             continue
         with Image.open(path) as im:

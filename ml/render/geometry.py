@@ -48,7 +48,7 @@ def orient_outward(v: np.ndarray, f: np.ndarray, outward: np.ndarray) -> np.ndar
     return f
 
 
-def tube(points, radius, nv: int = 16, closed: bool = True, profile=None) -> Mesh:
+def tube(points, radius, nv: int = 16, closed: bool = True, profile=None, caps: bool = True) -> Mesh:
     """A tube of ``radius`` (scalar or one per point) swept along ``points``.
 
     ``profile`` (k -> (cos, sin) scale pairs) flattens the cross-section: ``(1, 0.4)``
@@ -68,7 +68,7 @@ def tube(points, radius, nv: int = 16, closed: bool = True, profile=None) -> Mes
     nrm = nrm.reshape(-1, 3)
     f = _grid_faces(len(points), nv, closed)
     out = nrm[f].sum(1)
-    if not closed:
+    if not closed and caps:
         caps_v, caps_f, caps_n = [], [], []
         for end, sign in ((0, -1.0), (len(points) - 1, 1.0)):
             t = points[min(end + 1, len(points) - 1)] - points[max(end - 1, 0)]

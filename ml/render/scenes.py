@@ -62,6 +62,10 @@ def surface_texture(kind: str, rng, n: int = 256) -> np.ndarray:
         colour = [(0.1, 0.1, 0.12), (0.3, 0.05, 0.08), (0.05, 0.1, 0.25), (0.05, 0.2, 0.12),
                   (0.5, 0.45, 0.42), (0.55, 0.3, 0.35)][rng.integers(6)]
         img = np.asarray(colour) * (0.75 + 0.4 * _noise(rng, n, n, 16))[..., None]
+    elif kind == "bokeh":  # a blurred room or garden behind a model
+        a, b = rng.uniform(0.1, 0.9, 3), rng.uniform(0.1, 0.9, 3)
+        t = _noise(rng, n, n, 96)[..., None]
+        img = (a + (b - a) * t) * (0.8 + 0.4 * _noise(rng, n, n, 48))[..., None]
     else:  # linen
         weave = 0.5 + 0.25 * (np.sin(x * n * 1.3) + np.sin(y * n * 1.3))
         base = np.asarray([0.9, 0.86, 0.78]) * rng.uniform(0.7, 1.05)
@@ -138,25 +142,59 @@ def _rect(centre, size, normal):
 # -- body proxies for worn shots ----------------------------------------------------
 
 
+def _capsule_mesh(a, b, r) -> tuple:
+    """A smooth capsule (tube and two round ends) as one mesh, so a whole hand can be moved."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return g.merge([g.tube(np.linspace(a, b, 6), r, 20, closed=False, caps=False),
+                    g.ellipsoid(a, (r, r, r), nu=20, nv=12), g.ellipsoid(b, (r, r, r), nu=20, nv=12)])
+
+
+NAILS = ((0.85, 0.62, 0.56), (0.8, 0.05, 0.1), (0.85, 0.7, 0.62), (0.15, 0.05, 0.1), (0.9, 0.4, 0.5))
+
+
+def _hand(rng, curl: float = 0.35) -> tuple[list, list]:
+    """(skin meshes, nail meshes) of a hand, fingers along +y from the knuckles at y = -3;
+    the ring finger runs straight through the origin, where a ring sits."""
+    skin, nails = [], []
+    for x, r, lens in ((-1.9, 0.8, (2.6, 2.0, 1.6)), (0.0, 0.85, (4.2, 2.2, 1.7)), (1.9, 0.8, (2.7, 2.1, 1.6)),
+                       (3.6, 0.66, (2.1, 1.6, 1.3))):
+        p, d = np.array([x, -3.0, 0.0]), np.array([0.0, 1.0, 0.0])
+        for k, length in enumerate(lens):
+            end = p + d * length
+            skin.append(_capsule_mesh(p, end, r))
+            if k == len(lens) - 1:  # the nail on the top of the last joint
+                up = np.cross([1.0, 0, 0], d)
+                nails.append(g.ellipsoid(end - d * length * 0.35 + up * r * 0.72, (r * 0.75, length * 0.42, r * 0.3),
+                                         g.rotation([1, 0, 0], np.arctan2(d[2], d[1]))))
+            p, r = end, r * 0.92
+            d = g.rotation([1, 0, 0], -rng.uniform(0, curl)) @ d
+    skin.append(g.ellipsoid((0.85, -6.5, -0.4), (4.1, 4.2, 1.35)))
+    skin += [_capsule_mesh((-3.2, -7.5, -0.3), (-4.6, -4.5, -0.2), 0.95),
+             _capsule_mesh((-4.6, -4.5, -0.2), (-4.9, -2.3, 0.0), 0.85)]
+    skin.append(_capsule_mesh((0.8, -9.5, -0.5), (0.8, -22.0, -0.5), 2.5))
+    return skin, nails
+
+
+def _nail_bsdf(rng) -> dict:
+    return {"type": "roughplastic", "diffuse_reflectance": m.rgb(_lin(NAILS[rng.integers(len(NAILS))])),
+            "alpha": 0.08, "int_ior": 1.5}
+
+
 def _on_hand(piece: Piece, rng, skin: dict, cloth: dict, hair: dict):
-    """Finger along y, ring around it."""
-    shapes = []
+    """A hand, fingers along y, the ring round the ring finger."""
     fr = 0.85
     lo, hi = piece.bounds()
     R_in = (hi[0] - lo[0]) / 2 * 0.8
-    sc = fr / max(R_in, 1e-3)
-    piece = piece.moved(None, (0, 0, 0), sc)
-    shapes += [(s, skin) for s in _capsule((0, -3, 0), (0, 4, 0), fr)]
-    for dx, ln in ((-1.9, 5.0), (1.9, 5.5), (3.7, 4.0)):
-        shapes += [(s, skin) for s in _capsule((dx, -3, -0.2), (dx, -3 + ln, -0.3), fr * 0.95)]
-    shapes.append((_ellipsoid((1.2, -7.5, -0.5), (5.0, 5.0, 1.6)), skin))
-    shapes += [(s, skin) for s in _capsule((-3.5, -7, -0.3), (-5.5, -2.5, -0.3), 1.0)]
+    piece = piece.moved(None, (0, 0, 0), fr / max(R_in, 1e-3))
+    hand, nails = _hand(rng)
+    shapes = [(g.merge(hand), skin), (g.merge(nails), _nail_bsdf(rng))]
+    if rng.random() < 0.6:  # a sleeve
+        shapes.append((_capsule_mesh((0.8, -15, -0.5), (0.8, -30, -0.5), 3.4), cloth))
     return shapes, piece, np.array([0.6, -1.5, 0]), 9.0
 
 
 def _on_wrist(piece: Piece, rng, skin: dict, cloth: dict, hair: dict):
-    """Forearm along x."""
-    shapes = []
+    """A forearm along x ending in a hand; the bracelet round the wrist, a watch on top."""
     wr = 2.6
     lo, hi = piece.bounds()
     R_in = min(hi[0] - lo[0], hi[1] - lo[1]) / 2
@@ -164,9 +202,13 @@ def _on_wrist(piece: Piece, rng, skin: dict, cloth: dict, hair: dict):
         piece = piece.moved(None, (0, 0, wr - 0.1))
     else:
         piece = piece.moved(g.rotation([0, 1, 0], np.pi / 2), (0, 0, 0), (wr * 1.12) / max(R_in, 1e-3))
-    shapes += [(s, skin) for s in _capsule((-14, 0, 0), (3, 0, 0), wr)]
-    shapes.append((_ellipsoid((6.5, 0, 0), (4.0, 3.6, 1.5)), skin))
-    shapes.append((_ellipsoid((-16, 0, 0), (6, 4.2, 4.2)), cloth))
+    hand, nails = _hand(rng, curl=0.6)
+    turn, shift = g.rotation([0, 0, 1], -np.pi / 2), np.array([13.0, 0.8, 0.5])  # hand's wrist to x = 3
+    shapes = [(g.transform(g.merge(hand[:-1]), turn, shift), skin),
+              (g.transform(g.merge(nails), turn, shift), _nail_bsdf(rng)),
+              (_capsule_mesh((-14, 0, 0), (3.5, 0, 0), wr), skin)]
+    if rng.random() < 0.6:
+        shapes.append((_capsule_mesh((-30, 0, 0), (-9, 0, 0), wr * 1.35), cloth))
     return shapes, piece, np.array([0, 0, 0]), 12.0
 
 
@@ -179,6 +221,9 @@ def _on_neck(piece: Piece, rng, skin: dict, cloth: dict, hair: dict):
     shapes.append((_ellipsoid((0, 2.0, 19), (8.6, 9.2, 10.0)), hair))
     if rng.random() < 0.7:
         shapes.append((_ellipsoid((0, 1.5, -17), (18, 9.2, 9.5)), cloth))
+    if rng.random() < 0.5:  # long hair over the shoulders
+        for side in (-1, 1):
+            shapes.append((_ellipsoid((side * 8.5, 0.5, 0), (2.8, 3.5, 13), g.rotation([0, 1, 0], side * 0.15)), hair))
     pend = Piece(stones=piece.stones, multicolour=piece.multicolour,
                  parts=[pt for pt in piece.parts if pt[2] != "chain"])
     small = float(np.ptp(np.vstack(pend.bounds()), axis=0).max()) < 5.0
@@ -209,7 +254,12 @@ def _on_ear(piece: Piece, rng, skin: dict, cloth: dict, hair: dict):
     shapes.append((_ellipsoid((0.5, 4.5, 4.5), (9.4, 8.4, 9.0)), hair))
     shapes.append((_ellipsoid((1.0, -5.4, 0.5), (1.8, 0.7, 3.0), g.rotation([0, 1, 0], 0.25)), skin))
     shapes.append((_ellipsoid((1.2, -5.5, -2.4), (1.1, 0.6, 1.0)), skin))
+    t = np.linspace(-0.7, 3.8, 40)  # the rim (helix) round the ear
+    rim = np.stack([1.0 + 1.75 * np.cos(t), np.full_like(t, -5.75), 0.5 + 2.9 * np.sin(t)], 1)
+    shapes.append((g.tube(rim, 0.32, 10, closed=False), skin))
     shapes += [(s, skin) for s in _capsule((1, 3, -9), (1, 3, -22), 5.5)]
+    if rng.random() < 0.5:  # long hair falling behind the ear
+        shapes.append((_ellipsoid((5.5, 1.0, -8), (3.5, 6.0, 14)), hair))
     one = piece.moved(None, (0, 0, 0), 1.0)
     lo, hi = one.bounds()
     w = hi[0] - lo[0]
@@ -266,7 +316,7 @@ def _worn_stage(piece: Piece, labels: dict, rng):
     az = rng.uniform(-0.6, 0.6) - np.pi / 2
     if WORN_ON[labels["category"]] in ("hand", "wrist"):
         elev = rng.uniform(0.4, 1.3)
-    bg = surface_texture(str(rng.choice(["sweep", "linen", "velvet", "wood"])), rng)
+    bg = surface_texture(str(rng.choice(["sweep", "linen", "velvet", "wood", "bokeh", "bokeh"])), rng)
     shapes.append((_rect((0, 40, 0), (300, 300), (0, -1, 0)), m.textured(bg)))
     shapes.append((_rect((0, 0, -30), (300, 300), (0, 0, 1)), m.textured(bg)))
     return shapes, piece, look, extent, elev, az
