@@ -25,14 +25,15 @@ from bench.stats import emit, target
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = ("requirements.txt", "requirements-nodeps.txt")
+RENDER_FILES = ("requirements-render.txt",)  # the starter's renderer: training only, never on a dyno
 SLUG_LIMIT_MB = 500.0
 # Deleted by bin/post_compile after the install: not needed to run (C++ headers for custom ops).
 TRIMMED = (("tensorflow", "include"),)
 
 
-def requirement_names() -> list[str]:
+def requirement_names(files=FILES) -> list[str]:
     names = []
-    for name in FILES:
+    for name in files:
         for line in (ROOT / name).read_text().splitlines():
             line = line.split("#")[0].strip()
             if line:
@@ -72,21 +73,25 @@ def measure(names: list[str]) -> dict:
     return per_dist
 
 
+def cached_measure(names: list[str]) -> dict:
+    key = hashlib.sha256(json.dumps(sorted(f"{n}=={md.version(n)}" for n in names)).encode()).hexdigest()[:16]
+    cache = Path.home() / ".cache" / "jewellery-ai" / f"footprint-{key}.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
+    per_dist = measure(names)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(per_dist))
+    return per_dist
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="accepted for symmetry; the cache makes reruns quick")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     started = time.perf_counter()
-    names = requirement_names()
-    key = hashlib.sha256(json.dumps(sorted(f"{n}=={md.version(n)}" for n in names)).encode()).hexdigest()[:16]
-    cache = Path.home() / ".cache" / "jewellery-ai" / f"footprint-{key}.json"
-    if cache.exists():
-        per_dist = json.loads(cache.read_text())
-    else:
-        per_dist = measure(names)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(per_dist))
+    per_dist = cached_measure(requirement_names())
+    renderer = cached_measure(requirement_names(RENDER_FILES))
     cut = {k: v for k, v in per_dist.items() if k.endswith("(trimmed by bin/post_compile)")}
     per_dist = {k: v for k, v in per_dist.items() if k not in cut}
     total = sum(d["compressed_mb"] for d in per_dist.values())
@@ -110,6 +115,9 @@ def main(argv=None) -> None:
         "footprint: keras-hub + keras-nlp + tensorflow-text (--no-deps), MB": {
             "value": round(sum(v["compressed_mb"] for v in nodeps.values()), 1), "unit": "MB",
             "what": ", ".join(f"{k} {v['compressed_mb']}" for k, v in nodeps.items())},
+        "footprint: renderer left out of the slug (requirements-render.txt), compressed MB": {
+            "value": round(sum(v["compressed_mb"] for v in renderer.values()), 1), "unit": "MB",
+            "what": "training only: " + ", ".join(f"{k} {v['compressed_mb']}" for k, v in renderer.items())},
         "footprint: largest distributions, MB": {
             "value": ", ".join(f"{k.split('==')[0]} {v['compressed_mb']}" for k, v in biggest), "unit": "",
             "what": "compressed"},

@@ -1,5 +1,5 @@
 """The benchmark's own bookkeeping (no timings are asserted anywhere in the suite)."""
-from bench.footprint import requirement_names, trimmed
+from bench.footprint import RENDER_FILES, requirement_names, trimmed
 from bench.hello_app import app as hello
 from bench.stats import format_row, summary, target
 
@@ -17,6 +17,8 @@ def test_footprint_counts_both_requirement_files_and_trims_only_headers():
     names = requirement_names()
     assert "tensorflow_cpu" in names and "keras-nlp" in names and "tensorflow-text" in names
     assert "pytest" not in names
+    assert "mitsuba" not in names and "drjit" not in names  # the renderer never reaches a dyno
+    assert "mitsuba" in requirement_names(RENDER_FILES)
     assert trimmed("tensorflow/include/absl/base/config.h")
     assert not trimmed("tensorflow/python/framework/ops.py")
 
