@@ -33,7 +33,9 @@ MODES = {  # images, render px, backbone px, head epochs, text epochs, texts per
 }
 
 
-RENDERS = {"n_images": 3000, "render_size": 160, "spp": 16}  # the rendered catalogue, in full mode
+# The rendered catalogue, in full mode: renders to use, their size and samples per pixel, and how many
+# drawings are mixed in (they lifted metal on real photos, docs/models.md).
+RENDERS = {"n_images": 800, "render_size": 160, "spp": 16, "drawings": 600}
 
 
 def _catalogue(cfg: dict, seed: int, renders, progress: bool):
@@ -50,12 +52,18 @@ def _catalogue(cfg: dict, seed: int, renders, progress: bool):
                     "--threads", str(os.cpu_count() or 1)] + ([] if progress else ["--quiet"]), check=True)
     images, labels, _ = training_items(renders, cfg["n_images"])
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(images))  # renders come in category order; validation takes the first sixth
-    images, labels = [images[i] for i in order], [labels[i] for i in order]
     tones = [str(rng.choice(vocab.TONES)) for _ in labels]
     lengths = [str(rng.choice(vocab.LENGTHS)) for _ in labels]
     templates = [describe(lab, t, n, rng) for lab, t, n in zip(labels, tones, lengths, strict=True)]
-    return images, labels, tones, lengths, templates
+    if cfg.get("drawings"):  # mixed in where they measurably help (docs/models.md)
+        items = generate_catalog(cfg["drawings"], seed=seed, image_size=cfg["image_size"])
+        images += [it.image for it in items]
+        labels += [it.labels for it in items]
+        tones += [it.tone for it in items]
+        lengths += [it.length for it in items]
+        templates += [it.template for it in items]
+    order = rng.permutation(len(images))  # renders come in category order; validation takes the first sixth
+    return tuple([x[i] for i in order] for x in (images, labels, tones, lengths, templates))
 
 
 def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress: bool = True,

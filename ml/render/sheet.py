@@ -44,7 +44,7 @@ def contact_sheet(renders, out, columns: int = 8, rows: int = 4, size: int = 120
             sheet.paste(_tile(im, size), (x, y))
         draw.text((x + 2, y + size + 1), caption[:24], fill="black")
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(out, optimize=True)
+    sheet.quantize(256).save(out, optimize=True)  # a doc picture: 256 colours keep it small
     return Path(out)
 
 
