@@ -35,7 +35,7 @@ MODES = {  # images, render px, backbone px, head epochs, text epochs, texts per
 
 # The rendered catalogue, in full mode: renders to use, their size and samples per pixel, and how many
 # drawings are mixed in (they lifted metal on real photos, docs/models.md).
-RENDERS = {"n_images": 800, "render_size": 160, "spp": 16, "drawings": 600}
+RENDERS = {"n_images": 760, "render_size": 160, "spp": 16, "drawings": 600}
 
 
 def _catalogue(cfg: dict, seed: int, renders, progress: bool):
