@@ -32,9 +32,9 @@ def per_item_ms(seconds: list[float], n: int) -> list[float]:
 
 
 def image_part(bundle: str, quick: bool) -> dict:
-    from ml._tf import keras
     from ml.image_model import ImageAttributeModel, to_square
     from ml.starter_catalog import generate_catalog
+    from ml.tf_setup import keras
 
     runs32, runs1 = (3, 10) if quick else (7, 30)
     t0 = time.perf_counter()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml._tf import tf
+from ml.tf_setup import tf
 
 TOP_P, TEMPERATURE = 0.9, 0.8  # as in the step-by-step reference sampler
 TOP_K = 64  # top-p looks at the 64 likeliest tokens only (keras-hub's TopPSampler(k=...)): no full sort

@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from ml import vocab
-from ml._templates import ADJ, CATEGORY_NOUN, CATEGORY_TYPES, GEM_PLURAL, VERB
+from ml.description_templates import ADJ, CATEGORY_NOUN, CATEGORY_TYPES, GEM_PLURAL, VERB
 from ml.listing_text import writing_values
-from ml.metrics import distinct_2, tokens
+from ml.scoring import distinct_2, tokens
 from ml.text_checks import GEMS, METAL_WORDS, contradictions, problems, split_sentences
 from ml.text_model import DECODINGS
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml._tf import keras
+from ml.tf_setup import keras
 
 # (repeats, kernel, stride, expand_ratio, out_channels) per stage, as in B0.
 STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),

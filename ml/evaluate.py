@@ -56,7 +56,7 @@ def score(predictions: list[dict], labels: list[dict], threshold: float | None =
     predictions below it (sent to a person to confirm) and the accuracy of the rest."""
     import numpy as np
 
-    from ml.metrics import confusion, expected_calibration_error, macro_f1
+    from ml.scoring import confusion, expected_calibration_error, macro_f1
 
     out = {}
     for a, values in vocab.ATTRIBUTES.items():
@@ -86,7 +86,7 @@ def evaluate_labelled(generator, rows: list[dict], out_dir=None, threshold: floa
     """Full report on labelled photos: :func:`score` per attribute (confusion PNGs in ``out_dir``)
     and, for rows with a reference ``description``, BLEU-4, ROUGE-L and distinct-2 of the
     generated descriptions (written with the predicted attributes, as a seller would see them)."""
-    from ml.metrics import bleu4, confusion_png, distinct_2, rouge_l
+    from ml.scoring import bleu4, confusion_png, distinct_2, rouge_l
     from ml.train_catalog import length_of
 
     preds, embs = [], []

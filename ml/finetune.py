@@ -46,9 +46,9 @@ def label_indices(labels, attrs, rows) -> dict[str, np.ndarray]:
 
 def _trainable_copies(image_model, shape, attrs: dict[str, float]):
     """Copies of ``image_model``'s top blocks (BatchNorm frozen) and heads (each of ``attrs`` unscaled)."""
-    from ml._tf import keras
     from ml.efficientnet_lite import build_top, copy_weights
     from ml.image_model import FIRST_TOP_BLOCK, _build_heads
+    from ml.tf_setup import keras
 
     top = build_top(shape, FIRST_TOP_BLOCK)
     copy_weights(image_model.top(), top)
@@ -92,8 +92,8 @@ def fine_tune(image_model, trunk: np.ndarray, anchor: np.ndarray, labels: list[d
     the heads-only model's (or ties with a lower loss), ``image_model`` gets the tuned top and
     heads (calibration is left to the caller); otherwise it is left as it was. Returns a report.
     """
-    from ml._tf import keras, seed_everything, tf
     from ml.image_model import FIRST_TOP_BLOCK
+    from ml.tf_setup import keras, seed_everything, tf
 
     if not attrs:
         return {"kept": False, "reason": "no attribute head was trained"}

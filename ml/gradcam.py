@@ -16,8 +16,8 @@ from ml import vocab
 
 def category_heatmap(image_model, image: Image.Image, attribute: str = "category") -> tuple[np.ndarray, str]:
     """``(heatmap in [0, 1] of the square model input, predicted value)`` for one photo."""
-    from ml._tf import keras, tf
     from ml.image_model import to_square
+    from ml.tf_setup import keras, tf
 
     backbone = image_model.backbone
     feature_map = backbone.get_layer("head_relu").output

@@ -13,7 +13,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ml._templates import FINISH, STONE, TYPE, describe, fact_sentences, fill_slots, slot_fills, stone_key, tidy
+from ml.description_templates import (
+    FINISH,
+    STONE,
+    TYPE,
+    describe,
+    fact_sentences,
+    fill_slots,
+    slot_fills,
+    stone_key,
+    tidy,
+)
 from ml.text_checks import problems, sentence_problems, split_sentences, trigrams, words
 
 MAX_SENTENCES = {"short": 1, "medium": 3, "long": 6}
@@ -48,7 +58,7 @@ def _template_sentence(values, tone, length, rng, table=None) -> str | None:
 
 def describe_one(frames, values, tone, rng) -> str:
     """A frame from ``frames`` settled for these values (used for the finer-attribute sentences)."""
-    from ml._templates import ADJ, _settle, _usable, is_plural
+    from ml.description_templates import ADJ, _settle, _usable, is_plural
 
     usable = _usable(frames, slot_fills(values))
     if not usable:

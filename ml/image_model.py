@@ -16,7 +16,6 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from ml import vocab
-from ml._tf import keras, seed_everything
 from ml.efficientnet_lite import (
     EMBED_DIM,
     WEIGHTS_VERSION,
@@ -27,6 +26,7 @@ from ml.efficientnet_lite import (
     load_imagenet_weights,
     trunk_model,
 )
+from ml.tf_setup import keras, seed_everything
 from ml.tflite_backbone import TFLiteBackbone, ensure_tflite_backbone, write_tflite
 
 HEADS_FILE, CONFIG_FILE = "image_heads.weights.h5", "image_model.json"

@@ -8,7 +8,7 @@ a piece a person said is a ring) is left out rather than written. Pure Python.
 """
 from __future__ import annotations
 
-from ml._templates import CATEGORY_TYPES
+from ml.description_templates import CATEGORY_TYPES
 
 TITLE_MAX = 80
 PEOPLE = ("artisan", "reviewer")

@@ -16,7 +16,7 @@ from PIL import Image, ImageEnhance, ImageFilter
 from ml import vocab
 from ml._drawing import palette, render_piece, soft_shadow
 from ml._scenes import worn_scene
-from ml._templates import describe, fill_slots
+from ml.description_templates import describe, fill_slots
 
 STONE_COLOUR = {"ruby": "red", "sapphire": "blue", "emerald": "green", "amethyst": "purple",
                 "turquoise": "turquoise", "pearl": "white"}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from ml._templates import CATEGORY_TYPES
+from ml.description_templates import CATEGORY_TYPES
 
 _WORD = re.compile(r"[a-z0-9']+(?:-[a-z0-9']+)*")
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")

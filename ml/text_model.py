@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from ml import vocab
-from ml._templates import SLOT_PATTERN, SLOTS, fill_slots, taught_frame
-from ml._tf import keras, seed_everything, tf
 from ml.decoding import CompiledDecoder
+from ml.description_templates import SLOT_PATTERN, SLOTS, fill_slots, taught_frame
 from ml.efficientnet_lite import EMBED_DIM
 from ml.grounding import MAX_SENTENCES, ground
+from ml.tf_setup import keras, seed_everything, tf
 
 SLOT_TOKENS = {slot: f"x{slot}x" for slot in SLOTS}  # "{metal}" and "{Metal}" -> "xmetalx"
 PAD, UNK, BOS, EOS = "[PAD]", "[UNK]", "[BOS]", "[EOS]"

@@ -32,7 +32,7 @@ def tflite_path(image_size: int, cache_dir=None) -> Path:
 
 def write_tflite(keras_model, path) -> Path:
     """Convert ``keras_model`` to a float32 ``.tflite`` file at ``path`` (atomically); returns the path."""
-    from ml._tf import tf
+    from ml.tf_setup import tf
 
     with contextlib.redirect_stdout(io.StringIO()):  # the converter prints every captured variable
         data = tf.lite.TFLiteConverter.from_keras_model(keras_model).convert()
@@ -60,7 +60,7 @@ def _interpreter_class():
         from ai_edge_litert.interpreter import Interpreter
         return Interpreter
     except ImportError:
-        from ml._tf import tf
+        from ml.tf_setup import tf
         return tf.lite.Interpreter
 
 

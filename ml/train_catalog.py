@@ -90,8 +90,8 @@ def embed_views(image_model, trunk: np.ndarray) -> np.ndarray:
 
 
 def _head_model(n_classes: int, dropout: float = 0.5):
-    from ml._tf import keras
     from ml.efficientnet_lite import EMBED_DIM
+    from ml.tf_setup import keras
 
     inp = keras.Input((EMBED_DIM,))
     x = keras.layers.UnitNormalization()(inp)
@@ -118,7 +118,7 @@ def fit_temperature(probs: np.ndarray, y: np.ndarray) -> float:
 def train_head(attr: str, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
                epochs: int, seed: int, verbose: int = 0) -> tuple[list[np.ndarray], dict]:
     """One calibrated head: its Dense weights (temperature folded in) and a report."""
-    from ml._tf import keras, seed_everything
+    from ml.tf_setup import keras, seed_everything
 
     n = len(vocab.ATTRIBUTES[attr])
     seed_everything(seed)
@@ -207,7 +207,7 @@ def train_heads(image_model, base_heads, feats: np.ndarray, labels: list[dict], 
 def templatise(description: str, attributes: dict[str, str]) -> str:
     """A seller's description as a slot template: its piece, metal, stone, style, colour and finish words
     become slots, so the describer writes a corrected value where the seller wrote theirs."""
-    from ml._templates import slot_fills
+    from ml.description_templates import slot_fills
 
     text, fills = description, slot_fills(attributes)
     for slot in ("noun", "cat", "metal", "gem", "style", "colour", "finish"):  # longest phrases first
@@ -226,9 +226,9 @@ def train_text(base_text, feats0: np.ndarray, full_labels: list[dict], descripti
                tones: list[str | None], min_texts: int, epochs: int, seed: int, log=print):
     """A describer trained on the catalogue's descriptions (mixed with starter templates for
     variety), or the base describer when there are fewer than ``min_texts``."""
-    from ml._templates import describe
-    from ml._tf import keras
+    from ml.description_templates import describe
     from ml.text_model import DescriptionModel
+    from ml.tf_setup import keras
 
     rows = [i for i, d in enumerate(descriptions) if d and d.strip()]
     if len(rows) < min_texts:
@@ -263,9 +263,9 @@ def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tone
 
     Returns the :class:`ml.listing.ListingGenerator`; ``meta["metrics"]`` holds the report.
     """
-    from ml._tf import seed_everything
     from ml.image_model import ImageAttributeModel
     from ml.listing import ListingGenerator
+    from ml.tf_setup import seed_everything
 
     started = time.time()
     seed_everything(seed)

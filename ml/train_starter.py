@@ -22,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ml import vocab
-from ml._templates import describe
+from ml.description_templates import describe
 from ml.starter_catalog import generate_catalog
 
 MODES = {  # images, render px, backbone px, head epochs, text epochs, texts per image, LSTM units

@@ -11,7 +11,7 @@ from tests.factories import ready_product
 from tests.support import drawn_ring_jpeg, isolated_app, post_to_storage, register, upload_photo, wait_for_job
 from webapp.account.tokens import create_token
 from webapp.extensions import db
-from webapp.listings.jobs import request_regeneration
+from webapp.listings.reruns import request_regeneration
 from webapp.listings.workflow import WorkflowError
 from webapp.models import Job, Photo, User
 from webapp.storage import get_store

@@ -30,7 +30,7 @@ N_ITEMS = 40  # enough for a validation split that lets fine-tuning run
 @pytest.fixture(scope="module")
 def drawn_items():
     """Labelled drawings (64 px) standing in for a marketplace's photos."""
-    from ml._templates import fill_slots
+    from ml.description_templates import fill_slots
     from ml.starter_catalog import generate_catalog
 
     items = generate_catalog(N_ITEMS, seed=11, image_size=64)
@@ -88,7 +88,9 @@ def last_json(output: str) -> dict:
 
 
 def bucket_keys(service_env, prefix):
-    s3 = boto3.client("s3", endpoint_url=service_env["S3_ENDPOINT_URL"], region_name="us-east-1")
+    s3 = boto3.client("s3", endpoint_url=service_env["S3_ENDPOINT_URL"], region_name="us-east-1",
+                      aws_access_key_id=service_env["AWS_ACCESS_KEY_ID"],
+                      aws_secret_access_key=service_env["AWS_SECRET_ACCESS_KEY"])
     found = s3.list_objects_v2(Bucket=service_env["S3_BUCKET_NAME"], Prefix=prefix)
     return [o["Key"] for o in found.get("Contents", [])]
 
@@ -128,7 +130,9 @@ def source_table(drawn_items, service_env):
     cur.execute(f"CREATE DATABASE {name}")
     cur.execute(f"CREATE TABLE {name}.listings (listing_id INT PRIMARY KEY, photo VARCHAR(255), "
                 "kind VARCHAR(40), metal_name VARCHAR(40), body TEXT)")
-    s3 = boto3.client("s3", endpoint_url=service_env["S3_ENDPOINT_URL"], region_name="us-east-1")
+    s3 = boto3.client("s3", endpoint_url=service_env["S3_ENDPOINT_URL"], region_name="us-east-1",
+                      aws_access_key_id=service_env["AWS_ACCESS_KEY_ID"],
+                      aws_secret_access_key=service_env["AWS_SECRET_ACCESS_KEY"])
     for i, item in enumerate(drawn_items[:6]):
         s3.put_object(Bucket=service_env["S3_BUCKET_NAME"], Key=f"media/shop/{i}.jpg", Body=item["jpeg"])
         cur.execute(f"INSERT INTO {name}.listings VALUES (%s, %s, %s, %s, %s)",
@@ -274,12 +278,12 @@ def test_gate_keeps_a_worse_version_out_and_feedback_is_used_next_time(ml_app, l
 def test_worker_process_loads_the_promoted_version_without_a_restart(ml_app, labelled_folder, monkeypatch):
     app = ml_app
     monkeypatch.setitem(app.config, "MODEL_CHECK_SECONDS", 0)
-    from workers import models
+    from workers import model_loader
 
-    monkeypatch.setattr(models, "_registry", {"path": None, "checked": float("-inf")})
+    monkeypatch.setattr(model_loader, "_registry", {"path": None, "checked": float("-inf")})
 
     with app.app_context():
-        assert models.get_generator().model_version.startswith("starter-tiny")  # nothing registered: MODEL_DIR
+        assert model_loader.get_generator().model_version.startswith("starter-tiny")  # nothing registered: MODEL_DIR
         registry.ensure_bootstrap(get_store(), app.config)
         starter = registry.promoted_record().version
         # A second version: the starter bundle under a new name, registered and promoted.
@@ -291,9 +295,9 @@ def test_worker_process_loads_the_promoted_version_without_a_restart(ml_app, lab
         meta["version"] = "test-v2"
         (copy / "meta.json").write_text(json.dumps(meta))
         registry.register(get_store(), app.config, copy, status="promoted")
-        assert models.get_generator().model_version == "test-v2"
+        assert model_loader.get_generator().model_version == "test-v2"
         registry.rollback()
-        assert models.get_generator().model_version == starter
+        assert model_loader.get_generator().model_version == starter
 
 
 def test_ops_page_and_gauge_name_the_version_workers_serve(ml_app, tmp_path):

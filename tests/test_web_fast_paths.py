@@ -1,5 +1,5 @@
-"""The web tier's cheap paths (docs/performance.md) keep their meaning: fewer database round
-trips that still end transactions, reused presigned URLs that still open, one query for a
+"""The web tier's cheap paths (docs/performance.md) keep their meaning: no second ROLLBACK when
+a connection goes back to the pool, while transactions still end, reused presigned URLs that still open, one query for a
 catalogue page that still shows each listing's first thumbnail, and a status poll that
 still answers only the job's owner."""
 import threading
@@ -40,26 +40,15 @@ def query(driver, sql):
     return cursor.fetchall()
 
 
-def test_cursors_send_no_ping_and_an_idle_rollback_sends_nothing(app):
+def test_a_connection_back_in_the_pool_sends_no_second_rollback(app):
+    """The session ends its transaction; the pool then returns the connection without a ROLLBACK."""
     with counted_driver(app) as (driver, sent):
-        query(driver, "SELECT 1")
-        assert len(sent) == 1  # the query alone, no PING before it
-        driver.rollback()  # no transaction open: nothing to send
-        assert len(sent) == 1
         query(driver, "SELECT COUNT(*) FROM users")
         assert driver.in_transaction
-        driver.rollback()
-        assert len(sent) == 3 and not driver.in_transaction
-
-
-def test_checkout_ping_only_for_a_connection_quiet_for_a_while(app):
-    with counted_driver(app) as (driver, sent):
-        query(driver, "SELECT 1")
-        driver.ping(False)  # the server answered just now: nothing sent
-        assert len(sent) == 1
-        driver._last_reply -= 5  # as if idle for 5 s
-        driver.ping(False)
-        assert len(sent) == 2
+        driver.rollback()  # what the session does when a request or a task ends
+        assert not driver.in_transaction
+        ended = len(sent)
+    assert len(sent) == ended  # checked back in (counted_driver closes it): nothing more sent
 
 
 def test_a_rollback_after_a_read_still_ends_the_snapshot(app):

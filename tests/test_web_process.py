@@ -15,7 +15,7 @@ with app.app_context():
 client = app.test_client()
 for path in ("/", "/login", "/register"):
     assert client.get(path).status_code in (200, 302), path
-import workers.tasks  # the web process sends tasks from this module
+import workers.tasks  # the task module loads its models lazily: importing it loads no TensorFlow
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "keras_nlp", "keras_hub"))
 print("heavy:" + ",".join(heavy))
 """

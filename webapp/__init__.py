@@ -69,14 +69,10 @@ def configure_proxy(app):
 
 
 def register_extensions(app):
-    from webapp.mysql_driver import use_fewer_round_trips
     from webapp.storage import init_store
     from workers.celery_app import celery_init_app
 
     db.init_app(app)
-    with app.app_context():
-        for engine in db.engines.values():
-            use_fewer_round_trips(engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -92,13 +88,13 @@ def register_blueprints(app):
     import webapp.admin.dashboard
     import webapp.admin.exports
     import webapp.admin.routes
-    import webapp.api.editing
+    import webapp.api.listing_actions
     import webapp.api.routes
     import webapp.auth.routes
     import webapp.catalog.routes
     import webapp.landing.routes
     import webapp.ops.routes
-    import webapp.products.editing
+    import webapp.products.listing_actions
     import webapp.products.managing
     import webapp.products.routes
     import webapp.storage.routes  # noqa: F401
@@ -122,7 +118,7 @@ def register_errorhandlers(app):
 
 
 def register_commands(app):
-    from webapp.commands import create_admin
+    from webapp.admin_commands import create_admin
     from webapp.exports.commands import export_cli
     from webapp.training_commands import catalog_cli, ml_cli
 

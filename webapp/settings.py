@@ -222,8 +222,15 @@ def load_settings(env=None):
 
 
 def engine_options(url: str, timeout: int) -> dict:
-    """Pool settings; a network timeout on MySQL so a vanished database fails fast (503), never hangs."""
-    options = {"pool_pre_ping": True, "pool_recycle": 280}
+    """Pool settings; a network timeout on MySQL so a vanished database fails fast (503), never hangs.
+
+    No ROLLBACK from the pool when a connection comes back (``pool_reset_on_return=None``): the
+    session has ended its transaction already (Flask-SQLAlchemy closes it after each request and
+    task, and SQLAlchemy rolls back a connection's open transaction when it closes), so the
+    pool's own would be a second round trip with nothing to undo. Pre-ping stays: a connection
+    the server or a proxy dropped while idle is replaced at checkout.
+    """
+    options = {"pool_pre_ping": True, "pool_recycle": 280, "pool_reset_on_return": None}
     if url.startswith("mysql+mysqlconnector://"):
         options["connect_args"] = {"connection_timeout": timeout}
     return options

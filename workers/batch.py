@@ -28,7 +28,7 @@ from webapp.storage import get_store
 from workers import result_writer
 from workers.concurrency import Deadline, concurrently
 from workers.explain import queue_heatmap
-from workers.models import get_generator
+from workers.model_loader import get_generator
 from workers.photos import BadPhoto, decode_photo
 from workers.result_writer import Done, Prepared, reset_session
 

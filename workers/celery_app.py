@@ -49,7 +49,7 @@ def celery_config(config) -> dict:
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
-        # A pool process loads the models before it reports ready (workers/models.py).
+        # A pool process loads the models before it reports ready (workers/model_loader.py).
         "worker_proc_alive_timeout": 180,
         "task_soft_time_limit": config["TASK_SOFT_TIME_LIMIT"],
         "task_time_limit": config["TASK_TIME_LIMIT"],

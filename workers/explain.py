@@ -12,7 +12,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import Job, Photo, PhotoHeatmap, utcnow
 from webapp.storage import get_store
-from workers.models import get_generator
+from workers.model_loader import get_generator
 from workers.photos import BadPhoto, decode_photo
 
 log = logging.getLogger(__name__)

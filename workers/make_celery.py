@@ -9,7 +9,7 @@ from celery import signals  # noqa: E402
 from webapp import create_app  # noqa: E402
 from workers import monitoring  # noqa: E402
 from workers.celery_app import heatmap_queue  # noqa: E402
-from workers.models import load_at_process_start  # noqa: E402
+from workers.model_loader import load_at_process_start  # noqa: E402
 
 flask_app = create_app()
 celery_app = flask_app.extensions["celery"]

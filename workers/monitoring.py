@@ -1,7 +1,8 @@
 """The worker's side of operations: JSON logs, a heartbeat in Redis, and its own /metrics port.
 
 Connected by workers/make_celery.py, so only `celery worker`/`beat` processes get
-these hooks; the web process (which also imports workers.tasks) does not.
+these hooks; the web process (which imports workers/celery_app.py to send tasks by
+name) does not.
 """
 import logging
 import os

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ml.finetune import class_weights
-from ml.metrics import bleu4, confusion, distinct_2, expected_calibration_error, macro_f1, rouge_l
+from ml.scoring import bleu4, confusion, distinct_2, expected_calibration_error, macro_f1, rouge_l
 from ml.train_catalog import fit_temperature, templatise
 
 

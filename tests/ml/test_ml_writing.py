@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from ml import vocab
-from ml._templates import CATEGORY_TYPES, describe, fill_slots
+from ml.description_templates import CATEGORY_TYPES, describe, fill_slots
 from ml.grounding import ground
 from ml.listing_text import compose_tags, compose_title, writing_values
 from ml.starter_catalog import render

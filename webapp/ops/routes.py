@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from webapp.extensions import db
 from webapp.metrics import exposition
 from webapp.models import Job
-from webapp.ops import bp, jobs, queue, stats
+from webapp.ops import bp, failures, queue, stats
 from webapp.ops.readiness import failed_checks, readiness
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def index():
     return render_template(
         "ops/index.html", queue_name=queue_name, depth=depth, workers=workers,
         counts=stats.job_counts(), hour=stats.last_hour(), model=model,
-        failures=jobs.recent_failures(), heartbeat_seconds=config["WORKER_HEARTBEAT_SECONDS"],
+        failures=failures.recent_failures(), heartbeat_seconds=config["WORKER_HEARTBEAT_SECONDS"],
         errors=[e for e in (depth_error, workers_error, model_error) if e])
 
 
@@ -90,8 +90,8 @@ def requeue(job_id):
     if job is None:
         abort(404)
     try:
-        jobs.requeue(job)
-    except jobs.RequeueRefused as exc:
+        failures.requeue(job)
+    except failures.RequeueRefused as exc:
         flash(str(exc), "error")
     else:
         log.info("admin %s re-queued job %s", current_user.id, job.id)

@@ -11,6 +11,12 @@ from webapp.storage.local import LocalStore
 from webapp.storage.s3 import S3Store
 
 
+def s3_credentials(config) -> dict:
+    """boto3's keyword arguments for the keys in the settings (None: boto3's own lookup)."""
+    names = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+    return {name.lower(): config.get(name) for name in names}
+
+
 def create_store(config):
     """Build the store the configuration asks for."""
     if config.get("S3_BUCKET_NAME"):
@@ -18,8 +24,7 @@ def create_store(config):
             bucket=config["S3_BUCKET_NAME"],
             endpoint_url=config.get("S3_ENDPOINT_URL"),
             region=config.get("AWS_REGION", "us-east-1"),
-            credentials={name.lower(): config.get(name)
-                         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")},
+            credentials=s3_credentials(config),
         )
     key = config.get("LOCAL_STORE_KEY") or instance_key(config["INSTANCE_PATH"], "local_store_key")
     return LocalStore(root=config["LOCAL_STORAGE_PATH"], key=key)

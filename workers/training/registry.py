@@ -1,7 +1,7 @@
 """Model registry: bundles as tarballs in object storage, one database row per version.
 
 Exactly one version is `promoted` once any is registered; workers poll for it and load
-it without a redeploy (workers/models.py). `promoted_record` is the one answer to "which
+it without a redeploy (workers/model_loader.py). `promoted_record` is the one answer to "which
 version is promoted": workers, `flask ml`, training, the ops page and the metrics gauge all
 ask it, and until a version is registered the starter in MODEL_DIR is what serves.
 Rolling back re-promotes the version that was promoted before the current one and marks

@@ -10,6 +10,8 @@ import re
 from contextlib import contextmanager
 from pathlib import Path
 
+from webapp.storage import s3_credentials
+
 COLUMNS = ("category", "metal", "gemstone", "style", "colour")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -104,7 +106,8 @@ def marketplace_rows(config, query: str, bucket: str, prefix: str):
                                    user=config["CATALOG_DB_USER"], password=config["CATALOG_DB_PASSWORD"],
                                    database=config["CATALOG_DB_NAME"])
     try:
-        s3 = boto3.client("s3", endpoint_url=config.get("S3_ENDPOINT_URL"), region_name=config.get("AWS_REGION"))
+        s3 = boto3.client("s3", endpoint_url=config.get("S3_ENDPOINT_URL"), region_name=config.get("AWS_REGION"),
+                          **s3_credentials(config))
         yield mysql_rows(conn, query, s3, bucket, prefix), count_rows(conn, query)
     finally:
         conn.close()

@@ -13,8 +13,8 @@ from webapp.api.routes import owned_product
 from webapp.api.serialize import job_out, product_out
 from webapp.audit import audit_as
 from webapp.extensions import db
-from webapp.listings.jobs import request_regeneration
 from webapp.listings.merge import apply_edits
+from webapp.listings.reruns import request_regeneration
 from webapp.listings.seller_facts import FIELDS, FactError, apply_facts, clean_facts, current_facts
 from webapp.listings.workflow import WorkflowError, back_to_draft_if_published, submit
 

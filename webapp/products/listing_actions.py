@@ -6,8 +6,8 @@ from ml.vocab import ATTRIBUTE_NAMES
 from webapp.audit import audit_as
 from webapp.extensions import db
 from webapp.history_tables import ListingRating
-from webapp.listings.jobs import request_regeneration, retry
 from webapp.listings.merge import apply_edits, parse_tags
+from webapp.listings.reruns import request_regeneration, retry
 from webapp.listings.seller_facts import FIELDS, FactError, apply_facts, clean_facts, current_facts
 from webapp.listings.workflow import WorkflowError, back_to_draft_if_published, latest_generated, submit
 from webapp.products import bp
