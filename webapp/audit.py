@@ -6,6 +6,7 @@ field. Callers may name the action with `audit_as`. A job's state changes are re
 webapp/job_lifecycle.py, the one module that makes them (a bulk UPDATE included).
 """
 from flask import g, has_request_context
+from flask_login import current_user
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event, inspect
 
@@ -30,8 +31,6 @@ def current_actor_id():
     api_user = g.get("api_user")
     if api_user is not None:
         return api_user.id
-    from flask_login import current_user
-
     try:
         return current_user.id if current_user.is_authenticated else None
     except Exception:  # outside a login-managed request

@@ -10,6 +10,9 @@ import time
 
 from flask import current_app
 
+from webapp.storage import get_store
+from workers.training.registry import promoted_bundle
+
 _lock = threading.Lock()
 _loaded = {}
 _registry = {"path": None, "checked": float("-inf")}
@@ -22,9 +25,6 @@ def bundle_path() -> str:
     if _registry["path"] is None or now - _registry["checked"] >= config["MODEL_CHECK_SECONDS"]:
         _registry["checked"] = now
         try:
-            from webapp.storage import get_store
-            from workers.training.registry import promoted_bundle
-
             _registry["path"] = str(promoted_bundle(get_store(), config))
         except Exception:  # registry or storage unreachable: keep serving what is loaded
             logging.getLogger(__name__).warning("promoted model version not checked", exc_info=True)

@@ -25,6 +25,7 @@ from webapp import job_lifecycle
 from webapp.extensions import db
 from webapp.models import Job, utcnow
 from webapp.products.uploads import discard_upload
+from workers.orphans import sweep_orphan_uploads
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,4 @@ def _discard(job_id: str, abandoned_before) -> bool:
 @shared_task(name="workers.reaper.reap_stale_jobs", ignore_result=True)
 def reap_stale_jobs() -> dict:
     """The beat entry point (workers/schedule.py); also removes orphan uploads (workers/orphans.py)."""
-    from workers.orphans import sweep_orphan_uploads
-
     return {**reap(), "orphans": sweep_orphan_uploads()}

@@ -8,6 +8,8 @@ import csv
 from datetime import UTC, datetime
 from pathlib import Path
 
+from PIL import Image
+
 from workers.training import registry
 
 
@@ -18,6 +20,7 @@ def evaluate_version(store, config, labels_csv, images_root, version: str | None
 
     Photos missing or unreadable are left out and counted. Raises RegistryRefused for an unknown version.
     """
+    # TensorFlow only when an evaluation runs, not when `flask ml` is registered in the web process.
     from ml.evaluate import evaluate_labelled
     from ml.listing import ListingGenerator
 
@@ -44,8 +47,6 @@ def evaluate_version(store, config, labels_csv, images_root, version: str | None
 
 
 def _readable(path) -> bool:
-    from PIL import Image
-
     try:
         with Image.open(path) as im:
             im.load()

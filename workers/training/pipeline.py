@@ -14,6 +14,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from PIL import Image
 from sqlalchemy import select
 
 from webapp.extensions import db
@@ -48,8 +49,6 @@ def data_fingerprint(items) -> str:
 
 def _loader(store, key):
     def load():
-        from PIL import Image
-
         with Image.open(io.BytesIO(store.read(key))) as im:
             return im.convert("RGB")
     return load
@@ -65,6 +64,7 @@ def train_candidate(store, config, seed: int = 0, head_epochs: int = 80, text_ep
                     min_texts: int = 50, min_labels: int = 20, finetune: bool = True, gate: bool = True, log=print,
                     progress=None) -> dict:
     """Train, register and (if the gate allows) promote a new version; returns what happened."""
+    # TensorFlow only when a run starts: the web's `flask ml` registration and the ops page import this package.
     from ml.evaluate import score
     from ml.listing import ListingGenerator
     from ml.train_catalog import cached_trunk_features, embed_views, train_bundle

@@ -10,6 +10,10 @@ import re
 from contextlib import contextmanager
 from pathlib import Path
 
+import boto3
+import mysql.connector
+from botocore.exceptions import ClientError
+
 from webapp.storage import s3_credentials
 
 COLUMNS = ("category", "metal", "gemstone", "style", "colour")
@@ -54,8 +58,6 @@ def mysql_query(table: str, columns: dict[str, str | None]) -> str:
 
 def mysql_rows(connection, query: str, s3, bucket: str, prefix: str, batch: int = 200):
     """Rows of ``query`` (columns id, image, category and optional ones) with images from S3."""
-    from botocore.exceptions import ClientError
-
     def reader_for(key):
         def read():
             if not key:
@@ -99,9 +101,6 @@ def count_rows(connection, query: str) -> int | None:
 def marketplace_rows(config, query: str, bucket: str, prefix: str):
     """``(rows, total)`` of ``query`` on the marketplace's MySQL (CATALOG_DB_*), photos from S3;
     the connection is closed on leaving the block."""
-    import boto3
-    import mysql.connector
-
     conn = mysql.connector.connect(host=config["CATALOG_DB_HOST"], port=config["CATALOG_DB_PORT"],
                                    user=config["CATALOG_DB_USER"], password=config["CATALOG_DB_PASSWORD"],
                                    database=config["CATALOG_DB_NAME"])
