@@ -10,6 +10,7 @@ seller wrote (their facts) are never held against the text. Pure Python.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from ml.description_templates import CATEGORY_TYPES
@@ -77,17 +78,17 @@ def split_sentences(text: str) -> list[str]:
 
 
 def _claims(text: str, table: dict[str, str]) -> list[str]:
-    """Values named in ``text``, longest phrase first, each place counted once."""
-    t = " " + text.lower() + " "
+    """Values named in ``text``, longest phrase first ("white gold" is not also "gold")."""
+    t = text.lower()
     for phrase in NEUTRAL:
         t = t.replace(phrase, " ")
-    found = []
-    for phrase in sorted(table, key=len, reverse=True):
-        pat = re.compile(r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])")
-        if pat.search(t):
-            found.append(table[phrase])
-            t = pat.sub(" ", t)
-    return found
+    return list(dict.fromkeys(table[m.group(1)] for m in _pattern(tuple(table.items())).finditer(t)))
+
+
+@functools.lru_cache(maxsize=16)
+def _pattern(items: tuple) -> re.Pattern:
+    alts = sorted((phrase for phrase, _ in items), key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(" + "|".join(re.escape(a) for a in alts) + r")(?![\w-])")
 
 
 def _mask_facts(text: str, facts: dict[str, str] | None) -> str:
