@@ -163,7 +163,7 @@ def sentence_problems(sentence: str, values: dict[str, str], facts: dict[str, st
         out.append("agreement: plural word before a singular noun")
     if re.search(r"\b(?:they|these|them|earrings|cufflinks|hoops|studs)\s+(?:is|has|was|looks|sits|makes|"
                  r"brings|goes|feels|carries|catches|suits|moves|pairs)\b", low) or \
-            re.search(r"\b(?:it|this)\s+(?:are|were)\b", low):
+            re.search(r"\b(?:it|this)\s+(?:are|were)\b", low) or re.search(r"(?:^|[,;:]\s*)them\s+[a-z]+", low):
         out.append("agreement: verb")
     for m in re.finditer(r"\b(an?) ([a-z]+)", low):
         phrase = m.group(0)

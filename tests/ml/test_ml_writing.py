@@ -47,6 +47,7 @@ def every_value():
     ("Minimal wristpiece in silver.", {"category": "pendant", "metal": "silver"}),
     ("This earrings is lovely.", {"category": "earrings"}),
     ("These ring are lovely.", {"category": "ring"}),
+    ("In silver tones, them sit softly.", {"category": "earrings"}),
     ("A ring in .", {"category": "ring"}),
     ("A {metal} ring.", {"category": "ring"}),
     ("A xmetalx ring.", {"category": "ring"}),
