@@ -19,6 +19,8 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
+from webapp.api.errors import error_response
+
 log = logging.getLogger(__name__)
 
 
@@ -65,8 +67,6 @@ def rate_limit(setting: str, key=by_address, methods=("POST",), deduct_when=None
 def _breached(limit):
     """JSON callers (the upload script, the API) get JSON; pages get the usual 429 page."""
     if request.path.startswith("/api/"):
-        from webapp.api.errors import error_response
-
         return error_response(429, "Too many requests; please wait a little and try again.")
     if request.is_json or request.accept_mimetypes.best == "application/json":
         response = jsonify(error="Too many requests; please wait a little and try again.")

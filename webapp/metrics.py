@@ -12,6 +12,7 @@ import logging
 import os
 import time
 
+from flask import g, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -131,8 +132,6 @@ def exposition(app=None) -> tuple[bytes, str]:
 
 def init_request_metrics(app) -> None:
     """Time every request into the latency histogram, labelled by endpoint and status."""
-    from flask import g, request
-
     @app.before_request
     def start_timer():
         g.metrics_started = time.perf_counter()

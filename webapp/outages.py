@@ -12,6 +12,7 @@ from flask import current_app, jsonify, make_response, request
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from webapp.api.errors import error_response
 from webapp.extensions import db
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,6 @@ def _unavailable(what: str, error: Exception):
         pass
     message = MESSAGES[what]
     if request.path.startswith("/api/"):
-        from webapp.api.errors import error_response
-
         response = error_response(503, message)
     elif request.is_json or request.accept_mimetypes.best == "application/json" \
             or request.headers.get("X-CSRFToken"):
