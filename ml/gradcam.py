@@ -11,8 +11,6 @@ import io
 import numpy as np
 from PIL import Image
 
-from ml import vocab
-
 
 def category_heatmap(image_model, image: Image.Image, attribute: str = "category") -> tuple[np.ndarray, str]:
     """``(heatmap in [0, 1] of the square model input, predicted value)`` for one photo."""
@@ -34,7 +32,7 @@ def category_heatmap(image_model, image: Image.Image, attribute: str = "category
     weights = grads.mean(axis=(0, 1))
     cam = np.maximum((fmap[0].numpy() * weights).sum(-1), 0)
     cam = cam / cam.max() if cam.max() > 0 else cam
-    return cam.astype(np.float32), vocab.ATTRIBUTES[attribute][k]
+    return cam.astype(np.float32), image_model.taxonomy.values(attribute)[k]
 
 
 def overlay_png(image: Image.Image, cam: np.ndarray, size: int = 320, alpha: float = 0.45) -> bytes:

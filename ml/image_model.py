@@ -15,17 +15,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from ml import vocab
+from ml import conformal, features
 from ml.efficientnet_lite import (
     EMBED_DIM,
-    WEIGHTS_VERSION,
     build_efficientnet_lite0,
     build_top,
     copy_weights,
     default_cache_dir,
     load_imagenet_weights,
     trunk_model,
+    weights_version,
 )
+from ml.taxonomy import DEFAULT, Taxonomy
 from ml.tf_setup import keras, seed_everything
 from ml.tflite_backbone import TFLiteBackbone, ensure_tflite_backbone, write_tflite
 
@@ -43,7 +44,7 @@ def to_square(img: Image.Image, size: int) -> np.ndarray:
                       np.float32)
 
 
-def _build_heads(dropout=0.5):
+def _build_heads(taxonomy: Taxonomy, dropout=0.5):
     """Linear softmax heads on the L2-normalised embedding.
 
     Normalising each embedding (rather than standardising features with statistics of
@@ -55,16 +56,25 @@ def _build_heads(dropout=0.5):
     x = keras.layers.Dropout(dropout)(x)
     outs = {a: keras.layers.Dense(len(vals), activation="softmax", name=a,
                                   kernel_regularizer=keras.regularizers.L2(1e-4))(x)
-            for a, vals in vocab.ATTRIBUTES.items()}
+            for a, vals in taxonomy.attributes.items()}
     return keras.Model(inp, outs, name="attribute_heads")
 
 
 class ImageAttributeModel:
-    """Predicts every attribute in :data:`ml.vocab.ATTRIBUTES` from photos."""
+    """Predicts every attribute of its taxonomy from photos.
+
+    ``test_views`` are averaged at inference (ml/features.py); ``calibration`` holds each
+    attribute's threshold for showing a value without a flag (ml/conformal.py).
+    """
 
     def __init__(self, image_size: int = 224, cache_dir=None, serving: str = "tflite", tuned_top=None,
-                 tflite_file=None):
+                 tflite_file=None, arch: str = "lite0", taxonomy: Taxonomy | None = None,
+                 test_views=("plain",), calibration: dict | None = None):
         self.image_size = int(image_size)
+        self.arch = arch
+        self.taxonomy = taxonomy or DEFAULT
+        self.test_views = tuple(test_views)
+        self.calibration = dict(calibration or {})
         self.cache_dir = cache_dir
         if serving not in ("tflite", "keras"):
             raise ValueError("serving must be 'tflite' or 'keras'")
@@ -73,16 +83,24 @@ class ImageAttributeModel:
         self._backbone = self._fast = self._top = None
         self._tflite_file = tflite_file
         if serving == "tflite":
-            self._fast = TFLiteBackbone(tflite_file or ensure_tflite_backbone(self.image_size, cache_dir),
+            self._fast = TFLiteBackbone(tflite_file or ensure_tflite_backbone(self.image_size, cache_dir, arch=arch),
                                         self.image_size)
         self.heads = None
+
+    @property
+    def backbone_name(self) -> str:
+        """Names cached embeddings (ml/features.py): the ImageNet backbone, or the tuned one."""
+        if not self.tuned_top:
+            return self.arch
+        digest = hashlib.sha256(b"".join(v.tobytes() for vs in self.tuned_top.values() for v in vs))
+        return f"{self.arch}-tuned-{digest.hexdigest()[:12]}"
 
     @property
     def backbone(self):
         """The Keras backbone (training, Grad-CAM, reference), with the tuned top if any; built on first use."""
         if self._backbone is None:
-            model = load_imagenet_weights(build_efficientnet_lite0(self.image_size, include_top=False),
-                                          self.cache_dir)
+            model = load_imagenet_weights(build_efficientnet_lite0(self.image_size, include_top=False,
+                                                                   arch=self.arch), self.cache_dir)
             for name, values in (self.tuned_top or {}).items():
                 model.get_layer(name).set_weights(values)
             self._backbone = model
@@ -103,7 +121,7 @@ class ImageAttributeModel:
         if self.serving == "tflite":
             digest = hashlib.sha256(b"".join(v.tobytes() for vs in self.tuned_top.values() for v in vs))
             path = (Path(self.cache_dir) if self.cache_dir else default_cache_dir()) / \
-                f"efficientnet_{WEIGHTS_VERSION}_tuned-{digest.hexdigest()[:16]}_{self.image_size}.tflite"
+                f"efficientnet_{weights_version(self.arch)}_tuned-{digest.hexdigest()[:16]}_{self.image_size}.tflite"
             self._tflite_file = path if path.exists() else write_tflite(self.backbone, path)
             self._fast = TFLiteBackbone(self._tflite_file, self.image_size)
 
@@ -114,8 +132,13 @@ class ImageAttributeModel:
         return np.concatenate([np.asarray(top(np.asarray(features[i:i + batch_size], np.float32), training=False))
                                for i in range(0, len(features), batch_size)] or [np.zeros((0, EMBED_DIM))])
 
-    def embed(self, images: list[Image.Image], batch_size: int = 32) -> np.ndarray:
-        """Pooled 1280-d backbone embedding per image, shape ``(len(images), 1280)``."""
+    def embed(self, images: list[Image.Image], batch_size: int = 32, views=None) -> np.ndarray:
+        """Backbone embedding per image, ``(len(images), 1280)``: the mean over ``views``
+        (default: the model's test views, e.g. the photo and its mirror image)."""
+        views = tuple(views or self.test_views)
+        if views != ("plain",):
+            per_view = [self.embed([features.view(im, v) for im in images], batch_size, ("plain",)) for v in views]
+            return np.mean(per_view, 0).astype(np.float32)
         out = np.zeros((len(images), EMBED_DIM), np.float32)
         for i in range(0, len(images), batch_size):
             batch = np.stack([to_square(im, self.image_size) for im in images[i:i + batch_size]])
@@ -130,11 +153,11 @@ class ImageAttributeModel:
             val_features=None, val_labels=None, seed: int = 0, verbose: int = 0) -> dict:
         """Train the heads on cached features; returns validation accuracy per attribute."""
         seed_everything(seed)
-        self.heads = _build_heads()
+        self.heads = _build_heads(self.taxonomy)
         self.heads.compile(optimizer=keras.optimizers.Adam(2e-3),
-                           loss={a: "sparse_categorical_crossentropy" for a in vocab.ATTRIBUTE_NAMES},
-                           metrics={a: ["accuracy"] for a in vocab.ATTRIBUTE_NAMES})
-        y, weights = _targets(labels)
+                           loss={a: "sparse_categorical_crossentropy" for a in self.taxonomy.names},
+                           metrics={a: ["accuracy"] for a in self.taxonomy.names})
+        y, weights = _targets(labels, self.taxonomy)
         self.heads.fit(features, y, sample_weight=weights, epochs=epochs, batch_size=64, shuffle=True,
                        verbose=verbose)
         if val_features is None or not len(val_features):
@@ -145,25 +168,42 @@ class ImageAttributeModel:
         """Per attribute, over the labels that are known (``None`` is unknown)."""
         preds = self.predict_features(features)
         out = {}
-        for a in vocab.ATTRIBUTE_NAMES:
+        for a in self.taxonomy.names:
             hits = [p[a]["value"] == lab[a] for p, lab in zip(preds, labels, strict=True) if lab.get(a) is not None]
             out[a] = float(np.mean(hits)) if hits else None
         return out
 
     # -- inference ------------------------------------------------------------
-    def predict_features(self, features: np.ndarray) -> list[dict]:
+    def probabilities(self, features: np.ndarray) -> dict[str, np.ndarray]:
+        """``{attribute: (n, values)}`` class probabilities of the heads, before any consistency rule."""
         if self.heads is None:
             raise RuntimeError("the heads are not trained or loaded")
         probs = self.heads(np.asarray(features, np.float32), training=False)
-        probs = {a: np.asarray(p) for a, p in probs.items()}
+        return {a: np.asarray(p, np.float64) for a, p in probs.items()}
+
+    def predict_features(self, features: np.ndarray, fixed: list[dict] | None = None) -> list[dict]:
+        """Per row: ``{attribute: {"value", "confidence", "scores", "flagged"}}``.
+
+        Values are the most probable combination the taxonomy allows (no gold with
+        silver-tone); ``fixed`` (one dict per row of values a person set) constrains it.
+        """
+        return self.predict_probabilities(self.probabilities(features), fixed)
+
+    def predict_probabilities(self, probs: dict[str, np.ndarray], fixed: list[dict] | None = None) -> list[dict]:
+        """:meth:`predict_features` from probabilities (e.g. combined over a product's photos)."""
+        n = len(next(iter(probs.values()))) if probs else 0
         results = []
-        for i in range(len(features)):
+        for i in range(n):
+            scores = {a: {v: float(s) for v, s in zip(self.taxonomy.values(a), probs[a][i], strict=True)}
+                      for a in probs}
+            chosen = self.taxonomy.resolve(scores, fixed[i] if fixed else None)
             row = {}
-            for a, values in vocab.ATTRIBUTES.items():
-                p = probs[a][i]
-                k = int(p.argmax())
-                row[a] = {"value": values[k], "confidence": float(p[k]),
-                          "scores": {v: float(s) for v, s in zip(values, p, strict=True)}}
+            for a in probs:
+                if a not in chosen:  # set by a person: not the model's to predict
+                    continue
+                value, confidence = chosen[a]
+                row[a] = {"value": value, "confidence": confidence, "scores": scores[a],
+                          "flagged": conformal.is_flagged(value, confidence, self.calibration.get(a))}
             results.append(row)
         return results
 
@@ -176,8 +216,10 @@ class ImageAttributeModel:
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         self.heads.save_weights(d / HEADS_FILE)
-        config = {"image_size": self.image_size, "backbone": f"efficientnet-{WEIGHTS_VERSION}",
-                  "attributes": vocab.ATTRIBUTES}
+        config = {"image_size": self.image_size, "taxonomy": self.taxonomy.to_json(),
+                  "test_views": list(self.test_views), "calibration": self.calibration,
+                  "backbone": f"efficientnet-{weights_version(self.arch)}", "arch": self.arch,
+                  "attributes": {a: list(v) for a, v in self.taxonomy.attributes.items()}}
         if self.tuned_top:
             config["tuned_top"] = {"first_block": FIRST_TOP_BLOCK, "layers": sorted(self.tuned_top)}
             np.savez(d / TOP_FILE, **{f"{name}/{i}": v for name, values in self.tuned_top.items()
@@ -192,8 +234,8 @@ class ImageAttributeModel:
     def load(cls, directory, cache_dir=None, serving: str = "tflite") -> ImageAttributeModel:
         d = Path(directory)
         cfg = json.load(open(d / CONFIG_FILE))
-        if {a: tuple(v) for a, v in cfg["attributes"].items()} != vocab.ATTRIBUTES:
-            raise ValueError("bundle was trained with a different attribute vocabulary")
+        taxonomy = Taxonomy.from_json(cfg["taxonomy"]) if "taxonomy" in cfg else \
+            DEFAULT.subset(()).extended({a: v for a, v in cfg["attributes"].items()})
         tuned, tflite_file = None, None
         if "tuned_top" in cfg:
             if cfg["tuned_top"]["first_block"] != FIRST_TOP_BLOCK:
@@ -203,16 +245,17 @@ class ImageAttributeModel:
                 for key in sorted(data.files, key=lambda k: (k.rsplit("/", 1)[0], int(k.rsplit("/", 1)[1]))):
                     tuned.setdefault(key.rsplit("/", 1)[0], []).append(data[key])
             tflite_file = d / TFLITE_FILE
-        model = cls(cfg["image_size"], cache_dir, serving, tuned_top=tuned, tflite_file=tflite_file)
-        model.heads = _build_heads()
+        model = cls(cfg["image_size"], cache_dir, serving, tuned_top=tuned, tflite_file=tflite_file,
+                    arch=cfg.get("arch", "lite0"), taxonomy=taxonomy, test_views=cfg.get("test_views", ("plain",)),
+                    calibration=cfg.get("calibration"))
+        model.heads = _build_heads(taxonomy)
         model.heads.load_weights(d / HEADS_FILE)
         return model
 
 
-def _targets(labels):
+def _targets(labels, taxonomy: Taxonomy):
     """Class ids and per-sample weights: an unknown value (``None``) weighs nothing in its head's loss."""
-    ids = {a: np.array([vocab.index_of(a, lab[a]) if lab.get(a) is not None else 0 for lab in labels], np.int32)
-           for a in vocab.ATTRIBUTE_NAMES}
-    weights = {a: np.array([float(lab.get(a) is not None) for lab in labels], np.float32)
-               for a in vocab.ATTRIBUTE_NAMES}
+    ids = {a: np.array([taxonomy.index_of(a, lab[a]) if lab.get(a) is not None else 0 for lab in labels],
+                       np.int32) for a in taxonomy.names}
+    weights = {a: np.array([float(lab.get(a) is not None) for lab in labels], np.float32) for a in taxonomy.names}
     return ids, weights

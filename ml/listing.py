@@ -13,8 +13,11 @@ from pathlib import Path
 from ml import vocab
 from ml.image_model import ImageAttributeModel
 from ml.listing_text import compose_tags, compose_title, writing_values
+from ml.taxonomy import Taxonomy
 from ml.text_model import DECODINGS, DescriptionModel
 from ml.tflite_backbone import BATCH_SIZES
+
+TAXONOMY_FILE = "taxonomy.json"
 
 
 class ListingGenerator:
@@ -24,6 +27,23 @@ class ListingGenerator:
     @property
     def model_version(self) -> str:
         return str(self.meta.get("version", "unknown"))
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        return self.image_model.taxonomy
+
+    def attributes(self, pred: dict, given: dict | None = None) -> tuple[dict, list[str]]:
+        """A listing's attributes from one :meth:`ImageAttributeModel.predict_features` row and the
+        values ``given`` (kept as they are); returns them and the names the model filled in.
+
+        A model value is ``{"value", "confidence", "source": "model", "flagged"}`` (``flagged``:
+        under the attribute's calibrated threshold, or a value with too few labels)."""
+        attrs = {a: dict(v) for a, v in (given or {}).items() if str((v or {}).get("value") or "").strip()}
+        new = [a for a in pred if a not in attrs]
+        for a in new:
+            attrs[a] = {"value": pred[a]["value"], "confidence": round(pred[a]["confidence"], 4), "source": "model",
+                        "flagged": bool(pred[a]["flagged"])}
+        return attrs, new
 
     def generate(self, images, tone="elegant", length="medium", seed=0, decoding="top_p",
                  given=None, facts=None) -> list[dict]:
@@ -51,16 +71,12 @@ class ListingGenerator:
         given = [dict(g or {}) for g in given] if given is not None else [{} for _ in images]
         facts = [dict(f or {}) for f in facts] if facts is not None else [{} for _ in images]
         emb = self.image_model.embed(images)
-        preds = self.image_model.predict_features(emb)
-        merged, predicted = [], []
-        for p, g in zip(preds, given, strict=False):
-            attrs = {a: dict(v) for a, v in g.items() if str((v or {}).get("value") or "").strip()}
-            new = [a for a in vocab.ATTRIBUTE_NAMES if a not in attrs]
-            for a in new:
-                attrs[a] = {"value": p[a]["value"], "confidence": round(p[a]["confidence"], 4), "source": "model"}
-            merged.append(attrs)
-            predicted.append(new)
-        return self.write(emb, merged, facts, tones, lengths, seed, decoding, predicted)
+        # Given values constrain the prediction (a person's silver rules out gold-tone).
+        fixed = [{a: (v or {}).get("value") for a, v in g.items() if self.taxonomy.knows(a, (v or {}).get("value"))}
+                 for g in given]
+        preds = self.image_model.predict_features(emb, fixed)
+        merged, predicted = zip(*(self.attributes(p, g) for p, g in zip(preds, given, strict=True)), strict=True)
+        return self.write(emb, list(merged), facts, tones, lengths, seed, decoding, list(predicted))
 
     def write(self, emb, attributes: list[dict], facts: list[dict], tones, lengths, seed=0, decoding="top_p",
               predicted=None) -> list[dict]:
@@ -91,7 +107,9 @@ class ListingGenerator:
         self.image_model.save(d / "image")
         self.text_model.save(d / "text")
         meta = {"created_at": datetime.now(UTC).isoformat(timespec="seconds"), **self.meta,
-                "vocab": {"attributes": vocab.ATTRIBUTES, "tones": vocab.TONES, "lengths": vocab.LENGTHS}}
+                "vocab": {"attributes": {a: list(v) for a, v in self.taxonomy.attributes.items()},
+                          "tones": vocab.TONES, "lengths": vocab.LENGTHS}}
+        (d / TAXONOMY_FILE).write_text(self.taxonomy.dumps())
         (d / "meta.json").write_text(json.dumps(meta, indent=2))
 
     @classmethod

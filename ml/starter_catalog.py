@@ -22,13 +22,13 @@ STONE_COLOUR = {"ruby": "red", "sapphire": "blue", "emerald": "green", "amethyst
                 "turquoise": "turquoise", "pearl": "white"}
 METAL_COLOUR = {"gold": "gold-tone", "rose gold": "rose-tone"}  # the rest are silver-tone
 # Cubic zirconia cannot be told from diamond in a drawing, so it is never drawn.
-DRAWN_GEMSTONES = tuple(g for g in vocab.GEMSTONES if g != "cubic zirconia")
+DRAWN_GEMSTONES = tuple(g for g in vocab.DESCRIBER_VALUES["gemstone"] if g != "cubic zirconia")
 
 
 @dataclass
 class CatalogItem:
     image: Image.Image
-    labels: dict[str, str]      # attribute -> value, one entry per vocab.ATTRIBUTE_NAMES
+    labels: dict[str, str]      # attribute -> value, one entry per vocab.DESCRIBER_VALUES attribute
     tone: str
     length: str
     template: str               # description with {metal} {gem} {style} {colour} slots
@@ -53,7 +53,7 @@ METAL_WEIGHTS = {"gold": .35, "silver": .3, "white gold": .12, "rose gold": .13,
 
 def sample_labels(rng, category: str) -> dict[str, str]:
     metal = str(rng.choice(list(METAL_WEIGHTS), p=list(METAL_WEIGHTS.values())))
-    style = str(rng.choice(vocab.STYLES))
+    style = str(rng.choice(vocab.DESCRIBER_VALUES["style"]))
     gems = [g for g in DRAWN_GEMSTONES if g != "none"]
     gem = "none" if rng.random() < 0.3 else str(rng.choice(gems))
     multi = style == "bohemian" and gem not in ("none", "diamond", "pearl") and rng.random() < 0.5
@@ -127,7 +127,7 @@ def _finish(img: Image.Image, size: int, rng) -> Image.Image:
 
 
 def generate_catalog(n: int, seed: int = 0, image_size: int = 160,
-                     categories: tuple[str, ...] = vocab.CATEGORIES) -> list[CatalogItem]:
+                     categories: tuple[str, ...] = vocab.DESCRIBER_VALUES["category"]) -> list[CatalogItem]:
     """``n`` catalogue items, categories balanced, everything else random but seeded."""
     rng = np.random.default_rng(seed)
     items = []

@@ -27,7 +27,7 @@ from ml.tf_setup import keras, seed_everything, tf
 SLOT_TOKENS = {slot: f"x{slot}x" for slot in SLOTS}  # "{metal}" and "{Metal}" -> "xmetalx"
 PAD, UNK, BOS, EOS = "[PAD]", "[UNK]", "[BOS]", "[EOS]"
 RESERVED = [PAD, UNK, BOS, EOS, *SLOT_TOKENS.values()]
-COND_DIM = sum(len(v) for v in vocab.ATTRIBUTES.values()) + len(vocab.TONES) + len(vocab.LENGTHS)
+COND_DIM = sum(len(v) for v in vocab.DESCRIBER_VALUES.values()) + len(vocab.TONES) + len(vocab.LENGTHS)
 WEIGHTS_FILE, CONFIG_FILE = "text_model.weights.h5", "text_model.json"
 SENTENCE_SLACK = 3  # sentences decoded past the length's budget, for those grounding drops
 DECODINGS = ("top_p", "greedy", "beam")  # top_p and greedy: compiled; beam: keras-hub's BeamSampler
@@ -45,10 +45,11 @@ def relexicalise(text: str, attributes: dict[str, str]) -> str:
 
 
 def condition(attributes: dict[str, str], tone: str, length: str) -> np.ndarray:
-    """One-hot attributes, tone and length concatenated: shape ``(COND_DIM,)``."""
-    parts = [np.eye(len(vals), dtype=np.float32)[vals.index(attributes[a])] if attributes.get(a) in vals
-             else np.zeros(len(vals), np.float32)  # a value the model has no class for: no condition
-             for a, vals in vocab.ATTRIBUTES.items()]
+    """One-hot attributes, tone and length concatenated: shape ``(COND_DIM,)``.
+
+    A value outside :data:`ml.vocab.DESCRIBER_VALUES` (a marketplace's own) is all zeros."""
+    parts = [(np.eye(len(vals), dtype=np.float32)[vals.index(attributes[a])] if attributes.get(a) in vals
+              else np.zeros(len(vals), np.float32)) for a, vals in vocab.DESCRIBER_VALUES.items()]
     parts.append(np.eye(len(vocab.TONES), dtype=np.float32)[vocab.TONES.index(tone)])
     parts.append(np.eye(len(vocab.LENGTHS), dtype=np.float32)[vocab.LENGTHS.index(length)])
     return np.concatenate(parts)

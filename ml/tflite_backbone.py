@@ -18,16 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.efficientnet_lite import WEIGHTS_VERSION, build_efficientnet_lite0, default_cache_dir, load_imagenet_weights
+from ml.efficientnet_lite import build_efficientnet_lite0, default_cache_dir, load_imagenet_weights, weights_version
 
 # One interpreter per size (re-sizing one costs more than a run); a batch is split greedily
 # into these sizes: per-image time hardly depends on the batch size here, so nothing is padded.
 BATCH_SIZES = (1, 4, 8)  # larger sizes were no faster per image and hold more activation memory
 
 
-def tflite_path(image_size: int, cache_dir=None) -> Path:
+def tflite_path(image_size: int, cache_dir=None, arch: str = "lite0") -> Path:
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    return cache / f"efficientnet_{WEIGHTS_VERSION}_notop_{int(image_size)}.tflite"
+    return cache / f"efficientnet_{weights_version(arch)}_notop_{int(image_size)}.tflite"
 
 
 def write_tflite(keras_model, path) -> Path:
@@ -44,13 +44,13 @@ def write_tflite(keras_model, path) -> Path:
     return path
 
 
-def ensure_tflite_backbone(image_size: int, cache_dir=None, keras_backbone=None) -> Path:
+def ensure_tflite_backbone(image_size: int, cache_dir=None, keras_backbone=None, arch: str = "lite0") -> Path:
     """Write the float32 TFLite ImageNet backbone for ``image_size`` unless it is cached; returns its path."""
-    path = tflite_path(image_size, cache_dir)
+    path = tflite_path(image_size, cache_dir, arch)
     if path.exists():
         return path
-    model = keras_backbone or load_imagenet_weights(build_efficientnet_lite0(image_size, include_top=False),
-                                                    cache_dir)
+    model = keras_backbone or load_imagenet_weights(
+        build_efficientnet_lite0(image_size, include_top=False, arch=arch), cache_dir)
     return write_tflite(model, path)
 
 

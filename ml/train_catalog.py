@@ -1,13 +1,15 @@
 """Train a listing bundle on a marketplace's own labelled photos (and descriptions).
 
 Starts from a base bundle (the starter or the promoted version) and the ImageNet
-backbone. First each attribute head is trained on cached backbone features of augmented
-views, with class weights against imbalance, a validation split, early stopping and a
-fixed seed; then the backbone's top blocks are fine-tuned with those heads
-(ml/finetune.py) and kept if that does better on the validation split; each head is
-calibrated by temperature scaling on the validation split. Attributes with too few
-labels keep the base bundle's head and are marked untrained. The describer is
-retrained when the catalogue has enough descriptions.
+backbone, with the marketplace's taxonomy (the base's, widened by the values its labels
+use). Each attribute head is the recipe ``ml.crossval`` measures against a linear probe
+(ml/heads.py :func:`~ml.heads.train_attribute`): fitted on cached embeddings of several
+views of 80 % of the photos, with class weights; its temperature and flag threshold
+(ml/conformal.py) are calibrated on the other 20 %, which it never trained on.
+Optionally the backbone's top blocks are fine-tuned (ml/finetune.py) and kept if that
+does better on the held-out photos. Attributes with too few labels keep the base
+bundle's head and are marked untrained (always flagged). The describer is retrained when
+the catalogue has enough descriptions.
 """
 from __future__ import annotations
 
@@ -20,8 +22,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance, ImageOps
 
-from ml import vocab
-from ml.finetune import class_weights, fine_tune, label_indices, trunk_runner
+from ml import conformal, vocab
+from ml.features import TEST_VIEWS, TRAIN_VIEWS, cached_views
+from ml.finetune import fine_tune, trunk_runner
+from ml.heads import fit_temperature
+from ml.taxonomy import DEFAULT
 
 AUG_VIEWS = 4  # original + 3 augmented views per training photo
 MIN_CLASSES = 2  # an attribute needs at least two labelled values to learn anything
@@ -89,61 +94,6 @@ def embed_views(image_model, trunk: np.ndarray) -> np.ndarray:
     return image_model.embed_trunk(trunk.reshape(n * views, *trunk.shape[2:])).reshape(n, views, EMBED_DIM)
 
 
-def _head_model(n_classes: int, dropout: float = 0.5):
-    from ml.efficientnet_lite import EMBED_DIM
-    from ml.tf_setup import keras
-
-    inp = keras.Input((EMBED_DIM,))
-    x = keras.layers.UnitNormalization()(inp)
-    x = keras.layers.Rescaling(30.0)(x)
-    x = keras.layers.Dropout(dropout)(x)
-    out = keras.layers.Dense(n_classes, activation="softmax", name="head",
-                             kernel_regularizer=keras.regularizers.L2(1e-4))(x)
-    return keras.Model(inp, out)
-
-
-def fit_temperature(probs: np.ndarray, y: np.ndarray) -> float:
-    """The temperature T minimising the validation negative log-likelihood of softmax(logits / T)."""
-    logits = np.log(np.clip(probs, 1e-12, 1.0))
-    best, best_nll = 1.0, np.inf
-    for t in np.exp(np.linspace(np.log(0.05), np.log(20.0), 200)):
-        z = logits / t
-        z = z - z.max(1, keepdims=True)
-        nll = -(z[np.arange(len(y)), y] - np.log(np.exp(z).sum(1))).mean()
-        if nll < best_nll:
-            best, best_nll = float(t), nll
-    return best
-
-
-def train_head(attr: str, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
-               epochs: int, seed: int, verbose: int = 0) -> tuple[list[np.ndarray], dict]:
-    """One calibrated head: its Dense weights (temperature folded in) and a report."""
-    from ml.tf_setup import keras, seed_everything
-
-    n = len(vocab.ATTRIBUTES[attr])
-    seed_everything(seed)
-    model = _head_model(n)
-    model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy",
-                  weighted_metrics=["accuracy"])
-    weights = class_weights(y_train, n)[y_train]
-    has_val = len(y_val) > 0
-    callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss" if has_val else "loss", patience=6,
-                                               restore_best_weights=True)]
-    hist = model.fit(x_train, y_train, sample_weight=weights, epochs=epochs, batch_size=64, shuffle=True,
-                     validation_data=(x_val, y_val) if has_val else None, callbacks=callbacks, verbose=verbose)
-    kernel, bias = model.get_layer("head").get_weights()
-    report = {"trained": True, "n_train": int(len(y_train)), "n_val": int(len(y_val)),
-              "epochs_run": len(hist.history["loss"])}
-    if len(y_val) >= 5:
-        probs = np.asarray(model.predict(x_val, verbose=0))
-        t = fit_temperature(probs, y_val)
-        report["val_accuracy"] = round(float((probs.argmax(1) == y_val).mean()), 4)
-    else:
-        t = 1.0
-        report["calibrated"] = False
-    report["temperature"] = round(t, 4)
-    # softmax((Wx + b) / T) == softmax((W/T) x + b/T): calibration needs no change at inference.
-    return [kernel / t, bias / t], report
 
 
 def _split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -155,52 +105,84 @@ def _split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
 VAL_FRACTION = 0.2
 
 
-def calibrate(image_model, feats_val: np.ndarray, y_val: dict[str, np.ndarray], report: dict) -> None:
-    """Fit each listed head's temperature on validation embeddings and fold it into the head."""
-    probs = image_model.heads(np.asarray(feats_val, np.float32), training=False)
+def label_ids(taxonomy, labels: list[dict], attr: str) -> np.ndarray:
+    """Class id of each photo's ``attr`` label, -1 where it is unknown."""
+    return np.array([taxonomy.index_of(attr, lab[attr]) if taxonomy.knows(attr, lab.get(attr)) else -1
+                     for lab in labels], np.int64)
+
+
+def calibrate(image_model, test_emb_val: np.ndarray, y_val: dict[str, np.ndarray], report: dict,
+              alpha: float = conformal.ALPHA, delta: float = conformal.DELTA) -> None:
+    """Refit each listed head's temperature and flag threshold on held-out embeddings (test views)."""
+    probs = image_model.probabilities(test_emb_val)
     for attr, y in y_val.items():
         known = y >= 0
         if known.sum() < 5:
             continue
-        t = fit_temperature(np.asarray(probs[attr])[known], y[known])
+        t = fit_temperature(probs[attr][known], y[known])
         layer = image_model.heads.get_layer(attr)
         layer.set_weights([w / t for w in layer.get_weights()])
+        p = image_model.probabilities(test_emb_val[known])[attr]
+        cal = conformal.threshold(p.max(1), p.argmax(1) == y[known], alpha, delta)
+        cal["known_values"] = image_model.calibration.get(attr, {}).get("known_values", [])
+        image_model.calibration[attr] = cal
         report[attr]["temperature"] = round(t, 4)
-        report[attr]["val_accuracy"] = round(float((np.asarray(probs[attr])[known].argmax(1) == y[known]).mean()), 4)
+        report[attr]["val_accuracy"] = round(float((p.argmax(1) == y[known]).mean()), 4)
+        report[attr]["calibration"] = {k: v for k, v in cal.items() if k != "known_values"}
 
 
-def train_heads(image_model, base_heads, feats: np.ndarray, labels: list[dict], epochs: int = 80,
-                val_fraction: float = VAL_FRACTION, seed: int = 0, min_labels: int = MIN_LABELS, log=print) -> dict:
-    """Replace ``image_model.heads`` with heads trained on ``feats`` (n, views, d); returns a report.
+def train_heads(image_model, base_image_model, views: np.ndarray, test_emb: np.ndarray, labels: list[dict],
+                val_fraction: float = VAL_FRACTION, seed: int = 0, min_labels: int = MIN_LABELS,
+                alpha: float = conformal.ALPHA, delta: float = conformal.DELTA,
+                min_value_labels: int = conformal.MIN_VALUE_LABELS, log=print) -> dict:
+    """Replace ``image_model.heads`` with heads trained on ``views`` ``(n, views, d)``; returns a report.
 
-    ``labels[i][attr]`` is a vocabulary value or None (unknown); unknown labels are left
-    out of that attribute's training only.
+    ``labels[i][attr]`` is a value of ``image_model.taxonomy`` or None (unknown); unknown
+    labels are left out of that attribute's training only. ``test_emb`` ``(n, d)`` are the
+    test-view embeddings the held-out photos are calibrated on.
     """
+    from ml.heads import predict, train_attribute
     from ml.image_model import _build_heads
 
-    heads = _build_heads()
+    taxonomy = image_model.taxonomy
+    heads = _build_heads(taxonomy)
     train_idx, val_idx = _split(len(labels), val_fraction, seed)
-    report = {}
-    for attr in vocab.ATTRIBUTE_NAMES:
-        known = np.array([labels[i].get(attr) in vocab.ATTRIBUTES[attr] for i in range(len(labels))])
-        y_all = np.array([vocab.index_of(attr, lab[attr]) if k else -1 for lab, k in zip(labels, known, strict=True)])
+    report, calibration = {}, {}
+    base_tax = base_image_model.taxonomy if base_image_model is not None else None
+    for attr in taxonomy.names:
+        y_all = label_ids(taxonomy, labels, attr)
+        known = y_all >= 0
         tr, va = train_idx[known[train_idx]], val_idx[known[val_idx]]
         if len(set(y_all[known])) < MIN_CLASSES or known.sum() < min_labels or len(tr) < 2:
-            if base_heads is not None:
-                heads.get_layer(attr).set_weights(base_heads.get_layer(attr).get_weights())
+            kept = base_tax is not None and base_tax.values(attr) == taxonomy.values(attr)
+            layer = heads.get_layer(attr)
+            if kept:
+                layer.set_weights(base_image_model.heads.get_layer(attr).get_weights())
+                if attr in base_image_model.calibration:
+                    calibration[attr] = base_image_model.calibration[attr]
+            else:  # the base never had these values: a flat head, always flagged
+                layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
             report[attr] = {"trained": False, "n_labelled": int(known.sum()),
-                            "reason": f"needs {min_labels} labels with two values or more; base head kept"}
+                            "reason": f"needs {min_labels} labels with two values or more; "
+                                      + ("base head kept" if kept else "no head (always flagged)")}
             log(f"  {attr:<9} not trained ({int(known.sum())} labels)")
             continue
-        views = feats.shape[1]
-        x_tr = feats[tr].reshape(-1, feats.shape[2])
-        y_tr = np.repeat(y_all[tr], views)
-        weights, report[attr] = train_head(attr, x_tr, y_tr, feats[va, 0], y_all[va], epochs, seed)
-        heads.get_layer(attr).set_weights(weights)
-        report[attr]["values_seen"] = sorted({labels[i][attr] for i in np.flatnonzero(known)})
+        head = train_attribute(views[tr], y_all[tr], test_emb[va], y_all[va], taxonomy.values(attr),
+                               alpha, delta, min_value_labels)
+        heads.get_layer(attr).set_weights([head["w"], head["b"]])
+        calibration[attr] = head["calibration"]
+        report[attr] = {"trained": True, "n_train": int(len(tr)), "n_val": int(len(va)),
+                        "temperature": head["temperature"],
+                        "calibration": {k: v for k, v in head["calibration"].items() if k != "known_values"},
+                        "values_seen": sorted({labels[i][attr] for i in np.flatnonzero(known)}),
+                        "values_with_enough_labels": head["calibration"]["known_values"]}
+        if len(va):
+            p = predict(head["w"], head["b"], test_emb[va])
+            report[attr]["val_accuracy"] = round(float((p.argmax(1) == y_all[va]).mean()), 4)
         log(f"  {attr:<9} trained on {len(tr)} photos, val acc {report[attr].get('val_accuracy', '-')}, "
-            f"T={report[attr]['temperature']}")
+            f"T={head['temperature']}, flag below {head['calibration']['threshold']}")
     image_model.heads = heads
+    image_model.calibration = calibration
     return report
 
 
@@ -251,15 +233,28 @@ def train_text(base_text, feats0: np.ndarray, full_labels: list[dict], descripti
     return model, {"trained": True, "n_descriptions": len(rows), **metrics}
 
 
+def catalogue_taxonomy(base_taxonomy, labels: list[dict], taxonomy=None):
+    """The taxonomy a version trains with: the one given (the marketplace's) or the default,
+    widened by the base's values and by every value the labels use, restricted to the
+    attributes the base predicts or the labels name."""
+    tax = (taxonomy or DEFAULT).extended({a: list(base_taxonomy.values(a)) for a in base_taxonomy.names})
+    used = {a for lab in labels for a, v in lab.items() if v}
+    new = {a: sorted({lab[a] for lab in labels if lab.get(a)} - set(tax.values(a))) for a in used}
+    tax = tax.extended({a: v for a, v in new.items() if v})
+    return tax.subset(set(base_taxonomy.names) | used)
+
+
 def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tones=None, seed: int = 0,
                  head_epochs: int = 80, text_epochs: int = 6, min_texts: int = 50, min_labels: int = MIN_LABELS,
-                 feature_cache=None, finetune: bool = True,
-                 extra_meta=None, log=print, progress=None):
+                 feature_cache=None, finetune: bool = False, taxonomy=None, alpha: float = conformal.ALPHA,
+                 delta: float = conformal.DELTA, extra_meta=None, log=print, progress=None):
     """Train on ``images`` (PIL images or callables returning one) and save a bundle in ``out``
     (``out=None``: not saved, for a caller that adds to ``meta`` and saves once itself).
 
     ``base_bundle`` (a folder or a loaded ListingGenerator; left unchanged) supplies the
     heads of attributes without enough labels and, without enough descriptions, the describer.
+    ``taxonomy`` is the marketplace's (default: ml.taxonomy.DEFAULT), widened by the labels' values.
+    ``head_epochs`` is kept for the command line's sake; the numpy heads run a fixed schedule.
 
     Returns the :class:`ml.listing.ListingGenerator`; ``meta["metrics"]`` holds the report.
     """
@@ -270,38 +265,48 @@ def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tone
     started = time.time()
     seed_everything(seed)
     base = base_bundle if isinstance(base_bundle, ListingGenerator) else ListingGenerator.load(base_bundle)
+    tax = catalogue_taxonomy(base.image_model.taxonomy, labels, taxonomy)
     # Every version starts from the ImageNet backbone; the base supplies untrained heads and the describer.
-    image_model = ImageAttributeModel(base.image_model.image_size, base.image_model.cache_dir)
-    log(f"trunk features for {len(images)} photos x {AUG_VIEWS} views")
-    trunk = cached_trunk_features(image_model, images, keys, AUG_VIEWS, seed, feature_cache, progress)
-    feats = embed_views(image_model, trunk)
+    image_model = ImageAttributeModel(base.image_model.image_size, base.image_model.cache_dir,
+                                      arch=base.image_model.arch, taxonomy=tax, test_views=TEST_VIEWS)
+    log(f"embeddings for {len(images)} photos x {len(TRAIN_VIEWS)} views")
+    views = cached_views(image_model, images, keys, TRAIN_VIEWS, feature_cache)
+    if progress:
+        progress(len(images))
+    test_emb = views[:, [TRAIN_VIEWS.index(v) for v in TEST_VIEWS]].mean(1)
     log("attribute heads")
-    report = train_heads(image_model, base.image_model.heads, feats, labels, epochs=head_epochs, seed=seed,
-                         min_labels=min_labels, log=log)
-    trained = {a: report[a]["temperature"] for a in vocab.ATTRIBUTE_NAMES if report[a]["trained"]}
-    if finetune:
+    report = train_heads(image_model, base.image_model, views, test_emb, labels, seed=seed,
+                         min_labels=min_labels, alpha=alpha, delta=delta, log=log)
+    trained = {a: report[a]["temperature"] for a in tax.names if report[a]["trained"]}
+    train_idx, val_idx = _split(len(labels), VAL_FRACTION, seed)
+    if finetune and image_model.arch == "lite0":
         log(f"fine-tuning the backbone's top blocks with the {', '.join(trained) or 'no'} heads")
-        train_idx, val_idx = _split(len(labels), VAL_FRACTION, seed)
-        tuned = fine_tune(image_model, trunk, feats, labels, trained, train_idx, val_idx, seed, log)
+        trunk = cached_trunk_features(image_model, images, keys, AUG_VIEWS, seed, feature_cache)
+        tuned = fine_tune(image_model, trunk, embed_views(image_model, trunk), labels, trained, train_idx,
+                          val_idx, seed, log)
         if tuned["kept"]:
-            feats = embed_views(image_model, trunk)
-            calibrate(image_model, feats[val_idx, 0], label_indices(labels, trained, val_idx), report)
+            val_images = [images[i]() if callable(images[i]) else images[i] for i in val_idx]
+            test_emb = np.zeros_like(test_emb)
+            test_emb[val_idx] = image_model.embed(val_images) if len(val_images) else test_emb[val_idx]
+            calibrate(image_model, test_emb[val_idx], {a: label_ids(tax, labels, a)[val_idx] for a in trained},
+                      report, alpha, delta)
         log("  tuned top kept" if tuned["kept"] else f"  tuned top not kept: {tuned['reason']}")
     else:
-        tuned = {"kept": False, "reason": "switched off"}
+        tuned = {"kept": False, "reason": "switched off" if not finetune else "fine-tuning is for Lite0 bundles"}
     # Unknown labels are filled with the new heads' predictions so the describer has full attributes.
-    preds = image_model.predict_features(feats[:, 0])
-    full = [{a: (lab.get(a) if lab.get(a) in vocab.ATTRIBUTES[a] else p[a]["value"]) for a in vocab.ATTRIBUTE_NAMES}
-            for lab, p in zip(labels, preds, strict=True)]
+    preds = image_model.predict_features(test_emb) if len(test_emb) else []
+    full = [{a: (lab.get(a) if tax.knows(a, lab.get(a)) else p[a]["value"]) for a in tax.names}
+            for lab, p in zip(labels, preds, strict=False)]
     n = len(images)
-    text_model, text_report = train_text(base.text_model, feats[:, 0], full, descriptions or [None] * n,
+    text_model, text_report = train_text(base.text_model, views[:, 0], full, descriptions or [None] * n,
                                          tones or [None] * n, min_texts, text_epochs, seed, log)
     created = datetime.now(UTC)
     meta = {"version": f"catalog-s{seed}-{created:%Y%m%d%H%M%S}",
             "created_at": created.isoformat(timespec="seconds"),
             "base_version": base.model_version,
-            "config": {"seed": seed, "head_epochs": head_epochs, "text_epochs": text_epochs,
-                       "aug_views": AUG_VIEWS, "image_size": image_model.image_size, "finetune": finetune},
+            "config": {"seed": seed, "text_epochs": text_epochs, "train_views": list(TRAIN_VIEWS),
+                       "test_views": list(TEST_VIEWS), "image_size": image_model.image_size,
+                       "arch": image_model.arch, "finetune": finetune, "alpha": alpha, "delta": delta},
             "metrics": {"heads": report, "finetune": tuned, "text": text_report, "n_photos": n},
             "timings": {"total_s": round(time.time() - started, 1)},
             **(extra_meta or {})}

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from ml import vocab
 from ml.description_templates import describe
 from ml.starter_catalog import generate_catalog
+from ml.taxonomy import DEFAULT
 
 MODES = {  # images, render px, backbone px, head epochs, text epochs, texts per image, LSTM units
     "full": dict(n_images=1500, render_size=192, image_size=192, head_epochs=60, text_epochs=8,
@@ -87,7 +88,10 @@ def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress:
 
     bar.set_postfix_str("backbone features")
     t = time.time()
-    image_model = ImageAttributeModel(cfg["image_size"], cache_dir=cache_dir)
+    # The default taxonomy over the attributes the catalogue labels. No real photos are held
+    # out, so the starter is uncalibrated: every value it predicts is flagged for checking.
+    taxonomy = DEFAULT.subset({a for lab in labels for a in lab})
+    image_model = ImageAttributeModel(cfg["image_size"], cache_dir=cache_dir, taxonomy=taxonomy)
     feats = image_model.embed(images)
     timings["features_s"] = round(time.time() - t, 1)
     bar.update()

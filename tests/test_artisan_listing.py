@@ -48,7 +48,12 @@ def test_edits_and_confirmations_become_the_artisans_own_fields(app, client):
         assert product.attributes["colour"]["confirmed"] is True
         assert product.min_confidence == 0.72  # confirmed ones no longer count as unsure
     html = client.get(f"/products/{pid}").get_data(as_text=True)
-    assert html.count("edited by you") == 3 and 'class="low-confidence"' not in html
+    assert html.count("edited by you") == 1 and 'class="low-confidence"' not in html  # the title
+    assert html.count("set by you") == 2  # metal and colour: no model number beside a person's value
+    with app.app_context():
+        product = db.session.get(Product, pid)
+        assert product.attributes["metal"] == {"value": "silver", "confidence": None, "source": "artisan",
+                                               "flagged": False, "confirmed": True}
 
 
 def test_an_invalid_edit_changes_nothing(app, client):

@@ -37,9 +37,22 @@ def test_regeneration_keeps_fields_a_person_edited():
     apply_generated(job(p, "regenerate"), SECOND)
     assert p.title == "My own title"            # written by a person: kept
     assert p.description == "A fun ring."        # untouched by a person: regenerated
-    assert p.attributes["metal"] == {"value": "gold", "confidence": 0.4, "confirmed": True}
+    # the person's value, without the model's number; regeneration changed no attribute
+    assert p.attributes["metal"] == {"value": "gold", "confidence": None, "confirmed": True, "source": "artisan",
+                                     "flagged": False}
+    assert p.attributes["category"] == {"value": "ring", "confidence": 0.9, "source": "model"}
     assert set(p.edited_fields) == {"title", "attributes.metal"}
-    assert p.min_confidence == 0.95               # a confirmed attribute no longer counts as unsure
+    assert p.min_confidence == 0.9                # a confirmed attribute no longer counts as unsure
+
+
+def test_a_reviewers_value_is_the_reviewers_and_a_new_photo_does_not_override_it():
+    p = product()
+    apply_generated(job(p), FIRST)
+    apply_edits(p, "Gold ring", "A gold ring.", ["ring"], {"category": "pendant"}, set(), source="reviewer")
+    assert p.attributes["category"]["source"] == "reviewer" and p.attributes["category"]["confidence"] is None
+    assert not is_low_confidence(p.attributes["category"], 0.99)
+    apply_generated(job(p, "photo"), SECOND)  # all photos judged again: the metal follows, the category stays
+    assert p.attributes["category"]["value"] == "pendant" and p.attributes["metal"]["value"] == "silver"
 
 
 def test_regeneration_replaces_only_the_edited_fields_the_artisan_names():
@@ -54,8 +67,8 @@ def test_regeneration_replaces_only_the_edited_fields_the_artisan_names():
 def test_a_photo_added_later_does_not_rewrite_existing_text():
     p = product()
     apply_generated(job(p), FIRST)
-    assert apply_generated(job(p, "photo"), SECOND) == []
-    assert p.title == "Gold ring"
+    assert apply_generated(job(p, "photo"), SECOND) == ["attributes.category", "attributes.metal"]
+    assert p.title == "Gold ring" and p.description == "A gold ring."
 
 
 def test_unchanged_submission_marks_nothing_as_edited():
@@ -69,6 +82,9 @@ def test_low_confidence_is_under_the_threshold_and_unconfirmed():
     assert is_low_confidence({"value": "gold", "confidence": 0.59}, 0.6)
     assert not is_low_confidence({"value": "gold", "confidence": 0.6}, 0.6)
     assert not is_low_confidence({"value": "gold", "confidence": 0.1, "confirmed": True}, 0.6)
+    # a calibrated model's flag decides, whatever the number
+    assert is_low_confidence({"value": "gold", "confidence": 0.97, "flagged": True}, 0.6)
+    assert not is_low_confidence({"value": "gold", "confidence": 0.3, "flagged": False}, 0.6)
 
 
 def test_tags_are_trimmed_and_deduplicated():

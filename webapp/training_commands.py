@@ -104,6 +104,10 @@ def train(seed, head_epochs, text_epochs, min_descriptions, min_labels, no_finet
     gate = result["gate"]
     click.echo(f"version {result['version']}: held-out score {gate['candidate_score']} "
                f"vs {gate['current_score']} ({gate['current_version']}) on {gate['holdout_n']} photos")
+    for attr, cand in gate["candidate"].items():
+        probe = (gate.get("linear_probe") or {}).get(attr, {})
+        click.echo(f"  {attr:<11} accuracy {cand['accuracy']} (linear probe {probe.get('accuracy', '-')}), "
+                   f"shown unflagged {cand.get('coverage')} with error rate {cand.get('risk')}")
     click.echo("promoted" if result["promoted"] else "not promoted (worse than the current version); "
                f"`flask ml promote {result['version']}` to promote it anyway")
 

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 from PIL import Image
 
-from ml import vocab
 from ml.render.catalog import load_renders
 
 BROADER = {"metal": {"sterling silver": "silver", "gold vermeil": "gold", "gold plated": "gold"}}
 
 
 def to_vocab(labels: dict, attributes=None, partial: bool = False) -> dict | None:
-    """``labels`` restricted to ``attributes`` (default ``vocab.ATTRIBUTES``).
+    """``labels`` restricted to ``attributes`` (default: the default taxonomy's).
 
     An unknown value makes the whole item None, or (``partial``) that value None; an
     unknown category always makes it None."""
-    attributes = attributes or vocab.ATTRIBUTES
+    from ml.taxonomy import DEFAULT
+
+    attributes = attributes or DEFAULT.attributes
     out = {}
     for a, values in attributes.items():
         v = labels.get(a)

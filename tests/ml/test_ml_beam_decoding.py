@@ -6,14 +6,16 @@ from ml import vocab
 from ml.grounding import MAX_SENTENCES, has_repeated_trigram, is_grounded, split_sentences
 from ml.starter_catalog import colour_for, render
 
+V = vocab.DESCRIBER_VALUES  # the drawn starter's and describer's values
+
 
 def _combos(n):
     """``n`` attribute sets walking every category, metal and gemstone, with plausible colours."""
     combos = []
     for i in range(n):
-        metal, gem = vocab.METALS[i % len(vocab.METALS)], vocab.GEMSTONES[(i * 2) % len(vocab.GEMSTONES)]
-        combos.append({"category": vocab.CATEGORIES[i % len(vocab.CATEGORIES)], "metal": metal, "gemstone": gem,
-                       "style": vocab.STYLES[(i * 3) % len(vocab.STYLES)], "colour": colour_for(metal, gem)})
+        metal, gem = V["metal"][i % len(V["metal"])], V["gemstone"][(i * 2) % len(V["gemstone"])]
+        combos.append({"category": V["category"][i % len(V["category"])], "metal": metal, "gemstone": gem,
+                       "style": V["style"][(i * 3) % len(V["style"])], "colour": colour_for(metal, gem)})
     emb = np.random.default_rng(4).uniform(0, 2, (n, 1280)).astype(np.float32)
     return emb, combos
 

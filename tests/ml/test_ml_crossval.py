@@ -1,10 +1,10 @@
-"""ml.crossval: pieces stay on one side of the split, duplicates count once, both modes are scored."""
+"""ml.crossval: pieces stay on one side of the split, duplicates count once, probe and shipped side by side."""
 import csv
 
 from ml import crossval
 
 
-def test_crossval_splits_by_piece_and_scores_both_modes(tmp_path, tiny_bundle, weights_cache, monkeypatch):
+def test_crossval_reports_the_probe_beside_the_shipped_recipe(tmp_path, weights_cache, monkeypatch):
     from ml.starter_catalog import generate_catalog
 
     monkeypatch.setenv("JEWELLERY_ML_CACHE", str(weights_cache))
@@ -21,10 +21,14 @@ def test_crossval_splits_by_piece_and_scores_both_modes(tmp_path, tiny_bundle, w
     names = {r["path"].rsplit("/", 1)[1] for r in train}
     assert ("piece0.jpg" in names) == ("piece0_1.jpg" in names)  # one piece, one side
 
-    results = crossval.run(tmp_path, tiny_bundle[0], seeds=[0])
-    assert [r["finetune"] for r in results] == [False, True]
-    heads_only, tuned = results
-    assert heads_only["kept"] is False and isinstance(tuned["kept"], bool)
-    n_test = heads_only["category"]["n"]
-    assert heads_only["n_train"] + n_test == 30  # the duplicate photo counted once
-    assert 0 <= tuned["category"]["accuracy"] <= 1 and 0 <= tuned["metal"]["macro_f1"] <= 1
+    result = crossval.run(tmp_path, seeds=[0, 1], feature_cache=tmp_path / "cache")
+    assert result["n_photos"] == 30  # the duplicate photo counted once
+    for attr in ("category", "metal"):
+        probe, shipped = result["linear_probe"][attr], result["shipped"][attr]
+        assert [s["seed"] for s in probe["per_split"]] == [s["seed"] for s in shipped["per_split"]] == [0, 1]
+        for p, s in zip(probe["per_split"], shipped["per_split"], strict=False):
+            assert p["n_test"] == s["n_test"] and p["n_train"] == s["n_fit"] + s["n_cal"]  # same photos
+            assert 0 <= s["accuracy"] <= 1 and 0 <= s["macro_f1"] <= 1 and 0 <= s["coverage"] <= 1
+        assert "mean_accuracy" in probe and "spread_accuracy" in shipped
+        assert len(shipped["gain_over_probe"]["per_split"]) == 2
+    assert any((tmp_path / "cache").rglob("*.npy"))  # embeddings cached for the next run

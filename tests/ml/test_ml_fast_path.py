@@ -50,14 +50,14 @@ def test_serving_path_predicts_what_the_keras_model_predicts(generator, keras_ge
     images = [item.image for item in drawn]
     fast, plain = generator.image_model.predict(images), keras_generator.image_model.predict(images)
     for f, p in zip(fast, plain, strict=True):
-        for attr in vocab.ATTRIBUTE_NAMES:
+        for attr in generator.taxonomy.names:
             assert f[attr]["value"] == p[attr]["value"]
             assert abs(f[attr]["confidence"] - p[attr]["confidence"]) < 1e-3
 
 
 def _conditions(n):
     rng = np.random.default_rng(1)
-    attrs = [{a: vals[(i * 5 + j) % len(vals)] for j, (a, vals) in enumerate(vocab.ATTRIBUTES.items())}
+    attrs = [{a: vals[(i * 5 + j) % len(vals)] for j, (a, vals) in enumerate(vocab.DESCRIBER_VALUES.items())}
              for i in range(n)]
     return rng.uniform(0, 2, (n, 1280)).astype(np.float32), attrs
 

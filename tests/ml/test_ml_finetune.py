@@ -21,9 +21,11 @@ def drawings():
 def fresh_model(weights_cache, generator):
     """An ImageNet image model at the tiny bundle's size, with freshly initialised heads."""
     from ml.image_model import ImageAttributeModel, _build_heads
+    from ml.taxonomy import DEFAULT
 
-    model = ImageAttributeModel(generator.image_model.image_size, weights_cache)
-    model.heads = _build_heads()
+    taxonomy = DEFAULT.subset(vocab.DESCRIBER_VALUES)
+    model = ImageAttributeModel(generator.image_model.image_size, weights_cache, taxonomy=taxonomy)
+    model.heads = _build_heads(taxonomy)
     return model
 
 
@@ -41,6 +43,7 @@ def test_fine_tuning_lowers_the_loss_and_the_tuned_backbone_is_what_serves(fresh
                                                                           weights_cache):
     from ml.finetune import fine_tune
     from ml.image_model import ImageAttributeModel
+    from ml.taxonomy import DEFAULT
     from ml.train_catalog import cached_trunk_features, embed_views
 
     imagenet_embedding = fresh_model.embed([drawings[0].image])
@@ -70,7 +73,7 @@ def test_fine_tuning_lowers_the_loss_and_the_tuned_backbone_is_what_serves(fresh
     assert (tmp_path / "image" / "backbone.tflite").exists()
     loaded = ImageAttributeModel.load(tmp_path / "image", weights_cache)
     np.testing.assert_allclose(loaded.embed([drawings[0].image]), tuned_serving, atol=1e-5)
-    assert loaded.predict([drawings[0].image])[0]["category"]["value"] in vocab.CATEGORIES
+    assert loaded.predict([drawings[0].image])[0]["category"]["value"] in DEFAULT.values("category")
     keras_loaded = ImageAttributeModel.load(tmp_path / "image", weights_cache, serving="keras")
     np.testing.assert_allclose(keras_loaded.embed([drawings[0].image]), tuned_keras, atol=1e-4)
 

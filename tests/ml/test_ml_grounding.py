@@ -4,6 +4,8 @@ from ml import vocab
 from ml.grounding import ground, has_repeated_trigram, is_grounded
 from ml.text_checks import split_sentences
 
+V = vocab.DESCRIBER_VALUES  # the drawn starter's and describer's values
+
 WRONG_TEXTS = [
     "A {m2} {c2} set with a {g2}. It is a {m} {c}. It is a {m} {c} with charm.",
     "Lovely {g2} {c2} in {m2}! {m2} {m2} shine.",
@@ -18,10 +20,10 @@ def _other(values, v):
 
 def test_ground_removes_every_contradiction_and_repeat():
     checked = 0
-    for c, m, g in itertools.product(vocab.CATEGORIES, vocab.METALS, vocab.GEMSTONES):
+    for c, m, g in itertools.product(V["category"], V["metal"], V["gemstone"]):
         attrs = {"category": c, "metal": m, "gemstone": g, "style": "classic", "colour": "red"}
-        fill = dict(c=c, m=m, g=g, c2=_other(vocab.CATEGORIES, c), m2=_other(vocab.METALS, m),
-                    g2=_other(vocab.GEMSTONES, g))
+        fill = dict(c=c, m=m, g=g, c2=_other(V["category"], c), m2=_other(V["metal"], m),
+                    g2=_other(V["gemstone"], g))
         for tone in vocab.TONES:
             for raw in WRONG_TEXTS:
                 text = ground(raw.format(**fill), attrs, tone)
@@ -30,7 +32,7 @@ def test_ground_removes_every_contradiction_and_repeat():
                 assert not has_repeated_trigram(text), text
                 assert c in vocab.find_claims(text)["category"], text
                 checked += 1
-    assert checked == len(vocab.CATEGORIES) * len(vocab.METALS) * len(vocab.GEMSTONES) * 3 * len(WRONG_TEXTS)
+    assert checked == len(V["category"]) * len(V["metal"]) * len(V["gemstone"]) * 3 * len(WRONG_TEXTS)
 
 
 def test_ground_keeps_good_sentences():

@@ -7,6 +7,9 @@ import pytest
 from ml import vocab
 from ml.grounding import has_repeated_trigram, split_sentences
 from ml.starter_catalog import colour_for, render
+from ml.taxonomy import DEFAULT, Taxonomy
+
+V = vocab.DESCRIBER_VALUES  # the drawn starter's and describer's values
 
 RING = {"category": "ring", "metal": "gold", "gemstone": "ruby", "style": "classic", "colour": "red"}
 
@@ -17,8 +20,10 @@ def test_bundle_files_and_meta(tiny_bundle):
         assert (out / name).exists(), name
     saved = json.loads((out / "meta.json").read_text())
     assert saved["version"] == meta["version"] and saved["created_at"]
-    assert set(saved["metrics"]["image_val_accuracy"]) == set(vocab.ATTRIBUTE_NAMES)
-    assert saved["vocab"]["attributes"]["metal"] == list(vocab.METALS)
+    assert set(saved["metrics"]["image_val_accuracy"]) == set(vocab.DESCRIBER_VALUES)
+    taxonomy = Taxonomy.from_json((out / "taxonomy.json").read_text())  # the bundle carries its taxonomy
+    assert taxonomy == DEFAULT.subset(vocab.DESCRIBER_VALUES)
+    assert saved["vocab"]["attributes"]["metal"] == list(DEFAULT.values("metal"))
 
 
 def test_generate_listing_for_a_drawn_ring(generator):
@@ -28,17 +33,19 @@ def test_generate_listing_for_a_drawn_ring(generator):
     for listing in listings:
         assert set(listing) == {"attributes", "predicted", "title", "description", "tags", "model_version",
                                 "embedding"}
-        assert listing["predicted"] == list(vocab.ATTRIBUTE_NAMES)  # nothing given: all predicted
+        assert listing["predicted"] == list(generator.taxonomy.names)  # nothing given: all predicted
         assert listing["embedding"].shape == (1280,)  # for "more like this" and duplicate photos
-        assert set(listing["attributes"]) == set(vocab.ATTRIBUTE_NAMES)
+        assert set(listing["attributes"]) == set(generator.taxonomy.names)
         values = {}
         for attr, pred in listing["attributes"].items():
-            assert pred["value"] in vocab.ATTRIBUTES[attr]
+            assert pred["value"] in generator.taxonomy.values(attr)
             assert 0.0 <= pred["confidence"] <= 1.0
+            assert pred["source"] == "model" and pred["flagged"] is True  # the drawn starter is uncalibrated
             values[attr] = pred["value"]
         assert 0 < len(listing["title"]) <= 80
         assert listing["description"].strip()
         assert vocab.contradictions(listing["description"], values) == []
+        assert DEFAULT.conflicts(values) == []  # e.g. no gold with silver-tone
         assert not has_repeated_trigram(listing["description"])
         assert listing["tags"] and all(isinstance(t, str) and t for t in listing["tags"])
         assert listing["model_version"] == generator.meta["version"]
@@ -49,8 +56,8 @@ def test_generate_listing_for_a_drawn_ring(generator):
 
 def test_generated_text_is_grounded_for_many_attribute_combinations(generator):
     combos = []
-    for c, m, g in itertools.product(vocab.CATEGORIES, vocab.METALS, vocab.GEMSTONES[:6]):
-        style = vocab.STYLES[len(combos) % len(vocab.STYLES)]
+    for c, m, g in itertools.product(V["category"], V["metal"], V["gemstone"][:6]):
+        style = V["style"][len(combos) % len(V["style"])]
         combos.append({"category": c, "metal": m, "gemstone": g, "style": style,
                        "colour": colour_for(m, g)})
     emb = np.random.default_rng(0).uniform(0, 2, (len(combos), 1280)).astype(np.float32)

@@ -13,14 +13,14 @@ def test_catalogue_is_deterministic_and_labelled_in_vocab():
     assert [x.description for x in a] != [x.description for x in c]
     for item in a:
         assert item.image.size == (48, 48) and item.image.mode == "RGB"
-        assert set(item.labels) == set(vocab.ATTRIBUTE_NAMES)
-        vocab.encode_labels(item.labels)  # raises on unknown values
+        assert set(item.labels) == set(vocab.DESCRIBER_VALUES)
+        assert all(v in vocab.DESCRIBER_VALUES[a] for a, v in item.labels.items())
         assert item.tone in vocab.TONES and item.length in vocab.LENGTHS
 
 
 def test_descriptions_are_filled_grounded_and_sized_by_length():
     items = generate_catalog(90, seed=0, image_size=32)
-    assert {it.labels["category"] for it in items} == set(vocab.CATEGORIES)
+    assert {it.labels["category"] for it in items} == set(vocab.DESCRIBER_VALUES["category"])
     sentences = {n: [] for n in vocab.LENGTHS}
     for it in items:
         assert "{" not in it.description and "x" + "metalx" not in it.description

@@ -100,7 +100,7 @@ def test_the_describer_passes_the_rules_for_every_value(generator):
 
 
 def test_the_sellers_facts_are_woven_in_word_for_word_and_none_is_invented(generator):
-    img = render({k: BASE[k] for k in vocab.ATTRIBUTE_NAMES}, np.random.default_rng(0), 96)
+    img = render({k: BASE[k] for k in vocab.DESCRIBER_VALUES}, np.random.default_rng(0), 96)
     plain, told = generator.generate([img, img], length="long", seed=4, facts=[{}, FACTS])
     for value in FACTS.values():
         assert value in told["description"], (value, told["description"])
@@ -133,7 +133,7 @@ def test_a_persons_values_are_the_facts_of_title_text_and_tags(generator):
 
 
 def test_a_new_seed_gives_new_wording_with_the_same_values(generator):
-    img = render({k: BASE[k] for k in vocab.ATTRIBUTE_NAMES}, np.random.default_rng(0), 96)
+    img = render({k: BASE[k] for k in vocab.DESCRIBER_VALUES}, np.random.default_rng(0), 96)
     texts = {generator.generate([img], tone="elegant", length="medium", seed=s)[0]["description"] for s in range(4)}
     assert len(texts) >= 3, texts
 

@@ -4,7 +4,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ml.vocab import ATTRIBUTE_NAMES, CATEGORIES
+from webapp import taxonomy
 from webapp.admin import bp
 from webapp.admin.access import require_admin
 from webapp.admin.forms import RejectForm
@@ -40,7 +40,7 @@ def queue():
         query = query.where(reports.c.n > 0)
     elif status != "all":
         query = query.where(Product.status == status)
-    if category in CATEGORIES:
+    if taxonomy.current().knows("category", category):
         query = query.where(Product.category == category)
     # Lowest confidence first; listings with no attributes yet go last.
     query = query.order_by(Product.min_confidence.is_(None), Product.min_confidence.asc(),
@@ -53,7 +53,7 @@ def queue():
         return store.url(photo.thumbnail_key) if photo else None
 
     return render_template("admin/queue.html", rows=rows, status=status, category=category,
-                           statuses=STATUS_FILTERS, categories=CATEGORIES, thumb=thumb,
+                           statuses=STATUS_FILTERS, categories=taxonomy.current().values("category"), thumb=thumb,
                            action_form=ActionForm())
 
 
@@ -128,8 +128,8 @@ def approve_product(product_id):
             return redirect(url_for("admin.review", product_id=product.id))
         apply_edits(product, form.title.data.strip(), (form.description.data or "").strip(),
                     parse_tags(form.tags.data),
-                    {n: getattr(form, f"attr_{n}").data for n in ATTRIBUTE_NAMES},
-                    {n for n in ATTRIBUTE_NAMES if getattr(form, f"confirm_{n}").data})
+                    {n: getattr(form, f"attr_{n}").data for n in taxonomy.current().names},
+                    {n for n in taxonomy.current().names if getattr(form, f"confirm_{n}").data}, source="reviewer")
     elif not ActionForm().validate_on_submit():
         abort(400)
     try:

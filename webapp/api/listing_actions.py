@@ -5,7 +5,8 @@ through the API is a person's field too, and regeneration keeps it.
 """
 from flask import jsonify, request
 
-from ml.vocab import ATTRIBUTES, LENGTHS, TONES
+from ml.vocab import LENGTHS, TONES
+from webapp import taxonomy
 from webapp.api import bp
 from webapp.api.auth import token_required
 from webapp.api.errors import ApiError
@@ -44,13 +45,14 @@ def _edits(body, product):
             or not all(isinstance(t, str) and 0 < len(t.strip()) <= TAG_MAX for t in tags)):
         raise ApiError(422, f"tags must be a list of at most {TAGS_MAX} texts of 1 to {TAG_MAX} characters.")
     values = body.get("attributes", {})
-    if not isinstance(values, dict) or any(ATTRIBUTES.get(k) is None or v not in ATTRIBUTES[k]
+    attributes = taxonomy.current().attributes
+    if not isinstance(values, dict) or any(attributes.get(k) is None or v not in attributes[k]
                                            for k, v in values.items()):
         raise ApiError(422, "attributes maps attribute names to values from the vocabulary: "
-                            + "; ".join(f"{k}: {', '.join(v)}" for k, v in ATTRIBUTES.items()))
+                            + "; ".join(f"{k}: {', '.join(v)}" for k, v in attributes.items()))
     confirm = body.get("confirm", [])
-    if not isinstance(confirm, list) or any(name not in ATTRIBUTES for name in confirm):
-        raise ApiError(422, f"confirm lists attribute names: {', '.join(ATTRIBUTES)}.")
+    if not isinstance(confirm, list) or any(name not in attributes for name in confirm):
+        raise ApiError(422, f"confirm lists attribute names: {', '.join(attributes)}.")
     # An attribute given a value is one a person checked, even if the model had the same value.
     return title, description, list(dict.fromkeys(t.strip() for t in tags)), values, set(confirm) | set(values)
 

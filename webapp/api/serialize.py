@@ -1,7 +1,7 @@
 """How products, jobs and listings look in the API."""
 from flask import url_for
 
-from webapp.listings.merge import is_low_confidence, threshold
+from webapp.listings.merge import is_low_confidence, set_by_person, threshold
 from webapp.listings.seller_facts import facts_out
 from webapp.listings.workflow import latest_generated
 from webapp.storage import get_store
@@ -12,8 +12,10 @@ def when(value):
 
 
 def attributes_out(attributes, limit):
-    return {name: {"value": a.get("value"), "confidence": float(a.get("confidence", 0)),
-                   "confirmed": bool(a.get("confirmed")), "low_confidence": is_low_confidence(a, limit)}
+    return {name: {"value": a.get("value"),
+                   "confidence": None if set_by_person(a) or a.get("confidence") is None else float(a["confidence"]),
+                   "source": a.get("source") or ("artisan" if a.get("confirmed") else "model"),
+                   "confirmed": set_by_person(a), "low_confidence": is_low_confidence(a, limit)}
             for name, a in (attributes or {}).items()}
 
 

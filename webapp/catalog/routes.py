@@ -8,7 +8,7 @@ from sqlalchemy import Text, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import load_only
 
-from ml.vocab import CATEGORIES, METALS
+from webapp import taxonomy
 from webapp.bounds import page_number
 from webapp.catalog import bp, page_cache
 from webapp.catalog.forms import ReportForm
@@ -47,7 +47,8 @@ def index():
     page = page_number()
     if not page_cache.cacheable():
         return render_index(category, metal, page, q)
-    key = (category if category in CATEGORIES else "", metal if metal in METALS else "", page, q)
+    tax = taxonomy.current()
+    key = (category if tax.knows("category", category) else "", metal if tax.knows("metal", metal) else "", page, q)
     version = page_cache.catalogue_version()
     html = page_cache.cached_page(key, version)
     if html is None:
@@ -71,9 +72,10 @@ def matching(query, q: str):
 
 def render_index(category, metal, page, q="") -> str:
     query = matching(published(), q)
-    if category in CATEGORIES:
+    tax = taxonomy.current()
+    if tax.knows("category", category):
         query = query.where(Product.category == category)
-    if metal in METALS:
+    if tax.knows("metal", metal):
         query = query.where(Product.metal == metal)
     # One query for the page: the tiles' columns, each tile's thumbnail and the total count.
     rows = db.session.execute(
@@ -88,7 +90,8 @@ def render_index(category, metal, page, q="") -> str:
     store = get_store()
     tiles = [(product, store.url(thumb) if thumb else None) for product, thumb, _ in rows]
     return render_template("catalog/index.html", tiles=tiles, q=q,
-                           categories=CATEGORIES, metals=METALS, category=category, metal=metal,
+                           categories=tax.values("category"), metals=tax.values("metal"),
+                           category=category, metal=metal,
                            page=page, pages=max(1, -(-total // PER_PAGE)), total=total)
 
 

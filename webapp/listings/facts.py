@@ -4,7 +4,7 @@ A fact is stored the way the shared contract describes a person's value: source 
 (or "reviewer"), and its name in the product's edited fields, so generation never overwrites
 it (listings/merge.py keeps edited fields) and pages show "set by you" instead of a score.
 """
-from ml.vocab import ATTRIBUTES
+from webapp import taxonomy
 from webapp.listings.merge import attribute_field, sync_summary
 
 
@@ -14,14 +14,14 @@ class UnknownValue(ValueError):
 
 def checked_facts(values: dict) -> dict[str, str]:
     """The non-empty {attribute: value} pairs, each checked against the taxonomy."""
-    facts = {}
+    facts, attributes = {}, taxonomy.current().attributes
     for name, value in (values or {}).items():
         value = str(value or "").strip()
         if not value:
             continue
-        if name not in ATTRIBUTES:
+        if name not in attributes:
             raise UnknownValue(f"There is no attribute called {name!r}.")
-        if value not in ATTRIBUTES[name]:
+        if value not in attributes[name]:
             raise UnknownValue(f"{value!r} is not a {name} we know; pick one from the list.")
         facts[name] = value
     return facts

@@ -8,7 +8,8 @@ import zlib
 
 from flask import current_app
 
-from ml.vocab import ATTRIBUTE_NAMES, LENGTHS, TONES
+from ml.vocab import LENGTHS, TONES
+from webapp import taxonomy
 from webapp.listings.seller_facts import words_for_description
 
 TEXT_FIELDS = ("title", "description", "tags")
@@ -26,10 +27,23 @@ def threshold() -> float:
     return current_app.config["LOW_CONFIDENCE_THRESHOLD"]
 
 
+PEOPLE = ("artisan", "reviewer")
+
+
+def set_by_person(attr: dict) -> bool:
+    """A value an artisan or reviewer set or checked: a fact, never shown with the model's number."""
+    return attr.get("source") in PEOPLE or bool(attr.get("confirmed"))
+
+
 def is_low_confidence(attr: dict, limit: float | None = None) -> bool:
-    """An attribute the artisan should confirm: the model is unsure and no person has checked it."""
+    """An attribute the artisan should check ("please check"): no person stands behind it and the
+    model's calibrated flag says so (older listings without a flag: confidence under ``limit``)."""
+    if set_by_person(attr):
+        return False
+    if "flagged" in attr:
+        return bool(attr["flagged"])
     limit = threshold() if limit is None else limit
-    return not attr.get("confirmed") and float(attr.get("confidence", 0)) < limit
+    return float(attr.get("confidence") or 0) < limit
 
 
 def low_confidence_names(product, limit: float | None = None) -> list[str]:
@@ -42,7 +56,7 @@ def sync_summary(product) -> None:
     attrs = product.attributes or {}
     product.category = (attrs.get("category") or {}).get("value")
     product.metal = (attrs.get("metal") or {}).get("value")
-    unsure = [float(a.get("confidence", 0)) for a in attrs.values() if not a.get("confirmed")]
+    unsure = [float(a.get("confidence") or 0) for a in attrs.values() if not set_by_person(a)]
     product.min_confidence = min(unsure) if unsure else (1.0 if attrs else None)
 
 
@@ -62,27 +76,30 @@ def generation_options(job) -> dict:
 def apply_generated(job, result: dict) -> list[str]:
     """Copy a generation result into the job's product; return the fields it wrote.
 
-    A photo added to a product that already has text only adds a picture.
+    A photo added to a product that already has text keeps the text; the worker judged the
+    attributes from all the product's photos, so those are written (never over a person's).
+    Regenerating the text never changes the attributes.
     """
     product = job.product
-    if job.kind == "photo" and product.title:
-        return []
+    photo_added = job.kind == "photo" and bool(product.title)  # text kept; the attributes judged again
     mine = edited(product)
     replace = set(job.replace_fields or [])
     written = []
-    for field in TEXT_FIELDS:
+    for field in TEXT_FIELDS if not photo_added else ():
         if field not in mine or field in replace:
             value = result[field]
             setattr(product, field, list(value) if field == "tags" else value)
             written.append(field)
     attributes = {k: dict(v) for k, v in (product.attributes or {}).items()}
+    # Writing the text again never changes the attributes: only a photo run (a new or an
+    # added photo) predicts them, and never over a value a person set.
     predicted = result.get("predicted", list(result["attributes"]))  # the rest were given: unchanged
-    for name, attr in result["attributes"].items():
+    for name, attr in (result["attributes"].items() if job.kind != "regenerate" else ()):
         key = attribute_field(name)
-        if name not in predicted:
-            continue
-        if key not in mine or key in replace:
-            attributes[name] = {"value": attr["value"], "confidence": float(attr["confidence"])}
+        if name in predicted and (key not in mine or key in replace) and not set_by_person(attributes.get(name) or {}):
+            attributes[name] = {"value": attr["value"], "confidence": float(attr["confidence"]), "source": "model"}
+            if "flagged" in attr:  # a calibrated model's flag; older results fall back to the threshold
+                attributes[name]["flagged"] = bool(attr["flagged"])
             written.append(key)
     product.attributes = attributes
     product.edited_fields = sorted(mine - replace)
@@ -91,8 +108,11 @@ def apply_generated(job, result: dict) -> list[str]:
 
 
 def apply_edits(product, title: str, description: str, tags: list[str],
-                values: dict[str, str], confirmed: set[str]) -> list[str]:
-    """Apply what a person submitted; every field they changed or confirmed becomes theirs."""
+                values: dict[str, str], confirmed: set[str], source: str = "artisan") -> list[str]:
+    """Apply what a person submitted; every field they changed or confirmed becomes theirs.
+
+    An attribute a person set or confirmed keeps their value with ``source`` (artisan or
+    reviewer) and no confidence: the model's number was about its own guess."""
     mine = edited(product)
     changed = []
     for field, value in (("title", title), ("description", description), ("tags", tags)):
@@ -100,17 +120,17 @@ def apply_edits(product, title: str, description: str, tags: list[str],
             setattr(product, field, value)
             changed.append(field)
     attributes = {k: dict(v) for k, v in (product.attributes or {}).items()}
-    for name in ATTRIBUTE_NAMES:
+    for name in taxonomy.current().names:
         current = attributes.get(name)
         value = (values.get(name) or "").strip()
         if current is None and not value:
             continue
-        attr = dict(current or {"value": "", "confidence": 1.0})
+        attr = dict(current or {"value": ""})
         if value and value != attr.get("value"):
-            attr.update(value=value, confirmed=True)
+            attr.update(value=value, confirmed=True, source=source, confidence=None, flagged=False)
             changed.append(attribute_field(name))
-        elif name in confirmed and not attr.get("confirmed"):
-            attr["confirmed"] = True
+        elif name in confirmed and not set_by_person(attr):
+            attr.update(confirmed=True, source=source, confidence=None, flagged=False)
             changed.append(attribute_field(name))
         attributes[name] = attr
     if any(c.startswith("attributes.") for c in changed):

@@ -3,7 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ml.vocab import ATTRIBUTES, LENGTHS, TONES
+from ml.vocab import LENGTHS, TONES
+from webapp import taxonomy
 from webapp.listings.seller_facts import FIELDS, LABELS
 
 
@@ -24,7 +25,7 @@ for _name in FIELDS:
     setattr(ListingForm, f"fact_{_name}", _box(LABELS[_name], validators=[Optional(), Length(max=600)]))
 
 # One select and one "I checked this" box per attribute the models predict.
-for _name, _values in ATTRIBUTES.items():
+for _name, _values in taxonomy.current().attributes.items():
     setattr(ListingForm, f"attr_{_name}", SelectField(
         _name.capitalize(), choices=[("", "—")] + [(v, v) for v in _values],
         validators=[Optional()]))
@@ -45,7 +46,7 @@ class RatingForm(FlaskForm):
 
 def _fact_selects(form_class, prefix: str, empty: str):
     """One optional select per attribute, named prefix + attribute."""
-    for name, values in ATTRIBUTES.items():
+    for name, values in taxonomy.current().attributes.items():
         setattr(form_class, f"{prefix}{name}", SelectField(
             name.capitalize(), choices=[("", empty)] + [(v, v) for v in values], validators=[Optional()]))
     return form_class

@@ -2,7 +2,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ml.vocab import ATTRIBUTE_NAMES
+from webapp import taxonomy
 from webapp.audit import audit_as
 from webapp.extensions import db
 from webapp.history_tables import ListingRating
@@ -36,8 +36,9 @@ def panel(product_id):
 def save_listing_form(product, form) -> list[str]:
     """What the listing form sent, as a person's edits and facts; the names that changed."""
     facts = clean_facts({name: getattr(form, f"fact_{name}").data for name in FIELDS}, current_facts(product))
-    values = {name: getattr(form, f"attr_{name}").data for name in ATTRIBUTE_NAMES}
-    confirmed = {name for name in ATTRIBUTE_NAMES if getattr(form, f"confirm_{name}").data}
+    names = taxonomy.current().names
+    values = {name: getattr(form, f"attr_{name}").data for name in names}
+    confirmed = {name for name in names if getattr(form, f"confirm_{name}").data}
     changed = apply_edits(product, form.title.data.strip(), (form.description.data or "").strip(),
                           parse_tags(form.tags.data), values, confirmed)
     return changed + apply_facts(product, facts)

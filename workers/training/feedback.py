@@ -13,10 +13,10 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from ml import vocab
+from webapp import taxonomy
 from webapp.extensions import db
 from webapp.history_tables import InaccuracyReport, ListingDiff
-from webapp.listings.merge import attribute_field
+from webapp.listings.merge import attribute_field, set_by_person
 from webapp.models import Product
 from webapp.training_tables import TrainingItem
 
@@ -24,12 +24,13 @@ from webapp.training_tables import TrainingItem
 def trusted_labels(product, threshold: float) -> dict[str, str | None]:
     edited = set(product.edited_fields or [])
     labels = {}
-    for name in vocab.ATTRIBUTE_NAMES:
+    tax = taxonomy.current()
+    for name in tax.names:
         attr = (product.attributes or {}).get(name) or {}
         value = attr.get("value")
-        trusted = attr.get("confirmed") or attribute_field(name) in edited \
-            or float(attr.get("confidence", 0)) >= threshold
-        labels[name] = value if trusted and value in vocab.ATTRIBUTES[name] else None
+        trusted = set_by_person(attr) or attribute_field(name) in edited \
+            or float(attr.get("confidence") or 0) >= threshold
+        labels[name] = value if trusted and tax.knows(name, value) else None
     return labels
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 
-from ml import vocab
+from ml.taxonomy import DEFAULT
 from webapp.extensions import db
 from webapp.training_tables import TrainingItem
 
@@ -75,13 +75,13 @@ class CatalogImporter:
         category = normalise("category", labels.get("category"))
         if category is None:
             return self._skip("missing category", source_id)
-        if category not in vocab.CATEGORIES:
+        if not DEFAULT.knows("category", category):
             self.summary.unknown[("category", category)] += 1
             return self._skip("unknown label (category)", source_id)
         clean = {"category": category}
         for attr in OPTIONAL:
             value = normalise(attr, labels.get(attr))
-            if value is not None and value not in vocab.ATTRIBUTES[attr]:
+            if value is not None and not DEFAULT.knows(attr, value):
                 self.summary.unknown[(attr, value)] += 1
                 value = None
             clean[attr] = value

@@ -67,7 +67,7 @@ def train_candidate(store, config, seed: int = 0, head_epochs: int = 80, text_ep
     # TensorFlow only when a run starts: the web's `flask ml` registration and the ops page import this package.
     from ml.evaluate import score
     from ml.listing import ListingGenerator
-    from ml.train_catalog import cached_trunk_features, embed_views, train_bundle
+    from ml.train_catalog import cached_trunk_features, train_bundle
 
     registry.ensure_bootstrap(store, config)
     feedback = sync_feedback(store, config)
@@ -83,9 +83,11 @@ def train_candidate(store, config, seed: int = 0, head_epochs: int = 80, text_ep
     hold_trunk = cached_trunk_features(base.image_model, [_loader(store, i.image_key) for i in hold],
                                        [i.fingerprint for i in hold], 1, seed, config["FEATURE_CACHE_DIR"])
     hold_labels = [i.labels() for i in hold]
+    hold_images = [_loader(store, i.image_key) for i in hold]
 
     def held_out_score(model):
-        return score(model.predict_features(embed_views(model, hold_trunk)[:, 0]), hold_labels) if hold else {}
+        return score(model.predict_features(held_out_embeddings(model, hold_images, hold, hold_trunk, config)),
+                     hold_labels, taxonomy=model.taxonomy) if hold else {}
 
     before = held_out_score(base.image_model)
     fingerprint = data_fingerprint(train)
@@ -100,11 +102,12 @@ def train_candidate(store, config, seed: int = 0, head_epochs: int = 80, text_ep
             extra_meta={"data_fingerprint": fingerprint,
                         "sources": sorted({i.source for i in train})})
         after = held_out_score(candidate.image_model)
+        baseline = probe_baseline(candidate.image_model, store, train, hold, hold_images, config) if hold else {}
         old, new = gate_score(before), gate_score(after)
         passed = old is None or (new is not None and new >= old - config["PROMOTION_TOLERANCE"])
         decision = {"holdout_n": len(hold), "current_version": base.model_version,
                     "current_score": old, "candidate_score": new, "passed": passed,
-                    "current": _brief(before), "candidate": _brief(after)}
+                    "current": _brief(before), "candidate": _brief(after), "linear_probe": baseline}
         candidate.meta["metrics"]["holdout"] = _brief(after)
         candidate.save(out)
         row = registry.register(store, config, out, data_fingerprint=fingerprint, gate=decision)
@@ -117,4 +120,35 @@ def train_candidate(store, config, seed: int = 0, head_epochs: int = 80, text_ep
 
 
 def _brief(report: dict) -> dict:
-    return {a: {k: r[k] for k in ("accuracy", "macro_f1", "ece", "n")} for a, r in report.items()}
+    """What the gate records per attribute: accuracy, macro-F1, ECE, n, and the flags'
+    coverage (share shown unflagged) and risk (error rate among those)."""
+    keys = ("accuracy", "macro_f1", "ece", "n", "coverage", "risk")
+    return {a: {k: r.get(k) for k in keys} for a, r in report.items()}
+
+
+def held_out_embeddings(model, images, hold, hold_trunk, config):
+    """Held-out embeddings as ``model`` serves them: its test views (flip averaging) through the
+    ImageNet backbone, or the shared trunk maps through its own top when it was fine-tuned."""
+    from ml.features import cached_views
+    from ml.train_catalog import embed_views
+
+    if model.tuned_top or model.test_views == ("plain",):
+        return embed_views(model, hold_trunk)[:, 0]
+    return cached_views(model, images, [i.fingerprint for i in hold], model.test_views,
+                        config["FEATURE_CACHE_DIR"]).mean(1)
+
+
+def probe_baseline(model, store, train, hold, hold_images, config) -> dict:
+    """The linear probe (ImageNet embedding, plain view, softmax regression) trained on the same
+    photos and scored on the same held-out ones: the baseline beside the candidate."""
+    from ml.features import cached_views
+    from ml.heads import probe_scores
+    from ml.image_model import ImageAttributeModel
+
+    plain = ImageAttributeModel(model.image_size, model.cache_dir, arch=model.arch)
+    cache = config["FEATURE_CACHE_DIR"]
+    train_emb = cached_views(plain, [_loader(store, i.image_key) for i in train], [i.fingerprint for i in train],
+                             ("plain",), cache)[:, 0]
+    hold_emb = cached_views(plain, hold_images, [i.fingerprint for i in hold], ("plain",), cache)[:, 0]
+    return probe_scores(train_emb, [i.labels() for i in train], hold_emb, [i.labels() for i in hold],
+                        model.taxonomy)
