@@ -35,6 +35,7 @@ from ml import vocab
 from ml.description_templates import ADJ, CATEGORY_NOUN, CATEGORY_TYPES, GEM_PLURAL, VERB
 from ml.listing_text import writing_values
 from ml.scoring import distinct_2, tokens
+from ml.taxonomy import DEFAULT
 from ml.text_checks import GEMS, METAL_WORDS, contradictions, problems, split_sentences
 from ml.text_model import DECODINGS
 
@@ -49,7 +50,7 @@ def held_out(path: str) -> bool:
 
 def _mask_terms() -> list[str]:
     terms = set(METAL_WORDS) | set(GEMS) | set(GEM_PLURAL.values()) | {g + "s" for g in GEMS}
-    terms |= {v for values in vocab.ATTRIBUTES.values() for v in values}
+    terms |= {v for values in DEFAULT.attributes.values() for v in values}
     terms |= {"polished", "matte", "hammered", "minimal", "classic", "vintage", "statement", "bohemian",
               "gold-tone", "silver-tone", "rose-tone", "copper-tone", "multicolour", "piece"}
     terms |= {n for n, _ in CATEGORY_NOUN.values()} | set(CATEGORY_NOUN)
@@ -110,7 +111,7 @@ def read_folder(folder) -> list[dict]:
         rows = list(csv.DictReader(f))
     out = []
     for row in rows:
-        labels = {a: row[a].strip() for a in vocab.ATTRIBUTE_NAMES if (row.get(a) or "").strip()}
+        labels = {a: row[a].strip() for a in DEFAULT.names if (row.get(a) or "").strip()}
         out.append({"path": row["path"], "file": root / row["path"], "labels": labels,
                     "description": (row.get("description") or "").strip(), "tone": row.get("tone")})
     return out

@@ -26,12 +26,12 @@ def _predict(generator, paths) -> list[dict[str, str]]:
     for p in paths:
         with Image.open(p) as im:
             images.append(im.convert("RGB"))
-    return [{a: r[a]["value"] for a in vocab.ATTRIBUTE_NAMES} for r in generator.image_model.predict(images)]
+    return [{a: r[a]["value"] for a in r} for r in generator.image_model.predict(images)]
 
 
 def _accuracy(predictions, labels) -> dict[str, float]:
-    return {a: round(sum(p[a] == lab[a] for p, lab in zip(predictions, labels, strict=True)) / len(labels), 4)
-            for a in vocab.ATTRIBUTE_NAMES}
+    return {a: round(sum(p.get(a) == lab.get(a) for p, lab in zip(predictions, labels, strict=True)) / len(labels), 4)
+            for a in vocab.DESCRIBER_VALUES}
 
 
 def record(bundle, renders, count: int = 24) -> dict:
@@ -69,9 +69,9 @@ def verify(bundle, cache_dir=None) -> tuple[dict, dict, float]:
     rows = report["items"]
     gen = ListingGenerator.load(bundle, cache_dir=cache_dir)
     preds = _predict(gen, [Path(bundle) / CHECK_DIR / r["file"] for r in rows])
-    same = sum(p[a] == r["predicted"][a] for p, r in zip(preds, rows, strict=True) for a in vocab.ATTRIBUTE_NAMES)
+    same = sum(p[a] == r["predicted"][a] for p, r in zip(preds, rows, strict=True) for a in vocab.DESCRIBER_VALUES)
     measured = _accuracy(preds, [r["labels"] for r in rows])
-    return report["accuracy"], measured, same / (len(rows) * len(vocab.ATTRIBUTE_NAMES))
+    return report["accuracy"], measured, same / (len(rows) * len(vocab.DESCRIBER_VALUES))
 
 
 def main(argv=None) -> None:

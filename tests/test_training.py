@@ -56,9 +56,10 @@ def labelled_folder(tmp_path, drawn_items):
     Image.open(io.BytesIO(drawn_items[0]["jpeg"])).save(root / "tiara.jpg", "JPEG", quality=60)
     (root / "broken.jpg").write_bytes(b"this is not a picture")
     rows += [["gone.jpg", "ring", "gold", "", ""],        # missing image
-             ["tiara.jpg", "tiara", "gold", "", ""],      # unknown category: skipped, reported
+             ["tiara.jpg", "Tiaras", "gold", "", ""],     # a category the taxonomy lacks: kept, listed as new
              ["broken.jpg", "ring", "", "", ""]]          # unreadable image
-    rows[0][2] = "titanium"                               # unknown metal: kept, label left empty, reported
+    rows[0][2] = "palladium"                              # a new metal: kept, listed as new
+    rows[1][1] = "Rings" if rows[1][1] == "ring" else rows[1][1] + "s"  # a plural: read as the value
     labels = tmp_path / "labels.csv"
     with open(labels, "w", newline="") as f:
         writer = csv.writer(f)
@@ -101,24 +102,32 @@ TRAIN_ARGS = ("ml", "train", "--epochs", "3", "--text-epochs", "1", "--min-descr
 
 def test_import_folder_reports_every_skip_and_is_idempotent(app, labelled_folder, service_env):
     labels, root = labelled_folder
+    cli(app, "catalog", "map", "category", "tiaras", "tiara")  # the admin's mapping, stored in the database
     summary = last_json(cli(app, "catalog", "import-folder", "--labels", str(labels),
                             "--images-root", str(root), "--json"))
-    assert summary["imported"] == N_ITEMS
-    assert summary["skipped"] == {"missing image": 1, "unknown label (category)": 1, "unreadable image": 1}
-    assert summary["unknown_labels"] == {"category=tiara": 1, "metal=titanium": 1}
+    assert summary["imported"] == N_ITEMS + 1  # a row is refused only with a reason
+    assert summary["skipped"] == {"missing image": 1, "unreadable image": 1}
+    assert summary["new_values"] == {"category=tiara": 1, "metal=palladium": 1}
+    assert summary["mapped"]["category=tiaras->tiara"] == 1 and len(summary["mapped"]) == 2  # and the plural
+    assert summary["values"]["category"]["tiara"] == 1
+    assert sum(summary["values"]["category"].values()) == N_ITEMS + 1
+    listed = last_json(cli(app, "catalog", "mappings", "--json"))
+    assert listed["mappings"] == {"category": {"tiaras": "tiara"}}
     with app.app_context():
         items = db.session.scalars(select(TrainingItem)).all()
-        assert len(items) == N_ITEMS
+        assert len(items) == N_ITEMS + 1
         first = next(i for i in items if i.source_id == "0.jpg")
-        assert first.metal is None and first.category and first.description
+        assert first.metal == "palladium" and first.category and first.description
+        assert next(i for i in items if i.source_id == "1.jpg").category in ("ring", "earrings", "necklace",
+                                                                             "pendant", "bracelet", "brooch")
         assert first.provenance == {"csv": "labels.csv", "path": "0.jpg"}
         assert all(i.image_key.startswith("media/training/folder/") for i in items)
-    assert len(bucket_keys(service_env, "media/training/folder/")) == N_ITEMS
+    assert len(bucket_keys(service_env, "media/training/folder/")) == N_ITEMS + 1
     again = last_json(cli(app, "catalog", "import-folder", "--labels", str(labels), "--images-root", str(root),
                           "--json"))
-    assert again["imported"] == 0 and again["already_imported"] == N_ITEMS
+    assert again["imported"] == 0 and again["already_imported"] == N_ITEMS + 1
     with app.app_context():
-        assert len(db.session.scalars(select(TrainingItem)).all()) == N_ITEMS
+        assert len(db.session.scalars(select(TrainingItem)).all()) == N_ITEMS + 1
 
 
 @pytest.fixture
@@ -162,8 +171,9 @@ def test_import_mysql_maps_columns_reads_s3_and_resumes(app, source_table, servi
     assert partial["imported"] == 3
     summary = last_json(cli(app, "catalog", "import-mysql", *mapping))
     assert summary["imported"] == 3 and summary["already_imported"] == 3
-    assert summary["skipped"] == {"missing image": 1, "unreadable image": 1, "unknown label (category)": 1}
-    assert summary["unknown_labels"] == {"category=crown": 1}
+    assert summary["skipped"] == {"missing image": 1, "unreadable image": 1,
+                                  "duplicate image (same photo under another id)": 1}  # the crown is shop/0.jpg
+    assert summary["new_values"] == {}
     with app.app_context():
         items = db.session.scalars(select(TrainingItem).where(TrainingItem.source == "mysql")).all()
         assert sorted(i.source_id for i in items) == ["1", "2", "3", "4", "5", "6"]

@@ -12,6 +12,7 @@ import json
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 from tqdm import tqdm
 
 from webapp.storage import get_store
@@ -186,3 +187,60 @@ def evaluate(labels_csv, images_root, version, out, as_json):
         click.echo(f"descriptions (n={d['n']}): BLEU-4 {d['bleu4']:.3f}, ROUGE-L {d['rouge_l']:.3f}, "
                    f"distinct-2 {d['distinct_2']:.3f}")
     click.echo(f"confusion matrices: {out}")
+
+
+@catalog_cli.command("map")
+@click.argument("attribute")
+@click.argument("raw")
+@click.argument("value")
+def map_label(attribute, raw, value):
+    """Read RAW as VALUE for ATTRIBUTE in later imports (e.g. `map category pendientes earrings`)."""
+    from webapp.extensions import db
+    from webapp.training_tables import LabelMapping
+    from workers.training.importer import normalise
+
+    raw_n, value_n = normalise(attribute, raw), normalise(attribute, value)
+    if not raw_n or not value_n:
+        raise click.ClickException("RAW and VALUE must not be empty.")
+    row = db.session.scalar(select(LabelMapping).where(LabelMapping.attribute == attribute,
+                                                       LabelMapping.raw == raw_n))
+    if row is None:
+        db.session.add(LabelMapping(attribute=attribute, raw=raw_n, value=value_n))
+    else:
+        row.value = value_n
+    db.session.commit()
+    click.echo(f"{attribute} {raw_n!r} -> {value_n!r}")
+
+
+@catalog_cli.command("unmap")
+@click.argument("attribute")
+@click.argument("raw")
+def unmap_label(attribute, raw):
+    """Forget the mapping of RAW for ATTRIBUTE."""
+    from webapp.extensions import db
+    from webapp.training_tables import LabelMapping
+    from workers.training.importer import normalise
+
+    row = db.session.scalar(select(LabelMapping).where(LabelMapping.attribute == attribute,
+                                                       LabelMapping.raw == normalise(attribute, raw)))
+    if row is None:
+        raise click.ClickException(f"no mapping for {attribute} {raw!r}")
+    db.session.delete(row)
+    db.session.commit()
+    click.echo(f"{attribute} {raw!r} unmapped")
+
+
+@catalog_cli.command("mappings")
+@click.option("--json", "as_json", is_flag=True)
+def list_mappings(as_json):
+    """The label mappings imports apply, and the promoted version's values."""
+    from webapp import taxonomy
+    from workers.training.importer import mappings
+
+    found = mappings()
+    if as_json:
+        click.echo(json.dumps({"mappings": found, "taxonomy": taxonomy.current().to_json()["attributes"]}))
+        return
+    for attribute, table in sorted(found.items()):
+        for raw, value in sorted(table.items()):
+            click.echo(f"{attribute}: {raw!r} -> {value!r}")

@@ -41,6 +41,18 @@ class TrainingItem(db.Model):
         return {a: getattr(self, a) for a in ("category", "metal", "gemstone", "style", "colour")}
 
 
+class LabelMapping(db.Model):
+    """An admin's rule for an imported label: ``raw`` (lower-cased) of ``attribute`` means ``value``
+    (``rings`` -> ``ring``, ``pendientes`` -> ``earrings``)."""
+    __tablename__ = "label_mappings"
+    __table_args__ = (UniqueConstraint("attribute", "raw", name="uq_label_mapping"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attribute: Mapped[str] = mapped_column(String(32))
+    raw: Mapped[str] = mapped_column(String(128))
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ModelVersion(db.Model):
     """A trained bundle in object storage; exactly one row is `promoted` once any exists.
 
@@ -56,6 +68,8 @@ class ModelVersion(db.Model):
     data_fingerprint: Mapped[str | None] = mapped_column(String(64))
     # The promotion gate's comparison with the version promoted at the time.
     gate: Mapped[dict | None] = mapped_column(JSON)
+    # The version's taxonomy (ml.taxonomy JSON): what the web offers while it is promoted.
+    taxonomy: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     promoted_at: Mapped[datetime | None]
 

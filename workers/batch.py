@@ -74,6 +74,9 @@ class Batch:
             [p.image for p in batch], tone=[p.options["tone"] for p in batch],
             length=[p.options["length"] for p in batch], seed=[p.options["seed"] for p in batch],
             given=[p.options["given"] for p in batch], facts=[p.options["facts"] for p in batch])
+        for prepared, result in zip(batch, results, strict=True):
+            if prepared.options.get("other_photos"):
+                judge_from_all_photos(get_generator(), prepared, result)
         share = (time.perf_counter() - started) / len(batch)
         marks = [time.perf_counter()]
         self.deadline.check()
@@ -109,6 +112,28 @@ class Batch:
         """The lead job failed or ran out of time: every extra not ended goes back to the queue."""
         for job_id in list(self.open):
             hand_back(job_id, self.open.pop(job_id), exc)
+
+
+def judge_from_all_photos(generator, prepared: Prepared, result: dict) -> None:
+    """A photo added to a product: its attributes judged from every photo's probabilities
+    (ml/combine.py), using the embeddings stored for the others by the same model version."""
+    import numpy as np
+
+    from ml.combine import predict_product
+    from webapp.listings.embeddings import from_bytes
+    from webapp.models import PhotoEmbedding
+
+    rows = db.session.scalars(select(PhotoEmbedding).where(
+        PhotoEmbedding.photo_id.in_(prepared.options["other_photos"]),
+        PhotoEmbedding.model_version == result["model_version"])).all()
+    if not rows or result.get("embedding") is None:
+        return
+    embs = np.stack([np.asarray(result["embedding"], np.float32)] + [from_bytes(r.vector) for r in rows])
+    given = prepared.options["given"]
+    fixed = {a: v.get("value") for a, v in given.items() if generator.taxonomy.knows(a, v.get("value"))}
+    result["attributes"], result["predicted"] = generator.attributes(
+        predict_product(generator.image_model, embs, fixed), given)
+    result["photos_judged"] = len(embs)
 
 
 def _after_ready(prepared: Prepared, share: float) -> None:

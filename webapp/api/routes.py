@@ -1,10 +1,11 @@
 """API endpoints: uploads (create, confirm), jobs, and the caller's own products."""
 from pathlib import Path
 
-from flask import g, jsonify, request, send_file, url_for
+from flask import Response, g, jsonify, request, url_for
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
+from webapp import taxonomy
 from webapp.api import bp, errors
 from webapp.api.auth import token_required
 from webapp.api.errors import ApiError
@@ -46,7 +47,21 @@ def owned_job(job_id: str) -> Job:
 
 @bp.get("/openapi.yaml")
 def openapi():
-    return send_file(SPEC, mimetype="application/yaml")
+    """The spec, its attribute values enumerated from the promoted version's taxonomy."""
+    import yaml
+
+    tax = taxonomy.current()
+    key = tuple((a, tuple(v)) for a, v in tax.attributes.items())
+    if _SERVED.get("key") != key:
+        spec = yaml.safe_load(SPEC.read_text())
+        schema = spec["components"]["schemas"]["AttributeValues"]
+        schema["properties"] = {a: {"type": "string", "enum": list(v)} for a, v in tax.attributes.items()}
+        schema["additionalProperties"] = False
+        _SERVED.update(key=key, body=yaml.safe_dump(spec, sort_keys=False, allow_unicode=True))
+    return Response(_SERVED["body"], mimetype="application/yaml")
+
+
+_SERVED: dict = {}
 
 
 @bp.post("/uploads")

@@ -67,9 +67,14 @@ def generation_options(job) -> dict:
     product = job.product
     tone = job.tone or product.tone or TONES[0]
     length = job.length or product.length or LENGTHS[1]
+    given = {k: dict(v) for k, v in (product.attributes or {}).items()}
+    others = []
+    if job.kind == "photo":  # a photo added: the model judges the piece again from all its photos
+        given = {k: v for k, v in given.items() if set_by_person(v)}
+        others = [p.id for p in product.photos if p.id != job.photo_id]
     return {"tone": tone if tone in TONES else TONES[0],
             "length": length if length in LENGTHS else LENGTHS[1],
-            "given": {k: dict(v) for k, v in (product.attributes or {}).items()},
+            "given": given, "other_photos": others,
             "facts": words_for_description(product), "seed": zlib.crc32(job.id.encode()) % 2**31}
 
 

@@ -12,7 +12,7 @@ class ActionForm(FlaskForm):
     """A button that changes state (submit, retry): only the CSRF token."""
 
 
-class ListingForm(FlaskForm):
+class ListingFields(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     description = TextAreaField("Description", validators=[Optional(), Length(max=5000)])
     # A text area, so a dozen tags are all visible at once instead of scrolling in one line.
@@ -22,14 +22,31 @@ class ListingForm(FlaskForm):
 # The seller's facts: free text here, checked in one place (webapp/listings/seller_facts.py).
 for _name in FIELDS:
     _box = TextAreaField if _name in ("care", "story") else StringField
-    setattr(ListingForm, f"fact_{_name}", _box(LABELS[_name], validators=[Optional(), Length(max=600)]))
+    setattr(ListingFields, f"fact_{_name}", _box(LABELS[_name], validators=[Optional(), Length(max=600)]))
 
-# One select and one "I checked this" box per attribute the models predict.
-for _name, _values in taxonomy.current().attributes.items():
-    setattr(ListingForm, f"attr_{_name}", SelectField(
-        _name.capitalize(), choices=[("", "—")] + [(v, v) for v in _values],
-        validators=[Optional()]))
-    setattr(ListingForm, f"confirm_{_name}", BooleanField(f"{_name.capitalize()} is right"))
+_FORMS: dict = {}
+
+
+def _with_selects(base, prefix: str, empty: str, confirm: bool):
+    """``base`` with one optional select per attribute of the promoted version's taxonomy (and an
+    "I checked this" box each with ``confirm``); one class per taxonomy, made on first use."""
+    attrs = taxonomy.current().attributes
+    key = (base, prefix, tuple((a, tuple(v)) for a, v in attrs.items()))
+    if key not in _FORMS:
+        fields = {}
+        for name, values in attrs.items():
+            fields[f"{prefix}{name}"] = SelectField(name.replace("_", " ").capitalize(),
+                                                    choices=[("", empty)] + [(v, v) for v in values],
+                                                    validators=[Optional()])
+            if confirm:
+                fields[f"confirm_{name}"] = BooleanField(f"{name.capitalize()} is right")
+        _FORMS[key] = type(base.__name__, (base,), fields)
+    return _FORMS[key]
+
+
+def ListingForm(*args, **kwargs):
+    """The listing's form: text fields, and a select and a confirm box per attribute."""
+    return _with_selects(ListingFields, "attr_", "—", True)(*args, **kwargs)
 
 
 class RegenerateForm(FlaskForm):
@@ -44,26 +61,20 @@ class RatingForm(FlaskForm):
     comment = TextAreaField("Comment (optional)", validators=[Optional(), Length(max=1000)])
 
 
-def _fact_selects(form_class, prefix: str, empty: str):
-    """One optional select per attribute, named prefix + attribute."""
-    for name, values in taxonomy.current().attributes.items():
-        setattr(form_class, f"{prefix}{name}", SelectField(
-            name.capitalize(), choices=[("", empty)] + [(v, v) for v in values], validators=[Optional()]))
-    return form_class
-
-
-class KnownFactsForm(FlaskForm):
+class KnownFactsFields(FlaskForm):
     """What the artisan already knows about the pieces they are about to upload (facts)."""
 
 
-class BulkEditForm(FlaskForm):
+class BulkEditFields(FlaskForm):
     """Values to set on every selected listing."""
+    # A price for every selected listing (webapp/listings/seller_facts.py checks it, as on the product page).
+    set_price = StringField("Price", validators=[Optional(), Length(max=20)])
+    set_currency = StringField("Currency (e.g. EUR)", validators=[Optional(), Length(max=3)])
 
 
-_fact_selects(KnownFactsForm, "known_", "Let the model tell")
-_fact_selects(BulkEditForm, "set_", "Leave as it is")
+def KnownFactsForm(*args, **kwargs):
+    return _with_selects(KnownFactsFields, "known_", "Let the model tell", False)(*args, **kwargs)
 
 
-# A price for every selected listing (webapp/listings/seller_facts.py checks it, as on the product page).
-BulkEditForm.set_price = StringField("Price", validators=[Optional(), Length(max=20)])
-BulkEditForm.set_currency = StringField("Currency (e.g. EUR)", validators=[Optional(), Length(max=3)])
+def BulkEditForm(*args, **kwargs):
+    return _with_selects(BulkEditFields, "set_", "Leave as it is", False)(*args, **kwargs)

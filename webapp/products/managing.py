@@ -4,7 +4,7 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ml.vocab import ATTRIBUTE_NAMES
+from webapp import taxonomy
 from webapp.audit import audit_as
 from webapp.extensions import db
 from webapp.listings.facts import UnknownValue, checked_facts, set_facts
@@ -89,7 +89,7 @@ def bulk_changes() -> dict:
 
     Raises UnknownValue or FactError with a message for the person."""
     form = request.form
-    attributes = checked_facts({name: form.get(f"set_{name}", "") for name in ATTRIBUTE_NAMES})
+    attributes = checked_facts({name: form.get(f"set_{name}", "") for name in taxonomy.current().names})
     price, currency = form.get("set_price", "").strip(), form.get("set_currency", "").strip()
     seller = clean_facts({"price": price, "currency": currency}) if price or currency else {}
     return {"attributes": attributes, "seller": seller}

@@ -3,8 +3,11 @@
 Each source row becomes one `TrainingItem`, its image copied into object storage under
 `<S3_PREFIX>training/`. Importing is idempotent and resumable: a row already imported
 (same source and source id) is passed over, and each row is committed on its own, so an
-interrupted run picks up where it stopped. Nothing is dropped silently: every skipped row
-and every unknown label value is counted with its reason.
+interrupted run picks up where it stopped. Nothing is dropped silently: a row is refused
+only with a reason, and every label value is counted. Labels are the marketplace's: a value
+the taxonomy does not have yet is kept (and listed as new; the next training adds it), after
+the admin's mapping (``flask catalog map``: ``rings`` -> ``ring``) and the taxonomy's own
+spellings (plurals, claim words such as ``wristwatch``) have had their say.
 """
 from __future__ import annotations
 
@@ -16,9 +19,9 @@ from dataclasses import dataclass, field
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 
-from ml.taxonomy import DEFAULT
+from webapp import taxonomy
 from webapp.extensions import db
-from webapp.training_tables import TrainingItem
+from webapp.training_tables import LabelMapping, TrainingItem
 
 OPTIONAL = ("metal", "gemstone", "style", "colour")
 FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": ("webp", "image/webp")}
@@ -29,7 +32,9 @@ class ImportSummary:
     imported: int = 0
     already: int = 0
     skipped: Counter = field(default_factory=Counter)  # reason -> rows
-    unknown: Counter = field(default_factory=Counter)  # (attribute, value) -> rows; row kept, label left empty
+    values: Counter = field(default_factory=Counter)  # (attribute, value) -> rows, after mapping
+    new: Counter = field(default_factory=Counter)  # (attribute, value) -> rows; values the taxonomy lacks
+    mapped: Counter = field(default_factory=Counter)  # (attribute, raw, value) -> rows
     examples: dict = field(default_factory=dict)  # reason -> first few source ids
 
     def skip(self, reason: str, source_id: str) -> None:
@@ -42,19 +47,41 @@ class ImportSummary:
         out = [f"imported {self.imported}, already imported {self.already}, skipped {sum(self.skipped.values())}"]
         for reason, n in self.skipped.most_common():
             out.append(f"  skipped {n}: {reason} (e.g. {', '.join(self.examples[reason])})")
-        for (attr, value), n in self.unknown.most_common():
-            out.append(f"  unknown {attr} {value!r} on {n} rows: kept with {attr} left empty")
+        for (attr, raw, value), n in self.mapped.most_common():
+            out.append(f"  mapped {attr} {raw!r} -> {value!r} on {n} rows")
+        for (attr, value), n in self.new.most_common():
+            out.append(f"  new {attr} {value!r} on {n} rows: kept; the next training adds it to the taxonomy "
+                       f"(or `flask catalog map {attr} {value!r} VALUE` and import again)")
+        by_attr = {}
+        for (attr, value), n in sorted(self.values.items()):
+            by_attr.setdefault(attr, []).append(f"{value} {n}")
+        out += [f"  {attr}: {', '.join(vals)}" for attr, vals in by_attr.items()]
         return out
 
     def as_dict(self) -> dict:
+        values = {}
+        for (attr, value), n in self.values.items():
+            values.setdefault(attr, {})[value] = n
         return {"imported": self.imported, "already_imported": self.already, "skipped": dict(self.skipped),
-                "unknown_labels": {f"{a}={v}": n for (a, v), n in self.unknown.items()}}
+                "values": values, "new_values": {f"{a}={v}": n for (a, v), n in self.new.items()},
+                "mapped": {f"{a}={r}->{v}": n for (a, r, v), n in self.mapped.items()}}
 
 
 def normalise(attr: str, raw) -> str | None:
-    """Lower-cased, trimmed value; '' / None -> None."""
-    value = "" if raw is None else str(raw).strip().lower()
+    """Lower-cased, trimmed value (underscores and runs of spaces as one space); '' / None -> None."""
+    value = " ".join(("" if raw is None else str(raw)).replace("_", " ").lower().split())
     return value or None
+
+
+MAX_VALUE = 40  # the training_items columns' width
+
+
+def mappings() -> dict[str, dict[str, str]]:
+    """The admin's label mappings: ``{attribute: {raw: value}}``."""
+    out: dict[str, dict[str, str]] = {}
+    for m in db.session.scalars(select(LabelMapping)):
+        out.setdefault(m.attribute, {})[m.raw] = m.value
+    return out
 
 
 class CatalogImporter:
@@ -65,6 +92,26 @@ class CatalogImporter:
         self.summary = ImportSummary()
         self._done = set(db.session.scalars(select(TrainingItem.source_id).where(TrainingItem.source == source)))
         self._prints = set(db.session.scalars(select(TrainingItem.fingerprint).where(TrainingItem.source == source)))
+        self._mappings, self._taxonomy = mappings(), taxonomy.current()
+
+    def label(self, attr: str, raw) -> str | None:
+        """A raw label as the marketplace's value: mapped, a known spelling, or itself (new)."""
+        text = normalise(attr, raw)
+        if text is None:
+            return None
+        return self._mappings.get(attr, {}).get(text) or self._taxonomy.normalise(attr, text) or text
+
+    def _count(self, raw: dict, clean: dict) -> None:
+        """Count an imported row's values: mapped ones, and those the taxonomy does not have yet."""
+        for attr, value in clean.items():
+            if value is None:
+                continue
+            text = normalise(attr, raw.get(attr))
+            if value != text:
+                self.summary.mapped[(attr, text, value)] += 1
+            if not self._taxonomy.knows(attr, value):
+                self.summary.new[(attr, value)] += 1
+            self.summary.values[(attr, value)] += 1
 
     def add(self, source_id, read_image, labels: dict, description=None, tone=None, provenance=None) -> str:
         """Import one row; ``read_image()`` returns the bytes or None when missing. Returns the outcome."""
@@ -72,19 +119,13 @@ class CatalogImporter:
         if source_id in self._done:
             self.summary.already += 1
             return "already imported"
-        category = normalise("category", labels.get("category"))
-        if category is None:
+        clean = {a: normalise(a, labels.get(a)) for a in ("category", *OPTIONAL)}
+        if clean["category"] is None:
             return self._skip("missing category", source_id)
-        if not DEFAULT.knows("category", category):
-            self.summary.unknown[("category", category)] += 1
-            return self._skip("unknown label (category)", source_id)
-        clean = {"category": category}
-        for attr in OPTIONAL:
-            value = normalise(attr, labels.get(attr))
-            if value is not None and not DEFAULT.knows(attr, value):
-                self.summary.unknown[(attr, value)] += 1
-                value = None
-            clean[attr] = value
+        too_long = [a for a, v in clean.items() if v and len(v) > MAX_VALUE]
+        if too_long:
+            return self._skip(f"label longer than {MAX_VALUE} characters ({', '.join(too_long)})", source_id)
+        clean = {a: self.label(a, labels.get(a)) for a in clean}
         try:
             data = read_image()
         except (FileNotFoundError, KeyError):
@@ -111,6 +152,7 @@ class CatalogImporter:
         self._done.add(source_id)
         self._prints.add(fingerprint)
         self.summary.imported += 1
+        self._count(labels, clean)
         return "imported"
 
     def _skip(self, reason: str, source_id: str) -> str:

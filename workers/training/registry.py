@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from webapp import taxonomy
 from webapp.extensions import db
 from webapp.models import utcnow
 from webapp.training_tables import ModelVersion
@@ -100,6 +101,18 @@ def get_version(version: str) -> ModelVersion | None:
     return db.session.scalar(select(ModelVersion).where(ModelVersion.version == version))
 
 
+def bundle_taxonomy(bundle_dir) -> dict:
+    """The bundle's taxonomy as JSON: its ``taxonomy.json``, else (older bundles) built from the
+    image model's value lists with the default rules."""
+    from ml.taxonomy import DEFAULT
+
+    d = Path(bundle_dir)
+    if (d / "taxonomy.json").exists():
+        return json.loads((d / "taxonomy.json").read_text())
+    attrs = json.loads((d / "image" / "image_model.json").read_text())["attributes"]
+    return DEFAULT.subset(()).extended(attrs).to_json()
+
+
 def register(store, config, bundle_dir, status: str = "candidate", data_fingerprint=None,
              gate=None) -> ModelVersion:
     """Upload the bundle and record it; returns the row (committed)."""
@@ -111,7 +124,8 @@ def register(store, config, bundle_dir, status: str = "candidate", data_fingerpr
     label_set = {a: r.get("values_seen") for a, r in heads.items() if r.get("trained")} or \
         (meta.get("vocab") or {}).get("attributes")
     row = ModelVersion(version=version, object_key=key, status="candidate", metrics=meta.get("metrics"),
-                       label_set=label_set, data_fingerprint=data_fingerprint, gate=gate)
+                       label_set=label_set, data_fingerprint=data_fingerprint, gate=gate,
+                       taxonomy=bundle_taxonomy(bundle_dir))
     db.session.add(row)
     db.session.commit()
     if status == "promoted":
@@ -128,6 +142,7 @@ def promote(version: str) -> ModelVersion:
         current.status = "retired"
     row.status, row.promoted_at = "promoted", utcnow()
     db.session.commit()
+    taxonomy.forget()
     return row
 
 
@@ -146,6 +161,7 @@ def rollback() -> ModelVersion:
     current.status = "rolled_back"
     previous.status = "promoted"  # promoted_at kept: it says when it first went live
     db.session.commit()
+    taxonomy.forget()
     return previous
 
 
