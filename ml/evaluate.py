@@ -70,8 +70,9 @@ def score(predictions: list[dict], labels: list[dict], threshold: float | None =
             if first and all("scores" in p for p in first.values()) else DEFAULT
     out = {}
     for a, values in taxonomy.attributes.items():
-        rows = [(values.index(lab[a]), p[a]) for p, lab in zip(predictions, labels, strict=False)
-                if (lab.get(a) or "") in values and a in p]
+        # Labels read as the taxonomy reads them ("Rings" is ring), as imports do.
+        truths = [taxonomy.normalise(a, lab.get(a)) for lab in labels]
+        rows = [(values.index(t), p[a]) for p, t in zip(predictions, truths, strict=True) if t in values and a in p]
         if not rows:
             continue
         truth = [t for t, _ in rows]

@@ -220,7 +220,8 @@ def test_train_registers_promotes_and_rollback_and_evaluate_work(ml_app, labelle
     assert report["model_version"] == result["version"]
     assert report["missing_images"] == 1 and report["unreadable_images"] == 1
     cat = report["attributes"]["category"]
-    assert cat["n"] == N_ITEMS and 0 <= cat["accuracy"] <= 1 and 0 <= cat["ece"] <= 1
+    assert cat["n"] == N_ITEMS + 1 and 0 <= cat["accuracy"] <= 1 and 0 <= cat["ece"] <= 1  # "Rings", "Tiaras" read
+    assert {"coverage", "risk"} <= set(cat)
     assert sum(map(sum, cat["confusion"]["matrix"])) == cat["n"]
     assert Image.open(cat["confusion_png"]).size[0] > 100
     assert "metal" in report["attributes"] and "style" not in report["attributes"]
