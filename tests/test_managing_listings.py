@@ -154,7 +154,7 @@ def test_bulk_edit_sets_facts_on_the_selection_only(app, client):
     with app.app_context():
         metals = {p.id: (p.metal, p.attributes["metal"].get("source")) for p in db.session.scalars(select(Product))}
         assert metals[first] == metals[second] == ("platinum", "artisan")
-        assert metals[third] == ("gold", None)
+        assert metals[third] == ("gold", "model")  # the shared contract: a model value says so
     assert "product.bulk_edit" in actions(app, first)
     page = client.get(f"/products/{first}").get_data(as_text=True)
     assert "set by you" in page
