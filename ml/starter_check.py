@@ -16,42 +16,47 @@ from pathlib import Path
 
 from PIL import Image
 
-from ml import vocab
-
 CHECK_DIR, CHECK_FILE = "check", "check.json"
 
 
 def _predict(generator, paths) -> list[dict[str, str]]:
+    """The value the bundle predicts for each attribute of its taxonomy, and whether it is flagged."""
     images = []
     for p in paths:
         with Image.open(p) as im:
             images.append(im.convert("RGB"))
-    return [{a: r[a]["value"] for a in r} for r in generator.image_model.predict(images)]
+    return [{a: r[a]["value"] for a in r} | {f"{a}:flagged": bool(r[a]["flagged"]) for a in r}
+            for r in generator.image_model.predict(images)]
 
 
 def _accuracy(predictions, labels) -> dict[str, float]:
-    return {a: round(sum(p.get(a) == lab.get(a) for p, lab in zip(predictions, labels, strict=True)) / len(labels), 4)
-            for a in vocab.DESCRIBER_VALUES}
+    """Per attribute, over the items whose label is known (``None`` is unknown)."""
+    out = {}
+    for a in labels[0]:
+        known = [(p[a], lab[a]) for p, lab in zip(predictions, labels, strict=True) if lab[a] is not None]
+        if known:
+            out[a] = round(sum(p == t for p, t in known) / len(known), 4)
+    return out
 
 
 def record(bundle, renders, count: int = 24) -> dict:
     """Copy ``count`` usable renders from ``renders`` into the bundle and record what it predicts for them."""
     from ml.listing import ListingGenerator
     from ml.render.catalog import load_renders
-    from ml.render.dataset import to_vocab
+    from ml.render.dataset import to_taxonomy
 
     out = Path(bundle) / CHECK_DIR
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
+    gen = ListingGenerator.load(bundle)
     rows = []
     for path, lab in load_renders(renders):
-        mapped = to_vocab(lab)
+        mapped = to_taxonomy(lab, gen.taxonomy, partial=True)
         if mapped is not None:
             shutil.copyfile(path, out / path.name)
             rows.append({"file": path.name, "labels": mapped})
         if len(rows) == count:
             break
-    gen = ListingGenerator.load(bundle)
     preds = _predict(gen, [out / r["file"] for r in rows])
     for r, p in zip(rows, preds, strict=True):
         r["predicted"] = p
@@ -69,9 +74,10 @@ def verify(bundle, cache_dir=None) -> tuple[dict, dict, float]:
     rows = report["items"]
     gen = ListingGenerator.load(bundle, cache_dir=cache_dir)
     preds = _predict(gen, [Path(bundle) / CHECK_DIR / r["file"] for r in rows])
-    same = sum(p[a] == r["predicted"][a] for p, r in zip(preds, rows, strict=True) for a in vocab.DESCRIBER_VALUES)
+    keys = sorted(rows[0]["predicted"])  # values and flags
+    same = sum(p.get(k) == r["predicted"][k] for p, r in zip(preds, rows, strict=True) for k in keys)
     measured = _accuracy(preds, [r["labels"] for r in rows])
-    return report["accuracy"], measured, same / (len(rows) * len(vocab.DESCRIBER_VALUES))
+    return report["accuracy"], measured, same / (len(rows) * len(keys))
 
 
 def main(argv=None) -> None:

@@ -1,0 +1,101 @@
+"""The rendered starter's attribute heads, and flags calibrated across kinds of scene.
+
+The starter has no real photos to calibrate on. Thresholds calibrated on held-out renders
+of the same kinds it trained on are far too trusting on real photos (they are easier
+than any real photo). So each head's temperature and flag threshold come from
+*leave-one-kind-out* predictions: for every kind of scene (product shot, worn, flat lay,
+hanging, drawing), a head fitted without that kind predicts it, and the pooled
+predictions, all made on a kind the head never saw, are what Learn-then-Test
+(ml/conformal.py) calibrates on. The shipped head is then fitted on everything. This is
+a rule for the starter only: a marketplace's own versions calibrate on its own photos
+(ml/train_catalog.py).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ml import conformal
+from ml.heads import fit_head, fit_temperature, predict
+
+MIN_CLASSES = 2
+
+
+def _ids(taxonomy, labels, attr) -> np.ndarray:
+    return np.array([taxonomy.index_of(attr, lab[attr]) if taxonomy.knows(attr, lab.get(attr)) else -1
+                     for lab in labels], np.int64)
+
+
+def train_starter_heads(image_model, views: np.ndarray, test_emb: np.ndarray, labels: list[dict], kinds: list[str],
+                        calibrate: str = "kinds", alpha: float = conformal.ALPHA, delta: float = conformal.DELTA,
+                        min_value_labels: int = conformal.MIN_VALUE_LABELS, seed: int = 0, fold_views=None,
+                        log=print) -> dict:
+    """Set ``image_model``'s heads (fitted on ``views`` ``(n, v, d)``) and calibration; returns a report.
+
+    ``kinds[i]`` names photo ``i``'s kind of scene; ``test_emb`` ``(n, d)`` are the test-view
+    embeddings predictions are scored on. ``calibrate="kinds"`` calibrates on leave-one-kind-out
+    predictions; ``"random"`` on a random fifth held out (the catalogue recipe, for comparison).
+    ``fold_views`` (indices into the view axis) are all the leave-one-kind-out heads fit on, to
+    keep training within minutes; the shipped head fits on every view.
+    """
+    from ml.image_model import _build_heads
+
+    taxonomy = image_model.taxonomy
+    heads = _build_heads(taxonomy)
+    kinds = np.asarray(kinds)
+    report, calibration = {}, {}
+    for attr in taxonomy.names:
+        values = taxonomy.values(attr)
+        y = _ids(taxonomy, labels, attr)
+        known = np.flatnonzero(y >= 0)
+        if len(set(y[known])) < MIN_CLASSES:
+            heads.get_layer(attr).set_weights([np.zeros_like(w) for w in heads.get_layer(attr).get_weights()])
+            report[attr] = {"trained": False, "n_labelled": int(len(known))}
+            continue
+        held_probs, held_y, held_kind = [], [], []
+        if calibrate == "kinds":
+            for kind in sorted(set(kinds[known])):
+                tr, te = known[kinds[known] != kind], known[kinds[known] == kind]
+                if len(set(y[tr])) < MIN_CLASSES:
+                    continue
+                w, b = fit_head(views[tr][:, fold_views] if fold_views is not None else views[tr], y[tr], len(values))
+                held_probs.append(predict(w, b, test_emb[te]))
+                held_y.append(y[te])
+                held_kind += [kind] * len(te)
+            w, b = fit_head(views[known], y[known], len(values))
+            fit_idx = known
+        else:
+            order = np.random.default_rng(seed).permutation(known)
+            n_cal = len(order) // 5
+            cal_idx, fit_idx = order[:n_cal], order[n_cal:]
+            w, b = fit_head(views[fit_idx], y[fit_idx], len(values))
+            held_probs.append(predict(w, b, test_emb[cal_idx]))
+            held_y.append(y[cal_idx])
+            held_kind += list(kinds[cal_idx])
+        probs, y_cal = np.concatenate(held_probs), np.concatenate(held_y)
+        t = fit_temperature(probs, y_cal)
+        probs = _tempered(probs, t)
+        cal = conformal.threshold(probs.max(1), probs.argmax(1) == y_cal, alpha, delta)
+        counts = np.bincount(y[fit_idx], minlength=len(values))
+        cal["known_values"] = [v for v, c in zip(values, counts, strict=True) if c >= min_value_labels]
+        cal["calibrated_on"] = "leave-one-kind-out renders" if calibrate == "kinds" else "random fifth of renders"
+        heads.get_layer(attr).set_weights([w / t, b / t])
+        calibration[attr] = cal
+        ok = probs.argmax(1) == y_cal
+        held_kind = np.asarray(held_kind)
+        report[attr] = {"trained": True, "n_train": int(len(fit_idx)), "temperature": round(float(t), 4),
+                        "held_out_accuracy": round(float(ok.mean()), 4),
+                        "held_out_accuracy_by_kind": {k: round(float(ok[held_kind == k].mean()), 4)
+                                                      for k in sorted(set(held_kind))},
+                        "calibration": {k: v for k, v in cal.items() if k != "known_values"}}
+        log(f"  {attr:<11} held-out acc {report[attr]['held_out_accuracy']:.3f}, T={t:.2f}, "
+            f"flag below {cal['threshold']} (coverage {cal['cal_coverage']})")
+    image_model.heads = heads
+    image_model.calibration = calibration
+    return report
+
+
+def _tempered(probs: np.ndarray, t: float) -> np.ndarray:
+    z = np.log(np.clip(probs, 1e-12, 1.0)) / t
+    z -= z.max(1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(1, keepdims=True)
