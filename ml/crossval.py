@@ -9,9 +9,10 @@ On every split, from the same cached embeddings:
 - ``linear_probe``: the ImageNet Lite0 embedding at 224 px, L2-normalised, softmax
   regression (ml/heads.py :func:`linear_probe`), trained on all the training photos;
 - ``shipped``: what ``flask ml train`` ships (ml/heads.py :func:`train_attribute`): heads
-  fitted on 80 % of the training pieces' views, temperature and flag thresholds
-  calibrated on the other 20 %, flip test-time augmentation; ``coverage`` and ``risk`` are
-  the share of test photos shown without a flag and the error rate among them.
+  fitted on all the training pieces' views, temperature and flag thresholds calibrated on
+  out-of-fold scores (5 folds by piece over the training pieces), flip test-time
+  augmentation; ``coverage`` and ``risk`` are the share of test photos shown without a
+  flag and the error rate among them.
 
 Per attribute: accuracy and macro-F1 per split, their mean and spread (standard
 deviation over splits), and the shipped recipe's gain over the probe per split.
@@ -35,7 +36,7 @@ from ml.scoring import confusion, macro_f1
 
 ATTRIBUTES = ("category", "metal")
 TRAIN_SHARE = 0.6
-CAL_SHARE = 0.2  # of the training pieces, held out to calibrate (as train_bundle does)
+FOLDS = 5  # cross-fitting folds over the training pieces (as train_bundle does over its photos)
 PROBE = {"arch": "lite0", "image_size": 224}
 
 
@@ -97,7 +98,7 @@ def run(data_dir, seeds, feature_cache=None, alpha: float = conformal.ALPHA, del
     test_idx = [TRAIN_VIEWS.index(v) for v in TEST_VIEWS]
     test_emb = emb[:, test_idx].mean(1)
     index = {r["sha"]: i for i, r in enumerate(rows)}
-    result = {"n_photos": len(rows), "seeds": list(seeds), "train_share": TRAIN_SHARE, "cal_share": CAL_SHARE,
+    result = {"n_photos": len(rows), "seeds": list(seeds), "train_share": TRAIN_SHARE, "folds": FOLDS,
               "alpha": alpha, "delta": delta, "backbone": PROBE,
               "shipped_recipe": {"train_views": list(TRAIN_VIEWS), "test_views": list(TEST_VIEWS)},
               "linear_probe": {}, "shipped": {}}
@@ -109,21 +110,21 @@ def run(data_dir, seeds, feature_cache=None, alpha: float = conformal.ALPHA, del
         probe_runs, ship_runs = [], []
         for seed in seeds:
             train, test = split(labelled, seed)
-            fit, cal = split(train, seed + 1000, 1 - CAL_SHARE)
             y = {name: np.array([values.index(r[attr]) for r in part]) for name, part in
-                 (("train", train), ("test", test), ("fit", fit), ("cal", cal))}
-            i = {name: [index[r["sha"]] for r in part] for name, part in
-                 (("train", train), ("test", test), ("fit", fit), ("cal", cal))}
+                 (("train", train), ("test", test))}
+            i = {name: [index[r["sha"]] for r in part] for name, part in (("train", train), ("test", test))}
             w, b = heads.linear_probe(emb[i["train"], 0], y["train"], len(values))
             probe_runs.append({"seed": seed, "n_train": len(train), "n_test": len(test),
                                **_scores(heads.predict(w, b, emb[i["test"], 0]).argmax(1), y["test"], len(values))})
-            head = heads.train_attribute(emb[i["fit"]], y["fit"], test_emb[i["cal"]], y["cal"], values,
-                                         alpha, delta, min_value_labels)
+            head = heads.train_attribute(emb[i["train"]], y["train"], test_emb[i["train"]],
+                                         [_piece(r["path"]) for r in train], values, alpha, delta,
+                                         min_value_labels, FOLDS, seed)
             probs = heads.predict(head["w"], head["b"], test_emb[i["test"]])
             pred = probs.argmax(1)
             flagged = [conformal.is_flagged(values[k], float(p), head["calibration"])
                        for k, p in zip(pred, probs.max(1), strict=False)]
-            ship_runs.append({"seed": seed, "n_fit": len(fit), "n_cal": len(cal), "n_test": len(test),
+            ship_runs.append({"seed": seed, "n_train": len(train), "n_test": len(test),
+                              "oof_accuracy": head["oof_accuracy"],
                               **_scores(pred, y["test"], len(values)),
                               **conformal.coverage_and_risk(flagged, pred == y["test"]),
                               "threshold": head["calibration"]["threshold"]})

@@ -90,28 +90,69 @@ def fit_temperature(probs: np.ndarray, y: np.ndarray) -> float:
     return best
 
 
-def train_attribute(x_fit: np.ndarray, y_fit: np.ndarray, x_cal: np.ndarray, y_cal: np.ndarray, values,
-                    alpha: float, delta: float, min_value_labels: int) -> dict:
-    """The shipped recipe for one attribute: a head fitted on ``x_fit`` ``(n, views, d)``, its
-    temperature and its flag threshold calibrated on held-out ``x_cal`` ``(m, d)`` (test views).
+def group_folds(groups, k: int, seed: int = 0) -> np.ndarray:
+    """Fold id (0..k-1) per example, every group (a piece, a photo) wholly in one fold.
 
-    Returns ``{"w", "b", "temperature", "calibration"}``; ``w``/``b`` have the temperature folded in.
+    Groups are shuffled by ``seed`` and each goes, largest first, to the fold with the fewest
+    examples so far, so folds are about the same size however uneven the groups are."""
+    keys = np.asarray([str(g) for g in groups])
+    uniq, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    k = max(1, min(k, len(uniq)))
+    order = np.random.default_rng(seed).permutation(len(uniq))
+    order = order[np.argsort(-counts[order], kind="stable")]
+    size, fold_of_group = np.zeros(k, int), np.zeros(len(uniq), int)
+    for g in order:
+        f = int(np.argmin(size))
+        fold_of_group[g] = f
+        size[f] += counts[g]
+    return fold_of_group[inverse]
+
+
+def out_of_fold(x_views: np.ndarray, y: np.ndarray, x_test: np.ndarray, n_classes: int, folds: np.ndarray
+                ) -> np.ndarray:
+    """Class probabilities ``(n, classes)`` of each example from a head fitted on the other folds."""
+    probs = np.zeros((len(y), n_classes))
+    for f in np.unique(folds):
+        held = folds == f
+        w, b = fit_head(x_views[~held], y[~held], n_classes)
+        probs[held] = predict(w, b, x_test[held])
+    return probs
+
+
+def train_attribute(x_views: np.ndarray, y: np.ndarray, x_test: np.ndarray, groups, values, alpha: float,
+                    delta: float, min_value_labels: int, folds: int = 5, seed: int = 0) -> dict:
+    """The shipped recipe for one attribute, cross-fitted (ml/conformal.py :func:`cross_fit_threshold`).
+
+    ``x_views`` ``(n, views, d)`` are the training views, ``x_test`` ``(n, d)`` the same photos'
+    test views, ``groups`` what may not be split between folds (a piece; a photo). Each photo is
+    scored by a head fitted on the other ``folds``; the temperature and the flag threshold are
+    fitted on all those out-of-fold scores; the head that ships is fitted on every photo.
+
+    Returns ``{"w", "b", "temperature", "calibration", "oof_accuracy"}``; ``w``/``b`` have the
+    temperature folded in.
     """
     from ml import conformal
 
-    w, b = fit_head(x_fit, y_fit, len(values))
-    counts = np.bincount(y_fit, minlength=len(values))
+    n_classes = len(values)
+    counts = np.bincount(y, minlength=n_classes)
     known = [v for v, c in zip(values, counts, strict=False) if c >= min_value_labels]
-    if len(y_cal) >= 5:
-        t = fit_temperature(predict(w, b, x_cal), y_cal)
-        w, b = w / t, b / t
-        probs = predict(w, b, x_cal)
-        cal = conformal.threshold(probs.max(1), probs.argmax(1) == y_cal, alpha, delta)
+    fold = group_folds(groups, folds, seed)
+    n_folds = len(np.unique(fold))
+    w, b = fit_head(x_views, y, n_classes)
+    if len(y) >= 5 and n_folds >= 2:
+        oof = out_of_fold(x_views, y, x_test, n_classes, fold)
+        t = fit_temperature(oof, y)
+        oof = softmax(np.log(np.clip(oof, 1e-12, 1.0)) / t)
+        cal = conformal.cross_fit_threshold(oof.max(1), oof.argmax(1) == y, alpha, delta)
+        cal["folds"] = n_folds
+        oof_accuracy = round(float((oof.argmax(1) == y).mean()), 4)
     else:
-        t, cal = 1.0, {"threshold": conformal.NEVER, "alpha": alpha, "delta": delta, "n_cal": int(len(y_cal)),
-                       "reason": "too few held-out photos to calibrate"}
+        t, oof_accuracy = 1.0, None
+        cal = {"threshold": conformal.NEVER, "alpha": alpha, "delta": delta, "n_cal": int(len(y)),
+               "reason": "too few photos or groups to cross-fit"}
     cal["known_values"] = known
-    return {"w": w, "b": b, "temperature": round(float(t), 4), "calibration": cal}
+    return {"w": w / t, "b": b / t, "temperature": round(float(t), 4), "calibration": cal,
+            "oof_accuracy": oof_accuracy}
 
 
 def probe_scores(train_emb: np.ndarray, train_labels: list[dict], test_emb: np.ndarray, test_labels: list[dict],

@@ -4,10 +4,11 @@ Starts from a base bundle (the starter or the promoted version) and the ImageNet
 backbone, with the marketplace's taxonomy (the base's, widened by the values its labels
 use). Each attribute head is the recipe ``ml.crossval`` measures against a linear probe
 (ml/heads.py :func:`~ml.heads.train_attribute`): fitted on cached embeddings of several
-views of 80 % of the photos, with class weights; its temperature and flag threshold
-(ml/conformal.py) are calibrated on the other 20 %, which it never trained on.
-Optionally the backbone's top blocks are fine-tuned (ml/finetune.py) and kept if that
-does better on the held-out photos. Attributes with too few labels keep the base
+views of all the labelled photos, with class weights; its temperature and flag threshold
+(ml/conformal.py) are calibrated on cross-fitted scores, each photo scored by one of five
+heads that never trained on it. Optionally the backbone's top blocks are fine-tuned
+(ml/finetune.py) and kept if that does better on 20 % of the photos held out from it; a
+kept top is recalibrated on those photos alone. Attributes with too few labels keep the base
 bundle's head and are marked untrained (always flagged). The describer is retrained when
 the catalogue has enough descriptions.
 """
@@ -102,7 +103,16 @@ def _split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return order[n_val:], order[:n_val]
 
 
-VAL_FRACTION = 0.2
+VAL_FRACTION = 0.2  # photos the backbone fine-tuning holds out to decide whether to keep its top
+CROSS_FIT_FOLDS = 5  # heads fitted to score the photos they did not see, for the flags' calibration
+
+
+def _groups(groups, keys):
+    """What cross-fitting keeps whole: ``groups`` if given, else the photos' keys when every
+    photo has one, else None (each photo its own group)."""
+    if groups is not None:
+        return groups
+    return keys if keys is not None and all(keys) else None
 
 
 def label_ids(taxonomy, labels: list[dict], attr: str) -> np.ndarray:
@@ -132,27 +142,30 @@ def calibrate(image_model, test_emb_val: np.ndarray, y_val: dict[str, np.ndarray
 
 
 def train_heads(image_model, base_image_model, views: np.ndarray, test_emb: np.ndarray, labels: list[dict],
-                val_fraction: float = VAL_FRACTION, seed: int = 0, min_labels: int = MIN_LABELS,
-                alpha: float = conformal.ALPHA, delta: float = conformal.DELTA,
-                min_value_labels: int = conformal.MIN_VALUE_LABELS, log=print) -> dict:
+                groups=None, seed: int = 0, min_labels: int = MIN_LABELS, alpha: float = conformal.ALPHA,
+                delta: float = conformal.DELTA, min_value_labels: int = conformal.MIN_VALUE_LABELS,
+                folds: int = CROSS_FIT_FOLDS, log=print) -> dict:
     """Replace ``image_model.heads`` with heads trained on ``views`` ``(n, views, d)``; returns a report.
 
     ``labels[i][attr]`` is a value of ``image_model.taxonomy`` or None (unknown); unknown
-    labels are left out of that attribute's training only. ``test_emb`` ``(n, d)`` are the
-    test-view embeddings the held-out photos are calibrated on.
+    labels are left out of that attribute's training only. Each head is fitted on all its
+    labelled photos; its temperature and flag threshold come from cross-fitting
+    (ml/heads.py :func:`~ml.heads.train_attribute`): ``folds`` heads, split by ``groups``
+    (default: each photo its own group), score the ``test_emb`` ``(n, d)`` test-view
+    embeddings of the photos they did not see.
     """
-    from ml.heads import predict, train_attribute
+    from ml.heads import train_attribute
     from ml.image_model import _build_heads
 
     taxonomy = image_model.taxonomy
     heads = _build_heads(taxonomy)
-    train_idx, val_idx = _split(len(labels), val_fraction, seed)
+    groups = np.arange(len(labels)) if groups is None else np.asarray([str(g) for g in groups])
     report, calibration = {}, {}
     base_tax = base_image_model.taxonomy if base_image_model is not None else None
     for attr in taxonomy.names:
         y_all = label_ids(taxonomy, labels, attr)
         known = y_all >= 0
-        tr, va = train_idx[known[train_idx]], val_idx[known[val_idx]]
+        tr = np.flatnonzero(known)
         if len(set(y_all[known])) < MIN_CLASSES or known.sum() < min_labels or len(tr) < 2:
             kept = base_tax is not None and base_tax.values(attr) == taxonomy.values(attr)
             layer = heads.get_layer(attr)
@@ -167,20 +180,18 @@ def train_heads(image_model, base_image_model, views: np.ndarray, test_emb: np.n
                                       + ("base head kept" if kept else "no head (always flagged)")}
             log(f"  {attr:<9} not trained ({int(known.sum())} labels)")
             continue
-        head = train_attribute(views[tr], y_all[tr], test_emb[va], y_all[va], taxonomy.values(attr),
-                               alpha, delta, min_value_labels)
+        head = train_attribute(views[tr], y_all[tr], test_emb[tr], groups[tr], taxonomy.values(attr),
+                               alpha, delta, min_value_labels, folds, seed)
         heads.get_layer(attr).set_weights([head["w"], head["b"]])
         calibration[attr] = head["calibration"]
-        report[attr] = {"trained": True, "n_train": int(len(tr)), "n_val": int(len(va)),
-                        "temperature": head["temperature"],
+        report[attr] = {"trained": True, "n_train": int(len(tr)), "temperature": head["temperature"],
+                        "oof_accuracy": head["oof_accuracy"],
                         "calibration": {k: v for k, v in head["calibration"].items() if k != "known_values"},
-                        "values_seen": sorted({labels[i][attr] for i in np.flatnonzero(known)}),
+                        "values_seen": sorted({labels[i][attr] for i in tr}),
                         "values_with_enough_labels": head["calibration"]["known_values"]}
-        if len(va):
-            p = predict(head["w"], head["b"], test_emb[va])
-            report[attr]["val_accuracy"] = round(float((p.argmax(1) == y_all[va]).mean()), 4)
-        log(f"  {attr:<9} trained on {len(tr)} photos, val acc {report[attr].get('val_accuracy', '-')}, "
-            f"T={head['temperature']}, flag below {head['calibration']['threshold']}")
+        log(f"  {attr:<9} trained on {len(tr)} photos, out-of-fold acc {head['oof_accuracy']}, "
+            f"T={head['temperature']}, flag below {head['calibration']['threshold']} "
+            f"(cross-fit coverage {head['calibration'].get('cal_coverage')})")
     image_model.heads = heads
     image_model.calibration = calibration
     return report
@@ -247,13 +258,15 @@ def catalogue_taxonomy(base_taxonomy, labels: list[dict], taxonomy=None):
 def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tones=None, seed: int = 0,
                  head_epochs: int = 80, text_epochs: int = 6, min_texts: int = 50, min_labels: int = MIN_LABELS,
                  feature_cache=None, finetune: bool = False, taxonomy=None, alpha: float = conformal.ALPHA,
-                 delta: float = conformal.DELTA, extra_meta=None, log=print, progress=None):
+                 delta: float = conformal.DELTA, groups=None, extra_meta=None, log=print, progress=None):
     """Train on ``images`` (PIL images or callables returning one) and save a bundle in ``out``
     (``out=None``: not saved, for a caller that adds to ``meta`` and saves once itself).
 
     ``base_bundle`` (a folder or a loaded ListingGenerator; left unchanged) supplies the
     heads of attributes without enough labels and, without enough descriptions, the describer.
     ``taxonomy`` is the marketplace's (default: ml.taxonomy.DEFAULT), widened by the labels' values.
+    ``groups`` (default: ``keys``, the photos' fingerprints) are kept whole within one
+    cross-fitting fold, as the pipeline's hold-out keeps each fingerprint on one side.
     ``head_epochs`` is kept for the command line's sake; the numpy heads run a fixed schedule.
 
     Returns the :class:`ml.listing.ListingGenerator`; ``meta["metrics"]`` holds the report.
@@ -275,8 +288,8 @@ def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tone
         progress(len(images))
     test_emb = views[:, [TRAIN_VIEWS.index(v) for v in TEST_VIEWS]].mean(1)
     log("attribute heads")
-    report = train_heads(image_model, base.image_model, views, test_emb, labels, seed=seed,
-                         min_labels=min_labels, alpha=alpha, delta=delta, log=log)
+    report = train_heads(image_model, base.image_model, views, test_emb, labels, groups=_groups(groups, keys),
+                         seed=seed, min_labels=min_labels, alpha=alpha, delta=delta, log=log)
     trained = {a: report[a]["temperature"] for a in tax.names if report[a]["trained"]}
     train_idx, val_idx = _split(len(labels), VAL_FRACTION, seed)
     if finetune and image_model.arch == "lite0":

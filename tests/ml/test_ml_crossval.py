@@ -27,7 +27,8 @@ def test_crossval_reports_the_probe_beside_the_shipped_recipe(tmp_path, weights_
         probe, shipped = result["linear_probe"][attr], result["shipped"][attr]
         assert [s["seed"] for s in probe["per_split"]] == [s["seed"] for s in shipped["per_split"]] == [0, 1]
         for p, s in zip(probe["per_split"], shipped["per_split"], strict=False):
-            assert p["n_test"] == s["n_test"] and p["n_train"] == s["n_fit"] + s["n_cal"]  # same photos
+            assert p["n_test"] == s["n_test"] and p["n_train"] == s["n_train"]  # same photos
+            assert s["oof_accuracy"] is not None  # calibrated on out-of-fold scores
             assert 0 <= s["accuracy"] <= 1 and 0 <= s["macro_f1"] <= 1 and 0 <= s["coverage"] <= 1
         assert "mean_accuracy" in probe and "spread_accuracy" in shipped
         assert len(shipped["gain_over_probe"]["per_split"]) == 2
