@@ -31,6 +31,8 @@ class CompiledDecoder:
             raise ValueError("the compiled step implements a tanh/sigmoid LSTM cell with a bias")
         self.bos, self.eos, self.max_steps = int(bos), int(eos), int(max_steps)
         self.sentence_ends = tf.constant(sorted(sentence_ends) or [-1], tf.int32)
+        vocab_size = int(logits_layer.units)
+        self.pad_mask = tf.constant(np.eye(1, vocab_size, 0, dtype=np.float32)[0] * -1e9)
         spec = [tf.TensorSpec((None, None), tf.float32)] * 3 + [tf.TensorSpec((None,), tf.int32),
                                                                tf.TensorSpec((), tf.int32)]
         self._greedy = tf.function(lambda *a: self._loop(*a, greedy=True), input_signature=spec,
@@ -78,7 +80,9 @@ class CompiledDecoder:
             i, f, g, o = tf.split(z, 4, axis=-1)  # Keras LSTM gate order
             c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
             h = tf.sigmoid(o) * tf.tanh(c)
-            nxt = self._next_token(self.logits(h), seed, step, greedy)
+            # PAD (id 0) marks where a row ended, so it is never a token to write.
+            logits = self.logits(h) + self.pad_mask
+            nxt = self._next_token(logits, seed, step, greedy)
             ends = tf.reduce_any(tf.equal(nxt[:, None], self.sentence_ends[None, :]), axis=-1)
             sentences += tf.cast(ends, tf.int32)
             done = tf.equal(nxt, self.eos) | ((limit > 0) & (sentences >= limit))
