@@ -98,7 +98,7 @@ def _catalogue(cfg: dict, seed: int, renders, progress: bool):
     subprocess.run([sys.executable, "-m", "ml.render.catalog", "--out", str(renders), "--count", str(cfg["n_images"]),
                     "--seed", str(seed), "--size", str(cfg["render_size"]), "--spp", str(cfg["spp"]),
                     "--threads", str(os.cpu_count() or 1)] + ([] if progress else ["--quiet"]), check=True)
-    images, labels, scene, paths = training_items(renders, cfg["n_images"])
+    images, labels, scene, paths = training_items(renders, cfg["n_images"], lookalikes=cfg.get("lookalikes", False))
     kinds = [lab["shot"] for lab in scene]
     rng = np.random.default_rng(seed)
     tones = [str(rng.choice(vocab.TONES)) for _ in labels]
@@ -119,7 +119,7 @@ def _catalogue(cfg: dict, seed: int, renders, progress: bool):
 
 def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress: bool = True,
           renders=None, n_images: int | None = None, crops: bool = False, calibrate: str = "kinds",
-          drawings: int | None = None) -> dict:
+          drawings: int | None = None, lookalikes: bool = False) -> dict:
     """Build the catalogue, train both models, save the bundle in ``out``; returns meta."""
     from ml.image_model import ImageAttributeModel
     from ml.listing import ListingGenerator
@@ -131,6 +131,7 @@ def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress:
         cfg["n_images"] = n_images
     if drawings is not None:
         cfg["drawings"] = drawings
+    cfg["lookalikes"] = lookalikes
     started, timings = time.time(), {}
     bar = tqdm(total=5, desc=f"starter-{mode}", disable=not progress, unit="step")
 
@@ -222,9 +223,12 @@ def main(argv=None) -> None:
     ap.add_argument("--calibrate", choices=("kinds", "random"), default="kinds",
                     help="renders: flags calibrated leaving one kind of scene out (default) or on a random fifth")
     ap.add_argument("--drawings", type=int, default=None, help="renders: drawings mixed in (default 600)")
+    ap.add_argument("--lookalikes", action="store_true",
+                    help="renders: learn vermeil and plating as gold, sterling as silver (what a photo shows)")
     args = ap.parse_args(argv)
     meta = train(args.out, tiny=args.tiny, seed=args.seed, cache_dir=args.cache_dir, renders=args.renders,
-                 n_images=args.n_images, crops=args.crops, calibrate=args.calibrate, drawings=args.drawings)
+                 n_images=args.n_images, crops=args.crops, calibrate=args.calibrate, drawings=args.drawings,
+                 lookalikes=args.lookalikes)
     print(f"bundle {meta['version']} written to {args.out} in {meta['timings']['total_s']}s")
     print("validation accuracy per attribute:")
     for attr, acc in meta["metrics"]["image_val_accuracy"].items():

@@ -17,22 +17,28 @@ from PIL import Image
 from ml.render.catalog import load_renders
 
 BROADER = {"metal": {"sterling silver": "silver", "gold vermeil": "gold", "gold plated": "gold"}}
+# Values a photo cannot tell apart: the renderer draws them with the same material (vermeil and
+# plating are tinted gold, sterling is silver), so the starter learns the look, not the hallmark.
+LOOKALIKES = BROADER
 # Crops around the piece, as multiples of its mask's bounding box (with the context around it):
 # real photos are often close-ups, where the piece fills most of the frame.
 CROP_SCALES = (1.4, 2.2)
 
 
-def to_taxonomy(labels: dict, taxonomy=None, partial: bool = False) -> dict | None:
+def to_taxonomy(labels: dict, taxonomy=None, partial: bool = False, lookalikes: bool = False) -> dict | None:
     """``labels`` restricted to ``taxonomy``'s attributes (default: ``ml.taxonomy.DEFAULT``).
 
     An unknown value makes the whole item None, or (``partial``) that value None; an
-    unknown category always makes it None."""
+    unknown category always makes it None. With ``lookalikes``, values a photo cannot tell
+    apart are folded into the one it shows (:data:`LOOKALIKES`)."""
     from ml.taxonomy import DEFAULT
 
     attributes = (taxonomy or DEFAULT).attributes
     out = {}
     for a, values in attributes.items():
         v = labels.get(a)
+        if lookalikes:
+            v = LOOKALIKES.get(a, {}).get(v, v)
         if v not in values:
             v = BROADER.get(a, {}).get(v)
         if v not in values:
@@ -66,12 +72,13 @@ def piece_crops(image: Image.Image, mask: Image.Image, scales=CROP_SCALES) -> li
     return out
 
 
-def training_items(folder, count: int | None = None, taxonomy=None, partial: bool = True) -> tuple:
+def training_items(folder, count: int | None = None, taxonomy=None, partial: bool = True,
+                   lookalikes: bool = False) -> tuple:
     """``(images, labels in the taxonomy, full scene labels, image paths)`` of the usable renders
     among the first ``count`` in ``folder`` (with ``partial``, labels may hold ``None``)."""
     images, labels, scene, paths = [], [], [], []
     for path, lab in load_renders(folder, count):
-        mapped = to_taxonomy(lab, taxonomy, partial)
+        mapped = to_taxonomy(lab, taxonomy, partial, lookalikes)
         if mapped is None:
             continue
         with Image.open(path) as im:

@@ -28,6 +28,10 @@ def test_render_labels_fold_into_a_narrower_taxonomy():
     copper = {"category": "ring", "metal": "copper"}
     assert to_taxonomy(copper, narrow, partial=True) == {"category": "ring", "metal": None}
     assert to_taxonomy({"category": "watch", "metal": "gold"}, narrow, partial=True) is None
+    wide = DEFAULT.subset(("category", "metal"))
+    vermeil = {"category": "ring", "metal": "gold vermeil"}
+    assert to_taxonomy(vermeil, wide) == vermeil  # the default taxonomy names it...
+    assert to_taxonomy(vermeil, wide, lookalikes=True) == {"category": "ring", "metal": "gold"}  # ...a photo does not
 
 
 def _scenes(seed=0, per_kind=60):
