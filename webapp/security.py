@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import request
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from webapp.storage import get_store
 
@@ -65,7 +66,12 @@ def private_response() -> bool:
     """A page for one person (signed in, or answered to an API token): no cache may keep it."""
     if request.endpoint == "static":
         return False
-    return bool(request.headers.get("Authorization")) or current_user.is_authenticated
+    if request.headers.get("Authorization"):
+        return True
+    try:
+        return current_user.is_authenticated
+    except SQLAlchemyError:  # the database is down (a 503 page): who it is for is unknown, so private
+        return True
 
 
 def init_security_headers(app) -> None:
