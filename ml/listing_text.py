@@ -26,6 +26,9 @@ def is_fact(attr: dict) -> bool:
     return attr.get("source") in PEOPLE or bool(attr.get("confirmed"))
 
 
+UNSURE_DETAILS = ("type", "gemstone", "stone_count", "finish", "colour")
+
+
 def writing_values(attributes: dict[str, dict]) -> dict[str, str]:
     """Plain values to write from: every attribute's value, minus model guesses that a fact rules out.
 
@@ -33,6 +36,12 @@ def writing_values(attributes: dict[str, dict]) -> dict[str, str]:
     """
     values = {name: str(a.get("value") or "") for name, a in attributes.items()}
     facts = {name for name, a in attributes.items() if is_fact(a)}
+    # A detail the model is unsure of (flagged "please check") stays out of the text: a seller
+    # checks the category and metal the page flags, but a stone or shape the text asserts is a
+    # confident-sounding claim nobody asked them to check.
+    for name in UNSURE_DETAILS:
+        if name in values and name not in facts and attributes[name].get("flagged"):
+            values.pop(name)
     metal, colour = values.get("metal", ""), values.get("colour", "")
     if colour in TONE_COLOURS and "colour" not in facts and "metal" in facts and metal:
         values["colour"] = METAL_TONE.get(metal, "silver-tone")
