@@ -7,6 +7,7 @@ except the uploads, which go to LocalStack and the real worker.
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
 from tests.browser_checks import DESKTOP, PHONE, SHOTS, check_page
@@ -193,6 +194,22 @@ def noise_png(side: int) -> bytes:
     return out.getvalue()
 
 
+def open_chooser_by_keyboard(page):
+    """Enter on the focused drop zone opens the file chooser. On a loaded machine the first press
+    has been seen to go unanswered (the suite only, never alone), so a second press is allowed,
+    still from the keyboard; two misses fail the test."""
+    for attempt in range(2):
+        try:
+            with page.expect_file_chooser(timeout=15_000) as chooser:
+                page.keyboard.press("Enter")
+            return chooser.value
+        except PlaywrightTimeout:
+            if attempt:
+                raise
+            page.locator(".dropzone").focus()
+    raise AssertionError("unreachable")
+
+
 def test_keyboard_upload_of_a_heic_and_an_oversized_photo_with_facts_set_first(
         browser, live_server, app, worker):
     from tests.support import drawn_ring_heic
@@ -216,9 +233,8 @@ def test_keyboard_upload_of_a_heic_and_an_oversized_photo_with_facts_set_first(
             if page.evaluate("() => document.activeElement.classList.contains('dropzone')"):
                 break
         assert page.evaluate("() => document.activeElement.classList.contains('dropzone')")
-        with page.expect_file_chooser() as chooser:
-            page.keyboard.press("Enter")
-        chooser.value.set_files([
+        chooser = open_chooser_by_keyboard(page)
+        chooser.set_files([
             {"name": "IMG_0001.HEIC", "mimeType": "image/heic", "buffer": drawn_ring_heic()},
             {"name": "huge.png", "mimeType": "image/png", "buffer": big},
         ])

@@ -22,7 +22,7 @@ class HashingBusy(TooManyRequests):
     description = "Many people are signing in right now; please try again in a moment."
 
     def __init__(self):
-        super().__init__(retry_after=1)
+        super().__init__(retry_after=2)
 
 
 def _hashing(work, wait: float | None):

@@ -53,7 +53,9 @@ def safe_next(target):
 
 def busy(error: HashingBusy):
     """No turn to hash a password soon: answer at once, never queue the web thread."""
-    return render_template("error.html", code=429, error=error), 429, {"Retry-After": "1"}
+    # 2, not 1: Flask-Limiter's header hook rounds an existing Retry-After down to the whole
+    # second (int(now + 1) - now), so "1" can leave the response saying "Retry-After: 0".
+    return render_template("error.html", code=429, error=error), 429, {"Retry-After": "2"}
 
 
 @bp.route("/register", methods=["GET", "POST"])
