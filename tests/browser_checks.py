@@ -4,7 +4,9 @@ axe-core comes with the pinned `axe-playwright-python` (requirements-dev.txt), w
 axe.min.js; it is evaluated through the DevTools protocol, so the app's content security
 policy (scripts from our own origin only) does not have to be loosened for it.
 """
+import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import sync_playwright
 
 from tests.support import ROOT
 
@@ -12,6 +14,18 @@ SHOTS = ROOT / "test-artifacts" / "browser"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 _axe = Axe()
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright (it cannot download a browser here)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 def serious_violations(page) -> list[str]:

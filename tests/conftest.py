@@ -32,7 +32,7 @@ RUN_ID = uuid.uuid4().hex[:8]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 # Fixtures defined in other modules, offered to every test without an import.
-pytest_plugins = ["tests.live_server"]
+pytest_plugins = ["tests.live_server", "tests.browser_checks"]
 
 
 # Tiers (pytest.ini): a test using one of these fixtures, even through another fixture, is

@@ -8,24 +8,12 @@ page go to test-artifacts/browser/.
 """
 import re
 
-import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.support import ROOT, drawn_ring_jpeg, emailed_link
+from tests.browser_checks import SHOTS
+from tests.support import drawn_ring_jpeg, emailed_link
 
-SHOTS = ROOT / "test-artifacts" / "browser"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 WORKER_WAIT_MS = 180_000  # the first job loads the models
-
-
-@pytest.fixture(scope="module")
-def browser():
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def shot(page, name):

@@ -9,7 +9,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.support import drawn_ring_jpeg
-from tests.test_browser import WORKER_WAIT_MS, browser, new_page, register, shot  # noqa: F401 (fixture)
+from tests.test_browser import WORKER_WAIT_MS, new_page, register, shot
 
 
 def regenerate_and_wait(page):
@@ -21,7 +21,7 @@ def regenerate_and_wait(page):
     expect(page.get_by_role("button", name=re.compile("Show the new version"))).to_have_count(0)
 
 
-def test_corrections_reach_the_new_text_and_typing_survives_regenerate(browser, live_server, worker):  # noqa: F811
+def test_corrections_reach_the_new_text_and_typing_survives_regenerate(browser, live_server, worker):
     page = new_page(browser, live_server)
     register(page, "facts@example.com")
     page.goto("/products/new")

@@ -8,21 +8,11 @@ import re
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.browser_checks import DESKTOP, PHONE, SHOTS, check_page
+from tests.browser_checks import DESKTOP, PHONE, check_page
 from tests.support import emailed_link
-from tests.test_browser import CHROMIUM_ARGS
 from tests.test_browser import register as register_page
-
-
-@pytest.fixture(scope="module")
-def browser():
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser, base, viewport=DESKTOP):
