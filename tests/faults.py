@@ -74,10 +74,11 @@ class FaultProxy:
                     self._changed.wait_for(lambda: self.mode != "stall")
                 if pair not in self._pairs:
                     break
-                if self.rate:
+                rate = self.rate  # read once: the test may lift the limit while this chunk is sent
+                if rate:
                     for start in range(0, len(data), 1024):
                         dst.sendall(data[start:start + 1024])
-                        time.sleep(1024 / self.rate)
+                        time.sleep(1024 / rate)
                 else:
                     dst.sendall(data)
         except OSError:
