@@ -114,8 +114,12 @@ def user_id(app, email):
 
 def every_page(app) -> list[tuple[str, str, str]]:
     """(name, who, path) for every page a person sees, with data to show on each."""
+    from webapp.label_mappings import set_mapping
+
     pid = seed(app, "maker@example.com", status="in_review")
     published = seed(app, "maker@example.com", status="approved")
+    with app.app_context():
+        set_mapping("category", "pendientes", "earrings")
     return [("landing", None, "/"), ("login", None, "/login"), ("register", None, "/register"),
             ("catalogue", None, "/catalogue/"), ("catalogue-detail", None, f"/catalogue/{published}"),
             ("not-found", None, "/catalogue/999999"), ("search", None, "/catalogue/?q=gold+ring"),
@@ -124,7 +128,8 @@ def every_page(app) -> list[tuple[str, str, str]]:
             ("product", "maker", f"/products/{pid}"), ("settings", "maker", "/account/"),
             ("queue", "admin", "/admin/"), ("review", "admin", f"/admin/products/{pid}"),
             ("audit", "admin", "/admin/audit"), ("dashboard", "admin", "/admin/dashboard"),
-            ("ops", "admin", "/admin/ops"), ("exports", "admin", "/admin/exports")]
+            ("ops", "admin", "/admin/ops"), ("exports", "admin", "/admin/exports"),
+            ("labels", "admin", "/admin/labels")]
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])

@@ -87,6 +87,7 @@ def register_blueprints(app):
     import webapp.admin.audit_log
     import webapp.admin.dashboard
     import webapp.admin.exports
+    import webapp.admin.labels
     import webapp.admin.routes
     import webapp.api.listing_actions
     import webapp.api.routes

@@ -12,7 +12,6 @@ import json
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import select
 from tqdm import tqdm
 
 from webapp.storage import get_store
@@ -194,22 +193,16 @@ def evaluate(labels_csv, images_root, version, out, as_json):
 @click.argument("raw")
 @click.argument("value")
 def map_label(attribute, raw, value):
-    """Read RAW as VALUE for ATTRIBUTE in later imports (e.g. `map category pendientes earrings`)."""
-    from webapp.extensions import db
-    from webapp.training_tables import LabelMapping
-    from workers.training.importer import normalise
+    """Read RAW as VALUE for ATTRIBUTE in later imports (e.g. `map category pendientes earrings`);
+    photos already imported as RAW are relabelled. The same as the /admin/labels page."""
+    from webapp.label_mappings import MappingRefused, set_mapping
 
-    raw_n, value_n = normalise(attribute, raw), normalise(attribute, value)
-    if not raw_n or not value_n:
-        raise click.ClickException("RAW and VALUE must not be empty.")
-    row = db.session.scalar(select(LabelMapping).where(LabelMapping.attribute == attribute,
-                                                       LabelMapping.raw == raw_n))
-    if row is None:
-        db.session.add(LabelMapping(attribute=attribute, raw=raw_n, value=value_n))
-    else:
-        row.value = value_n
-    db.session.commit()
-    click.echo(f"{attribute} {raw_n!r} -> {value_n!r}")
+    try:
+        change = set_mapping(attribute, raw, value)
+    except MappingRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{attribute} {change.raw!r} -> {change.value!r}"
+               + (f" ({change.relabelled} imported photos relabelled)" if change.relabelled else ""))
 
 
 @catalog_cli.command("unmap")
@@ -217,30 +210,30 @@ def map_label(attribute, raw, value):
 @click.argument("raw")
 def unmap_label(attribute, raw):
     """Forget the mapping of RAW for ATTRIBUTE."""
-    from webapp.extensions import db
-    from webapp.training_tables import LabelMapping
-    from workers.training.importer import normalise
+    from webapp.label_mappings import remove_mapping
 
-    row = db.session.scalar(select(LabelMapping).where(LabelMapping.attribute == attribute,
-                                                       LabelMapping.raw == normalise(attribute, raw)))
-    if row is None:
-        raise click.ClickException(f"no mapping for {attribute} {raw!r}")
-    db.session.delete(row)
-    db.session.commit()
-    click.echo(f"{attribute} {raw!r} unmapped")
+    try:
+        change = remove_mapping(attribute, raw)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{attribute} {change.raw!r} unmapped")
 
 
 @catalog_cli.command("mappings")
 @click.option("--json", "as_json", is_flag=True)
 def list_mappings(as_json):
-    """The label mappings imports apply, and the promoted version's values."""
+    """The label mappings imports apply, the imported labels the taxonomy does not know yet,
+    and the promoted version's values."""
     from webapp import taxonomy
-    from workers.training.importer import mappings
+    from webapp.label_mappings import mappings, unknown_values
 
-    found = mappings()
+    found, unknown = mappings(), unknown_values()
     if as_json:
-        click.echo(json.dumps({"mappings": found, "taxonomy": taxonomy.current().to_json()["attributes"]}))
+        click.echo(json.dumps({"mappings": found, "unknown": {a: dict(v) for a, v in unknown.items()},
+                               "taxonomy": taxonomy.current().to_json()["attributes"]}))
         return
     for attribute, table in sorted(found.items()):
         for raw, value in sorted(table.items()):
             click.echo(f"{attribute}: {raw!r} -> {value!r}")
+    for attribute, values in unknown.items():
+        click.echo(f"not in the taxonomy yet, {attribute}: " + ", ".join(f"{v!r} on {n}" for v, n in values))

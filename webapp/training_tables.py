@@ -9,6 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from webapp.extensions import db
 from webapp.models import utcnow
 
+# The attributes a training item can carry a label for: one column each.
+LABEL_ATTRIBUTES = ("category", "metal", "gemstone", "style", "colour")
+
 
 class TrainingItem(db.Model):
     """One labelled photo to learn from, with where it came from.
@@ -38,7 +41,7 @@ class TrainingItem(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     def labels(self) -> dict[str, str | None]:
-        return {a: getattr(self, a) for a in ("category", "metal", "gemstone", "style", "colour")}
+        return {a: getattr(self, a) for a in LABEL_ATTRIBUTES}
 
 
 class LabelMapping(db.Model):

@@ -6,8 +6,9 @@ Each source row becomes one `TrainingItem`, its image copied into object storage
 interrupted run picks up where it stopped. Nothing is dropped silently: a row is refused
 only with a reason, and every label value is counted. Labels are the marketplace's: a value
 the taxonomy does not have yet is kept (and listed as new; the next training adds it), after
-the admin's mapping (``flask catalog map``: ``rings`` -> ``ring``) and the taxonomy's own
-spellings (plurals, claim words such as ``wristwatch``) have had their say.
+the admin's mapping (``/admin/labels`` or ``flask catalog map``: ``rings`` -> ``ring``; the rules
+live in webapp/label_mappings.py) and the taxonomy's own spellings (plurals, claim words such as
+``wristwatch``) have had their say.
 """
 from __future__ import annotations
 
@@ -21,9 +22,9 @@ from sqlalchemy import select
 
 from webapp import taxonomy
 from webapp.extensions import db
-from webapp.training_tables import LabelMapping, TrainingItem
+from webapp.label_mappings import MAX_VALUE, mappings, normalise
+from webapp.training_tables import LABEL_ATTRIBUTES, TrainingItem
 
-OPTIONAL = ("metal", "gemstone", "style", "colour")
 FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": ("webp", "image/webp")}
 
 
@@ -51,7 +52,7 @@ class ImportSummary:
             out.append(f"  mapped {attr} {raw!r} -> {value!r} on {n} rows")
         for (attr, value), n in self.new.most_common():
             out.append(f"  new {attr} {value!r} on {n} rows: kept; the next training adds it to the taxonomy "
-                       f"(or `flask catalog map {attr} {value!r} VALUE` and import again)")
+                       f"(or map it to a known value on /admin/labels or `flask catalog map {attr} {value!r} VALUE`)")
         by_attr = {}
         for (attr, value), n in sorted(self.values.items()):
             by_attr.setdefault(attr, []).append(f"{value} {n}")
@@ -67,23 +68,6 @@ class ImportSummary:
                 "mapped": {f"{a}={r}->{v}": n for (a, r, v), n in self.mapped.items()}}
 
 
-def normalise(attr: str, raw) -> str | None:
-    """Lower-cased, trimmed value (underscores and runs of spaces as one space); '' / None -> None."""
-    value = " ".join(("" if raw is None else str(raw)).replace("_", " ").lower().split())
-    return value or None
-
-
-MAX_VALUE = 40  # the training_items columns' width
-
-
-def mappings() -> dict[str, dict[str, str]]:
-    """The admin's label mappings: ``{attribute: {raw: value}}``."""
-    out: dict[str, dict[str, str]] = {}
-    for m in db.session.scalars(select(LabelMapping)):
-        out.setdefault(m.attribute, {})[m.raw] = m.value
-    return out
-
-
 class CatalogImporter:
     """Adds rows from one source; call :meth:`add` per row, then read :attr:`summary`."""
 
@@ -96,7 +80,7 @@ class CatalogImporter:
 
     def label(self, attr: str, raw) -> str | None:
         """A raw label as the marketplace's value: mapped, a known spelling, or itself (new)."""
-        text = normalise(attr, raw)
+        text = normalise(raw)
         if text is None:
             return None
         return self._mappings.get(attr, {}).get(text) or self._taxonomy.normalise(attr, text) or text
@@ -106,7 +90,7 @@ class CatalogImporter:
         for attr, value in clean.items():
             if value is None:
                 continue
-            text = normalise(attr, raw.get(attr))
+            text = normalise(raw.get(attr))
             if value != text:
                 self.summary.mapped[(attr, text, value)] += 1
             if not self._taxonomy.knows(attr, value):
@@ -119,7 +103,7 @@ class CatalogImporter:
         if source_id in self._done:
             self.summary.already += 1
             return "already imported"
-        clean = {a: normalise(a, labels.get(a)) for a in ("category", *OPTIONAL)}
+        clean = {a: normalise(labels.get(a)) for a in LABEL_ATTRIBUTES}
         if clean["category"] is None:
             return self._skip("missing category", source_id)
         too_long = [a for a, v in clean.items() if v and len(v) > MAX_VALUE]
@@ -146,7 +130,7 @@ class CatalogImporter:
         self.store.write(key, data, content_type)
         db.session.add(TrainingItem(
             source=self.source, source_id=source_id, fingerprint=fingerprint, image_key=key,
-            description=(description or "").strip() or None, tone=normalise("tone", tone),
+            description=(description or "").strip() or None, tone=normalise(tone),
             provenance=provenance, **clean))
         db.session.commit()  # one row at a time: an interrupted import resumes after it
         self._done.add(source_id)
