@@ -107,14 +107,17 @@ class Taxonomy:
         return Taxonomy({a: self.attributes[a] for a in self.attributes if a in set(attributes)},
                         self.types, self.tones, self.excluded, self.claim_terms)
 
-    def extended(self, new_values: dict[str, list[str]]) -> Taxonomy:
-        """New values appended (existing ids keep their place); a new category gets type "other"."""
+    def extended(self, new_values: dict[str, list[str]], types: dict[str, list[str]] | None = None) -> Taxonomy:
+        """New values appended (existing ids keep their place); a new category gets type "other",
+        and ``types`` adds finer types a category may have (``{"bracelet": ["tennis"]}``)."""
         attrs = {a: tuple(v) for a, v in self.attributes.items()}
         for a, values in new_values.items():
             attrs[a] = tuple(dict.fromkeys([*attrs.get(a, ()), *values]))
-        types = dict(self.types)
+        valid_types, types = types or {}, dict(self.types)
         for c in attrs.get("category", ()):
             types.setdefault(c, ("other",))
+        for c, ts in valid_types.items():
+            types[c] = tuple(dict.fromkeys([*types.get(c, ("other",)), *ts]))
         if "type" in attrs:
             attrs["type"] = tuple(dict.fromkeys([*attrs["type"], *(t for ts in types.values() for t in ts)]))
         return Taxonomy(attrs, types, self.tones, self.excluded, self.claim_terms)

@@ -247,11 +247,18 @@ def train_text(base_text, feats0: np.ndarray, full_labels: list[dict], descripti
 def catalogue_taxonomy(base_taxonomy, labels: list[dict], taxonomy=None):
     """The taxonomy a version trains with: the one given (the marketplace's) or the default,
     widened by the base's values and by every value the labels use, restricted to the
-    attributes the base predicts or the labels name."""
-    tax = (taxonomy or DEFAULT).extended({a: list(base_taxonomy.values(a)) for a in base_taxonomy.names})
+    attributes the base predicts or the labels name. A type new to it (or of a new category)
+    becomes valid for the categories the labels give it with; known pairs keep their rules."""
+    tax = (taxonomy or DEFAULT).extended({a: list(base_taxonomy.values(a)) for a in base_taxonomy.names},
+                                         types={c: list(t) for c, t in base_taxonomy.types.items()})
     used = {a for lab in labels for a, v in lab.items() if v}
     new = {a: sorted({lab[a] for lab in labels if lab.get(a)} - set(tax.values(a))) for a in used}
-    tax = tax.extended({a: v for a, v in new.items() if v})
+    types: dict[str, set] = {}
+    for lab in labels:
+        c, t = lab.get("category"), lab.get("type")
+        if c and t and not (tax.knows("category", c) and tax.knows("type", t)):
+            types.setdefault(c, set()).add(t)
+    tax = tax.extended({a: v for a, v in new.items() if v}, types={c: sorted(t) for c, t in types.items()})
     return tax.subset(set(base_taxonomy.names) | used)
 
 

@@ -139,19 +139,19 @@ def source_table(drawn_items, service_env):
     cur = conn.cursor()
     cur.execute(f"CREATE DATABASE {name}")
     cur.execute(f"CREATE TABLE {name}.listings (listing_id INT PRIMARY KEY, photo VARCHAR(255), "
-                "kind VARCHAR(40), metal_name VARCHAR(40), body TEXT)")
+                "kind VARCHAR(40), metal_name VARCHAR(40), body TEXT, surface VARCHAR(40))")
     s3 = boto3.client("s3", endpoint_url=service_env["S3_ENDPOINT_URL"], region_name="us-east-1",
                       aws_access_key_id=service_env["AWS_ACCESS_KEY_ID"],
                       aws_secret_access_key=service_env["AWS_SECRET_ACCESS_KEY"])
     for i, item in enumerate(drawn_items[:6]):
         s3.put_object(Bucket=service_env["S3_BUCKET_NAME"], Key=f"media/shop/{i}.jpg", Body=item["jpeg"])
-        cur.execute(f"INSERT INTO {name}.listings VALUES (%s, %s, %s, %s, %s)",
+        cur.execute(f"INSERT INTO {name}.listings VALUES (%s, %s, %s, %s, %s, %s)",
                     (i + 1, f"shop/{i}.jpg", item["labels"]["category"].upper(), item["labels"]["metal"],
-                     item["description"]))
+                     item["description"], ("Matte", "hammered")[i % 2]))
     s3.put_object(Bucket=service_env["S3_BUCKET_NAME"], Key="media/shop/bad.jpg", Body=b"not an image")
-    cur.executemany(f"INSERT INTO {name}.listings VALUES (%s, %s, %s, %s, %s)",
-                    [(7, "shop/missing.jpg", "ring", "gold", None), (8, "shop/bad.jpg", "ring", None, None),
-                     (9, "shop/0.jpg", "crown", "gold", None)])
+    cur.executemany(f"INSERT INTO {name}.listings VALUES (%s, %s, %s, %s, %s, %s)",
+                    [(7, "shop/missing.jpg", "ring", "gold", None, None), (8, "shop/bad.jpg", "ring", None, None, None),
+                     (9, "shop/0.jpg", "crown", "gold", None, None)])
     conn.commit()
     yield name
     cur.execute(f"DROP DATABASE {name}")
@@ -164,7 +164,7 @@ def test_import_mysql_maps_columns_reads_s3_and_resumes(app, source_table, servi
         monkeypatch.setitem(app.config, key, value)
     mapping = ("--table", "listings", "--id-column", "listing_id", "--image-column", "photo",
                "--category-column", "kind", "--metal-column", "metal_name", "--gemstone-column", "",
-               "--description-column", "body", "--json")
+               "--description-column", "body", "--column", "finish=surface", "--json")
     # Resumable: a run that only saw the first three rows, then the full run.
     partial = last_json(cli(app, "catalog", "import-mysql", "--query",
                             "SELECT listing_id AS id, photo AS image, kind AS category FROM listings "
@@ -179,6 +179,8 @@ def test_import_mysql_maps_columns_reads_s3_and_resumes(app, source_table, servi
         items = db.session.scalars(select(TrainingItem).where(TrainingItem.source == "mysql")).all()
         assert sorted(i.source_id for i in items) == ["1", "2", "3", "4", "5", "6"]
         assert all(i.category == i.category.lower() for i in items)
+        # An attribute beyond the named options, from a column of the marketplace's own name.
+        assert {i.source_id: i.finish for i in items if i.source_id in ("4", "5")} == {"4": "hammered", "5": "matte"}
         assert {i.provenance["image"] for i in items} == {f"shop/{k}.jpg" for k in range(6)}
     again = last_json(cli(app, "catalog", "import-mysql", *mapping))
     assert again["imported"] == 0 and again["already_imported"] == 6

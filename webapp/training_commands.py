@@ -15,6 +15,7 @@ from flask.cli import AppGroup
 from tqdm import tqdm
 
 from webapp.storage import get_store
+from webapp.training_tables import LABEL_ATTRIBUTES
 
 catalog_cli = AppGroup("catalog", help="Import a marketplace's existing catalogue as training data.")
 ml_cli = AppGroup("ml", help="Train, evaluate and version the listing models.")
@@ -30,7 +31,7 @@ def _run_import(source: str, rows, total, as_json: bool) -> None:
 
 @catalog_cli.command("import-folder")
 @click.option("--labels", "labels_csv", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="CSV with path,category[,metal,gemstone,description]")
+              help="CSV with path,category[,metal,gemstone,style,colour,type,finish,stone_count,description,tone]")
 @click.option("--images-root", required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="print the summary as one JSON object")
 def import_folder(labels_csv, images_root, as_json):
@@ -51,16 +52,27 @@ def import_folder(labels_csv, images_root, as_json):
 @click.option("--metal-column", default="metal", show_default=True, help="'' if the table has none")
 @click.option("--gemstone-column", default="gemstone", show_default=True, help="'' if the table has none")
 @click.option("--description-column", default="description", show_default=True, help="'' if none")
+@click.option("--column", "more_columns", multiple=True, metavar="ATTRIBUTE=COLUMN",
+              help="another attribute's column, e.g. --column type=kind --column finish=surface "
+                   f"(any of {', '.join(LABEL_ATTRIBUTES)}); repeatable")
 @click.option("--query", default=None,
-              help="SQL instead of the mapping; must return id, image, category (optional metal, gemstone, "
-                   "description)")
+              help="SQL instead of the mapping; must return id, image, category (optional: any other attribute "
+                   "by its name, description, tone)")
 @click.option("--bucket", default=None, help="bucket of the photos [S3_BUCKET_NAME]")
 @click.option("--prefix", default=None, help="key prefix of the photos [S3_PREFIX]")
 @click.option("--json", "as_json", is_flag=True)
 def import_mysql(table, id_column, image_column, category_column, metal_column, gemstone_column,
-                 description_column, query, bucket, prefix, as_json):
+                 description_column, more_columns, query, bucket, prefix, as_json):
     """Import listings from the marketplace's MySQL (DB_HOST, DB_USER, DB_PASSWORD, DB_NAME), photos from S3."""
     from workers.training.sources import marketplace_rows, mysql_query
+
+    extra = {}
+    for given in more_columns:
+        attribute, _, column = given.partition("=")
+        if attribute not in LABEL_ATTRIBUTES or not column:
+            raise click.BadParameter(f"{given!r}: expected ATTRIBUTE=COLUMN with ATTRIBUTE one of "
+                                     f"{', '.join(LABEL_ATTRIBUTES)}", param_hint="--column")
+        extra[attribute] = column
 
     cfg = current_app.config
     if not cfg["CATALOG_DB_HOST"] or not cfg["CATALOG_DB_NAME"]:
@@ -72,7 +84,7 @@ def import_mysql(table, id_column, image_column, category_column, metal_column, 
     if query is None:
         query = mysql_query(table, {"id": id_column, "image": image_column, "category": category_column,
                                     "metal": metal_column or None, "gemstone": gemstone_column or None,
-                                    "description": description_column or None})
+                                    "description": description_column or None, **extra})
     with marketplace_rows(cfg, query, bucket, prefix) as (rows, total):
         _run_import("mysql", rows, total, as_json)
 

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from webapp.extensions import db
 from webapp.models import utcnow
 
-# The attributes a training item can carry a label for: one column each.
-LABEL_ATTRIBUTES = ("category", "metal", "gemstone", "style", "colour")
+# The attributes a training item can carry a label for, one column each: every attribute of
+# the default taxonomy (ml/taxonomy.py; tests/test_training.py checks none is missing).
+LABEL_ATTRIBUTES = ("category", "metal", "gemstone", "style", "colour", "type", "finish", "stone_count")
 
 
 class TrainingItem(db.Model):
@@ -32,6 +33,9 @@ class TrainingItem(db.Model):
     gemstone: Mapped[str | None] = mapped_column(String(40))
     style: Mapped[str | None] = mapped_column(String(40))
     colour: Mapped[str | None] = mapped_column(String(40))
+    type: Mapped[str | None] = mapped_column(String(40))  # the finer kind within the category (bangle, stud)
+    finish: Mapped[str | None] = mapped_column(String(40))
+    stone_count: Mapped[str | None] = mapped_column(String(40))
     description: Mapped[str | None] = mapped_column(Text)
     tone: Mapped[str | None] = mapped_column(String(20))
     # e.g. {"table": "products", "row": 12} or {"product_id": 3, "edited_fields": [...], "reports": 0}

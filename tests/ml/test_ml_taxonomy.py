@@ -34,6 +34,20 @@ def test_extending_keeps_ids_and_gives_a_new_category_a_type():
     assert Taxonomy.from_json(tax.to_json()) == tax
 
 
+def test_a_catalogues_new_types_become_valid_for_their_category_and_known_pairs_keep_their_rules():
+    from ml.train_catalog import catalogue_taxonomy
+
+    labels = [{"category": "bracelet", "type": "tennis"}, {"category": "ring", "type": "hoop"},
+              {"category": "tiara", "type": "crown"}, {"category": "tiara", "type": None}]
+    tax = catalogue_taxonomy(DEFAULT, labels)
+    assert tax.values("type")[:len(DEFAULT.values("type"))] == DEFAULT.values("type")  # ids kept
+    assert tax.compatible("category", "bracelet", "type", "tennis")
+    assert not tax.compatible("category", "ring", "type", "tennis")
+    assert not tax.compatible("category", "ring", "type", "hoop")  # both known: the default rule stands
+    assert tax.types["tiara"] == ("other", "crown")
+    assert catalogue_taxonomy(tax, []).types == tax.types  # a version's types carry to the next
+
+
 def _expected(a, v, b, w):
     """The rules written out plainly, to check :meth:`Taxonomy.compatible` against."""
     pair = {a: v, b: w}

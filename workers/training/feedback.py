@@ -18,14 +18,16 @@ from webapp.extensions import db
 from webapp.history_tables import InaccuracyReport, ListingDiff
 from webapp.listings.merge import attribute_field, set_by_person
 from webapp.models import Product
-from webapp.training_tables import TrainingItem
+from webapp.training_tables import LABEL_ATTRIBUTES, TrainingItem
 
 
 def trusted_labels(product, threshold: float) -> dict[str, str | None]:
+    """Every attribute a training item labels (webapp/training_tables.py), type, finish and
+    stone count included: the listing's value where a person stands behind it, else None."""
     edited = set(product.edited_fields or [])
     labels = {}
     tax = taxonomy.current()
-    for name in tax.names:
+    for name in LABEL_ATTRIBUTES:
         attr = (product.attributes or {}).get(name) or {}
         value = attr.get("value")
         trusted = set_by_person(attr) or attribute_field(name) in edited \

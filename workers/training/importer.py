@@ -36,6 +36,8 @@ class ImportSummary:
     values: Counter = field(default_factory=Counter)  # (attribute, value) -> rows, after mapping
     new: Counter = field(default_factory=Counter)  # (attribute, value) -> rows; values the taxonomy lacks
     mapped: Counter = field(default_factory=Counter)  # (attribute, raw, value) -> rows
+    # (attribute, value, other attribute, its value) -> rows kept with the finer label left empty
+    contradicting: Counter = field(default_factory=Counter)
     examples: dict = field(default_factory=dict)  # reason -> first few source ids
 
     def skip(self, reason: str, source_id: str) -> None:
@@ -50,6 +52,8 @@ class ImportSummary:
             out.append(f"  skipped {n}: {reason} (e.g. {', '.join(self.examples[reason])})")
         for (attr, raw, value), n in self.mapped.most_common():
             out.append(f"  mapped {attr} {raw!r} -> {value!r} on {n} rows")
+        for (attr, value, other, given), n in self.contradicting.most_common():
+            out.append(f"  {attr} {value!r} left empty on {n} rows: it contradicts {other} {given!r}")
         for (attr, value), n in self.new.most_common():
             out.append(f"  new {attr} {value!r} on {n} rows: kept; the next training adds it to the taxonomy "
                        f"(or map it to a known value on /admin/labels or `flask catalog map {attr} {value!r} VALUE`)")
@@ -65,7 +69,8 @@ class ImportSummary:
             values.setdefault(attr, {})[value] = n
         return {"imported": self.imported, "already_imported": self.already, "skipped": dict(self.skipped),
                 "values": values, "new_values": {f"{a}={v}": n for (a, v), n in self.new.items()},
-                "mapped": {f"{a}={r}->{v}": n for (a, r, v), n in self.mapped.items()}}
+                "mapped": {f"{a}={r}->{v}": n for (a, r, v), n in self.mapped.items()},
+                "left_empty": {f"{a}={v} (contradicts {o}={g})": n for (a, v, o, g), n in self.contradicting.items()}}
 
 
 class CatalogImporter:
@@ -110,6 +115,9 @@ class CatalogImporter:
         if too_long:
             return self._skip(f"label longer than {MAX_VALUE} characters ({', '.join(too_long)})", source_id)
         clean = {a: self.label(a, labels.get(a)) for a in clean}
+        contradicting = self._contradicting(clean)
+        for attr, *_ in contradicting:
+            clean[attr] = None
         try:
             data = read_image()
         except (FileNotFoundError, KeyError):
@@ -137,7 +145,20 @@ class CatalogImporter:
         self._prints.add(fingerprint)
         self.summary.imported += 1
         self._count(labels, clean)
+        self.summary.contradicting.update(contradicting)
         return "imported"
+
+    def _contradicting(self, clean: dict) -> list[tuple[str, str, str, str]]:
+        """Known values of a row that the taxonomy's rules say cannot stand together (a ring that
+        is a hoop, gold that is silver-tone): of each pair, the finer attribute (the later one
+        of LABEL_ATTRIBUTES) is left empty. Values new to the taxonomy have no rules yet."""
+        known = {a: v for a, v in clean.items() if v is not None and self._taxonomy.knows(a, v)}
+        out = []
+        for a, b in self._taxonomy.conflicts(known):
+            finer, other = (a, b) if LABEL_ATTRIBUTES.index(a) > LABEL_ATTRIBUTES.index(b) else (b, a)
+            if finer not in {x for x, *_ in out}:
+                out.append((finer, known[finer], other, known[other]))
+        return out
 
     def _skip(self, reason: str, source_id: str) -> str:
         self.summary.skip(reason, source_id)

@@ -15,13 +15,15 @@ import mysql.connector
 from botocore.exceptions import ClientError
 
 from webapp.storage import s3_credentials
+from webapp.training_tables import LABEL_ATTRIBUTES as COLUMNS
 
-COLUMNS = ("category", "metal", "gemstone", "style", "colour")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def folder_rows(labels_csv, images_root):
-    """Rows of a CSV with ``path,category[,metal,gemstone,description,...]``; paths relative to the root."""
+    """Rows of a CSV with ``path,category`` and any of the other attributes (``metal``, ``type``,
+    ``finish``, ``stone_count``, ...; see webapp/training_tables.py), ``description`` and ``tone``;
+    paths relative to the root."""
     root = Path(images_root).resolve()
     with open(labels_csv, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
@@ -57,7 +59,8 @@ def mysql_query(table: str, columns: dict[str, str | None]) -> str:
 
 
 def mysql_rows(connection, query: str, s3, bucket: str, prefix: str, batch: int = 200):
-    """Rows of ``query`` (columns id, image, category and optional ones) with images from S3."""
+    """Rows of ``query`` (columns id, image, category, optionally any other attribute, description
+    and tone) with images from S3."""
     def reader_for(key):
         def read():
             if not key:
