@@ -3,15 +3,19 @@ a connection goes back to the pool, while transactions still end, reused presign
 catalogue page that still shows each listing's first thumbnail, and a status poll that
 still answers only the job's owner."""
 import threading
+import time
 from contextlib import contextmanager
 
 import requests
-from sqlalchemy import select
+from mysql.connector.constants import ServerCmd
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.pool import NullPool
 
 from tests.factories import ready_product
 from tests.support import register
 from webapp.extensions import db
 from webapp.models import Job, Photo, Product, User, new_id
+from webapp.pool_ping import IDLE_PING_SECONDS
 from webapp.storage import get_store
 
 
@@ -75,6 +79,40 @@ def test_a_rollback_after_a_read_still_ends_the_snapshot(app):
             writer.close()
 
 
+def only_pooled_connection(app):
+    """Empty the app's pool, then make one connection and return it to the pool; its server id."""
+    db.engine.dispose()
+    with db.engine.connect() as connection:
+        return connection.exec_driver_sql("SELECT CONNECTION_ID()").scalar()
+
+
+def test_a_connection_dropped_while_idle_is_replaced_at_checkout(app):
+    """No pre-ping on every checkout, but an idle connection the server dropped never reaches a request."""
+    with app.app_context():
+        dropped = only_pooled_connection(app)
+        with create_engine(db.engine.url, poolclass=NullPool).connect() as killer:  # not from the pool
+            killer.exec_driver_sql(f"KILL {int(dropped)}")
+        time.sleep(IDLE_PING_SECONDS + 0.2)  # idle long enough to be pinged at its next checkout
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT CONNECTION_ID()").scalar() != dropped
+
+
+def test_a_connection_just_back_in_the_pool_is_not_pinged_again(app):
+    with app.app_context():
+        only_pooled_connection(app)
+        raw = db.engine.raw_connection()  # the same connection, back in use at once
+        driver, sent = raw.driver_connection, []
+        original = driver._send_cmd
+        driver._send_cmd = lambda command, *a, **k: sent.append(command) or original(command, *a, **k)
+        raw.close()
+        with db.engine.connect():
+            assert ServerCmd.PING not in sent  # checked out again within the second: no ping
+        time.sleep(IDLE_PING_SECONDS + 0.2)
+        with db.engine.connect():
+            assert ServerCmd.PING in sent  # idle for a while: pinged at checkout
+        driver._send_cmd = original
+
+
 def test_presigned_download_urls_are_reused_and_open(app):
     with app.app_context():
         store = get_store()
@@ -128,8 +166,30 @@ def test_status_poll_answers_the_owner_only(app, client):
     assert other.get(f"/jobs/{job_id}").status_code == 404
     assert app.test_client().get(f"/jobs/{job_id}").status_code in (302, 401)
     assert client.get(f"/jobs/{new_id()}").status_code == 404
+    assert mine.headers["Cache-Control"] == "private, no-store" and "Set-Cookie" not in mine.headers
+    copied = app.test_client()
+    copied.set_cookie("session", client.get_cookie("session").value)
+    assert copied.get(f"/jobs/{job_id}").status_code == 200
     client.post("/logout", data={"csrf_token": token})
     assert client.get(f"/jobs/{job_id}").status_code in (302, 401)  # signed out: no answer
+    assert copied.get(f"/jobs/{job_id}").status_code in (302, 401)  # its session ended on the server
+
+
+def test_status_poll_is_one_query(app, client):
+    """The session's account and version are checked in the poll's own query, not by loading the user first."""
+    register(client)
+    with app.app_context():
+        pid = ready_product("artisan@example.com")
+        job_id = db.session.scalar(select(Job.id).where(Job.product_id == pid))
+        statements = []
+        listen = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        assert client.get(f"/jobs/{job_id}").json["state"] == "ready"
+    finally:
+        with app.app_context():
+            event.remove(db.engine, "before_cursor_execute", listen)
+    assert len(statements) == 1 and "session_version" in statements[0]
 
 
 def test_concurrent_sign_ins_each_get_their_answer(app):

@@ -69,10 +69,13 @@ def configure_proxy(app):
 
 
 def register_extensions(app):
+    from webapp.pool_ping import ping_idle_connections
     from webapp.storage import init_store
     from workers.celery_app import celery_init_app
 
     db.init_app(app)
+    with app.app_context():
+        ping_idle_connections(db.engine)  # instead of pool_pre_ping (webapp/pool_ping.py)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -9,7 +9,7 @@ HSTS is set by webapp/https.py when HTTPS is enforced.
 import logging
 from urllib.parse import urlsplit
 
-from flask import request
+from flask import g, request
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -66,7 +66,7 @@ def private_response() -> bool:
     """A page for one person (signed in, or answered to an API token): no cache may keep it."""
     if request.endpoint == "static":
         return False
-    if request.headers.get("Authorization"):
+    if request.headers.get("Authorization") or g.get("session_account_checked"):
         return True
     try:
         return current_user.is_authenticated

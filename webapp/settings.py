@@ -227,10 +227,12 @@ def engine_options(url: str, timeout: int) -> dict:
     No ROLLBACK from the pool when a connection comes back (``pool_reset_on_return=None``): the
     session has ended its transaction already (Flask-SQLAlchemy closes it after each request and
     task, and SQLAlchemy rolls back a connection's open transaction when it closes), so the
-    pool's own would be a second round trip with nothing to undo. Pre-ping stays: a connection
-    the server or a proxy dropped while idle is replaced at checkout.
+    pool's own would be a second round trip with nothing to undo. No ping at every checkout
+    (``pool_pre_ping``): a connection idle in the pool for a second or more is pinged at checkout
+    and replaced if the server or a proxy dropped it (webapp/pool_ping.py); one in constant use
+    is not pinged again.
     """
-    options = {"pool_pre_ping": True, "pool_recycle": 280, "pool_reset_on_return": None}
+    options = {"pool_pre_ping": False, "pool_recycle": 280, "pool_reset_on_return": None}
     if url.startswith("mysql+mysqlconnector://"):
         options["connect_args"] = {"connection_timeout": timeout}
     return options

@@ -7,7 +7,7 @@ only in the browser that asked.
 import logging
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -15,6 +15,7 @@ from webapp.auth import bp
 from webapp.auth.forms import LoginForm, NewPasswordForm, RegisterForm, ResetRequestForm
 from webapp.auth.links import admin_token, reset_token, user_from_admin_token, user_from_reset
 from webapp.auth.passwords import HashingBusy, hash_password, verify_password
+from webapp.auth.session_account import SESSION_KEY
 from webapp.extensions import db, login_manager
 from webapp.limits import by_address, by_email, failed_sign_in, rate_limit, whole_site
 from webapp.mail import send_mail
@@ -37,7 +38,11 @@ def load_user(session_id):
 
 @bp.before_app_request
 def check_session():
-    """Every request with a session cookie has it checked (and ended ones refused) before the view."""
+    """Every request with a session cookie has it checked (and ended ones refused) before the view,
+    but for a view that checks the session in its own query (webapp/auth/session_account.py)."""
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "checks_own_session", False) and SESSION_KEY in session:
+        return
     current_user.is_authenticated  # noqa: B018  (loads the user through load_user)
 
 

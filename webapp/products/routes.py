@@ -3,12 +3,13 @@ from flask import abort, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import bindparam, select
 
+from webapp.auth.session_account import checks_own_session, session_account, signed_in_account
 from webapp.bounds import database_id
 from webapp.extensions import db
 from webapp.limits import by_account, rate_limit
 from webapp.listings.merge import TEXT_FIELDS, edited, is_low_confidence, threshold
 from webapp.listings.workflow import back_to_draft_if_published, busy_job, latest_generated
-from webapp.models import GeneratedListing, Job, Product
+from webapp.models import GeneratedListing, Job, Product, User
 from webapp.products import bp
 from webapp.products.uploads import UploadRefused, cancel_upload, confirm_upload, start_upload
 from webapp.storage import get_store
@@ -149,31 +150,35 @@ def cancel(job_id):
     return "", 204
 
 
-def session_account_id() -> int | None:
-    """The signed-in account's id, through Flask-Login: its loader also checks that the session
-    has not been ended (webapp/auth/routes.py), which the session cookie alone cannot say."""
-    return current_user.id if current_user.is_authenticated else None
-
-
 # The status poll's one query: the columns status_json() reads, of the job and its listing,
-# for a job whose product the account owns. Built once (the pure-Python driver parses every
-# column sent, and the ORM would build and cache-key a statement on every poll).
+# for a job whose product the session's account owns, while that session has not been ended
+# (the account's session version is the session's). Built once (the pure-Python driver parses
+# every column sent, and the ORM would build and cache-key a statement on every poll).
 POLL_QUERY = (
     select(Job.id, Job.state, Job.kind, Job.error, Job.product_id, GeneratedListing.id.label("listing_id"),
            GeneratedListing.attributes, GeneratedListing.title, GeneratedListing.description,
            GeneratedListing.tags, GeneratedListing.model_version)
-    .join(Product, Product.id == Job.product_id).outerjoin(GeneratedListing, GeneratedListing.job_id == Job.id)
+    .join(Product, Product.id == Job.product_id)
+    .join(User, (User.id == Product.owner_id) & (User.session_version == bindparam("version")))
+    .outerjoin(GeneratedListing, GeneratedListing.job_id == Job.id)
     .where(Job.id == bindparam("job_id"), Product.owner_id == bindparam("owner_id")))
 
 
 @bp.get("/jobs/<job_id>")
+@checks_own_session
 def status(job_id):
-    # The page polls this every second or two while a listing is being written: one query,
-    # and the account from the session (see session_account_id).
-    owner_id = session_account_id()
-    if owner_id is None:
+    # The page polls this every second or two while a listing is being written: one query, which
+    # also checks the session (the account and session version it names), so the user is not
+    # loaded first. No row: not this account's job, or an ended session; Flask-Login tells which.
+    account = session_account()
+    if account is not None:
+        owner_id, version = account
+        row = db.session.execute(POLL_QUERY, {"job_id": job_id, "owner_id": owner_id, "version": version}).first()
+        if row is not None:
+            signed_in_account(owner_id)
+            return jsonify(status_json(row, row if row.listing_id is not None else None))
+    if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
-    row = db.session.execute(POLL_QUERY, {"job_id": job_id, "owner_id": owner_id}).first()
-    if row is None:
-        abort(404)
-    return jsonify(status_json(row, row if row.listing_id is not None else None))
+    if account is None:  # a session from before the account key: the slower path
+        return jsonify(job_status(own_job(job_id)))
+    abort(404)
