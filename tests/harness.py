@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import re
 import shutil
 import signal
 import socket
@@ -64,6 +65,17 @@ def procfile() -> dict[str, str]:
 
 
 # -- process groups ---------------------------------------------------------------------------
+def link_in_log(log_path: Path, email: str, path: str, timeout: float = 30) -> str:
+    """The last `path` link a web process in development logged for `email` (webapp/mail.py
+    writes each email to the log when no SMTP_HOST is set), as a path on the site."""
+    pattern = re.compile(rf"to {re.escape(email)}, .*?https?://[^/\s\\]+({re.escape(path)}[A-Za-z0-9_.\-]+)")
+
+    def found():
+        matches = pattern.findall(log_path.read_text(errors="replace"))
+        return matches[-1] if matches else None
+    return wait_until(found, timeout, f"a {path} link for {email} in {log_path}", interval=0.1)
+
+
 def spawn(args, env: dict, log_path: Path | None = None, cwd: Path = ROOT, **popen) -> subprocess.Popen:
     """Start ``args`` as the leader of a new session (so a new process group), output to ``log_path``.
 

@@ -32,18 +32,23 @@ def new_page(browser, base):
     return page
 
 
-def register(page, email):
+def register(page, email, app):
+    """Register in the browser, then follow the link emailed to the address (which also makes an
+    ADMIN_EMAILS address an admin), as a person does."""
     page.goto("/register")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill("correct horse battery")
     page.get_by_label("Repeat password").fill("correct horse battery")
     page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Check your email to finish")).to_be_visible()
+    page.goto(emailed_link(app, email, "/verify/"))
+    page.get_by_role("button", name="Confirm my address and sign in").click()
     expect(page).to_have_url(re.compile(r"/products$"))
 
 
 def test_upload_edit_review_publish(app, browser, live_server, worker):
     artisan = new_page(browser, live_server)
-    register(artisan, "maker@example.com")
+    register(artisan, "maker@example.com", app)
     shot(artisan, "01-artisan-products-empty")
 
     # Two photos at once, each straight to S3 with its own progress bar, then followed live.
@@ -112,8 +117,7 @@ def test_upload_edit_review_publish(app, browser, live_server, worker):
 
     # The admin approves the edited one and rejects the other with a reason.
     admin = new_page(browser, live_server)
-    register(admin, "admin@example.com")
-    admin.goto(emailed_link(app, "admin@example.com", "/confirm-admin/"))  # proves the address
+    register(admin, "admin@example.com", app)  # the emailed link proves the address: an admin
     admin.get_by_role("link", name="Review", exact=True).click()
     expect(admin.locator("table.queue tbody tr")).to_have_count(2)
     shot(admin, "07-admin-queue")

@@ -21,9 +21,9 @@ def regenerate_and_wait(page):
     expect(page.get_by_role("button", name=re.compile("Show the new version"))).to_have_count(0)
 
 
-def test_corrections_reach_the_new_text_and_typing_survives_regenerate(browser, live_server, worker):
+def test_corrections_reach_the_new_text_and_typing_survives_regenerate(app, browser, live_server, worker):
     page = new_page(browser, live_server)
-    register(page, "facts@example.com")
+    register(page, "facts@example.com", app)
     page.goto("/products/new")
     page.get_by_label("Photos").set_input_files([{"name": "ring.jpg", "mimeType": "image/jpeg",
                                                   "buffer": drawn_ring_jpeg(320)}])

@@ -11,8 +11,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.browser_checks import DESKTOP, PHONE, check_page
-from tests.support import emailed_link
-from tests.test_browser import register as register_page
+from tests.test_browser import register
 
 
 def open_page(browser, base, viewport=DESKTOP):
@@ -40,13 +39,6 @@ def test_landing_page_tells_a_stranger_what_it_is(browser, live_server, viewport
     assert page.errors == [], page.errors  # the favicon is found too
 
 
-def register(page, email, app=None):
-    """Register in the browser; an ADMIN_EMAILS address also follows the link emailed to it."""
-    register_page(page, email)
-    if app is not None and email in app.config["ADMIN_EMAILS"]:
-        page.goto(emailed_link(app, email, "/confirm-admin/"))
-
-
 def seed(app, email, **kwargs) -> int:
     from tests.test_managing_listings import stored_product
 
@@ -58,7 +50,7 @@ def test_delete_dismiss_and_bulk_edit(browser, live_server, app):
     from webapp.models import Job, Product
 
     page = open_page(browser, live_server)
-    register(page, "maker@example.com")
+    register(page, "maker@example.com", app)
     first, second = seed(app, "maker@example.com"), seed(app, "maker@example.com", status="approved")
     # A failed upload (the worker could not read the file) is dismissed from the products page.
     page.goto("/products/new")
@@ -159,7 +151,7 @@ def test_public_page_json_ld_parses_in_the_browser(browser, live_server, app):
     import json
 
     maker = open_page(browser, live_server)
-    register(maker, "maker@example.com")
+    register(maker, "maker@example.com", app)
     maker.goto("/account/")
     maker.get_by_label(re.compile("Shop name")).fill("Hammer & Flame")
     maker.get_by_role("button", name="Save shop name").click()
@@ -216,7 +208,7 @@ def test_keyboard_upload_of_a_heic_and_an_oversized_photo_with_facts_set_first(
     saved_limit, app.config["UPLOAD_MAX_BYTES"] = app.config["UPLOAD_MAX_BYTES"], limit
     try:
         page = open_page(browser, live_server, PHONE)
-        register(page, "maker@example.com")
+        register(page, "maker@example.com", app)
         page.goto("/products/new")
         page.get_by_label("Category").select_option("bracelet")
         page.get_by_label("Metal").select_option("silver")

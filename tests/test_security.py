@@ -17,7 +17,7 @@ import redis
 from sqlalchemy import select, update
 
 from tests.factories import ready_product
-from tests.support import csrf_from, isolated_app, register
+from tests.support import csrf_from, emailed_link, follow_verification_link, isolated_app, register
 from webapp.account.tokens import create_token
 from webapp.extensions import db
 from webapp.history_tables import InaccuracyReport
@@ -112,9 +112,13 @@ def test_session_cookie_is_secure_httponly_and_samesite_in_production(app, servi
         client.environ_base["HTTP_X_FORWARDED_PROTO"] = "https"  # as Heroku's router sends
         token = csrf_from(client.get("/register").get_data(as_text=True))
         # Over HTTPS, Flask-WTF also wants the Referer to name this site.
-        response = client.post("/register", headers={"Referer": "https://localhost/register"}, data={
+        client.post("/register", headers={"Referer": "https://localhost/register"}, data={
             "email": "prod@example.com", "password": "correct horse battery",
             "confirm": "correct horse battery", "csrf_token": token})
+        # Signed in by the emailed link (the outbox: production has no SMTP_HOST here).
+        link = emailed_link(web, "prod@example.com", "/verify/")
+        token = csrf_from(client.get(link).get_data(as_text=True))
+        response = client.post(link, headers={"Referer": f"https://localhost{link}"}, data={"csrf_token": token})
         assert response.status_code == 302
         cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
         attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
@@ -377,6 +381,7 @@ def test_passwords_tokens_and_keys_never_reach_the_logs(app, service_env, caplog
         token = csrf_from(client.get("/register").get_data(as_text=True))
         client.post("/register", data={"email": "logs@example.com", "password": password,
                                        "confirm": password, "csrf_token": token})
+        follow_verification_link(client, "logs@example.com")
         client.post("/logout", data={"csrf_token": csrf_from(client.get("/products/new")
                                                              .get_data(as_text=True))})
         token = csrf_from(client.get("/login").get_data(as_text=True))

@@ -1,5 +1,5 @@
 """Sessions end on the server, passwords can be changed and reset by an expiring link,
-admin addresses are proved by a link, and weak passwords are refused with advice."""
+and weak passwords are refused with advice."""
 import re
 
 import pytest
@@ -106,19 +106,6 @@ def test_a_reset_link_expires(app, client):
         assert visitor.get(link).status_code == 302
     finally:
         app.config["RESET_LINK_TTL"] = 3600
-
-
-def test_an_admin_address_is_an_admin_only_after_its_link_is_followed(app):
-    client = app.test_client()
-    token = csrf_from(client.get("/register").get_data(as_text=True))
-    client.post("/register", data={"email": "admin@example.com", "password": PASSWORD, "confirm": PASSWORD,
-                                   "csrf_token": token})
-    assert client.get("/admin/").status_code == 403  # registered first, proved nothing
-    with app.app_context():
-        assert db.session.scalar(select(User.is_admin).where(User.email == "admin@example.com")) is False
-    assert app.test_client().get("/confirm-admin/forged-token").status_code == 404
-    assert client.get(emailed_link(app, "admin@example.com", "/confirm-admin/")).status_code == 302
-    assert client.get("/admin/").status_code == 200
 
 
 @pytest.mark.parametrize("password", ["password", "12345678", "qwertyuiop", "artisan2024"])

@@ -95,6 +95,7 @@ def register_blueprints(app):
     import webapp.api.listing_actions
     import webapp.api.routes
     import webapp.auth.routes
+    import webapp.auth.signup
     import webapp.catalog.routes
     import webapp.landing.routes
     import webapp.ops.routes

@@ -35,6 +35,9 @@ class User(UserMixin, db.Model):
     # Shown to customers on the artisan's listings and shop page; never their email.
     shop_name: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the owner of the address follows an emailed link (registration or password
+    # reset); an account without it cannot sign in (webapp/auth/signup.py).
+    email_verified_at: Mapped[datetime | None]
 
     products: Mapped[list[Product]] = relationship(back_populates="owner", foreign_keys="Product.owner_id")
 
@@ -45,6 +48,10 @@ class User(UserMixin, db.Model):
     def get_id(self) -> str:
         """Flask-Login's "alternative token": the id and the session version (webapp/auth/routes.py)."""
         return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     def end_sessions(self) -> None:
         """Every session cookie made before this stops working at its next request."""

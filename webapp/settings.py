@@ -154,7 +154,7 @@ def load_settings(env=None):
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
-        # --- Email (webapp/mail.py): password resets and admin address checks ---
+        # --- Email (webapp/mail.py): address verification and password resets ---
         "SMTP_HOST": env.get("SMTP_HOST", ""),
         "SMTP_PORT": int(env.get("SMTP_PORT") or 587),
         "SMTP_USER": env.get("SMTP_USER", ""),
@@ -162,8 +162,10 @@ def load_settings(env=None):
         "SMTP_STARTTLS": _bool(env.get("SMTP_STARTTLS"), default=True),
         "MAIL_FROM": env.get("MAIL_FROM", "Jewellery AI <no-reply@localhost>"),
         "RESET_LINK_TTL": int(env.get("RESET_LINK_TTL", 3600)),
+        "VERIFY_LINK_TTL": int(env.get("VERIFY_LINK_TTL", 86400)),
         "RATELIMIT_RESET": env.get("RATELIMIT_RESET", "5 per hour"),
-        # An address listed here becomes an admin only once its owner follows the link sent to it.
+        # An address listed here becomes an admin only once its owner proves it: the link sent
+        # at registration (or a password reset link) is followed.
         "ADMIN_EMAILS": [e.strip().lower() for e in env.get("ADMIN_EMAILS", "").split(",") if e.strip()],
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
         # --- Operations (webapp/ops, webapp/metrics.py, webapp/logging_setup.py) ---

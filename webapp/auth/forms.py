@@ -34,6 +34,15 @@ class ResetRequestForm(FlaskForm):
     submit = SubmitField("Send me a link")
 
 
+class ResendForm(ResetRequestForm):
+    submit = SubmitField("Send the link again")
+
+
+class VerifyForm(FlaskForm):
+    """One button: a mail scanner that opens the link verifies nothing and signs nobody in."""
+    submit = SubmitField("Confirm my address and sign in")
+
+
 class NewPasswordForm(FlaskForm):
     """Setting a password from a reset link; `known_email` feeds the strength check."""
     password = PasswordField("New password", validators=[DataRequired(), Length(max=128), StrongPassword()])
