@@ -13,7 +13,7 @@ from webapp.account.tokens import create_token
 from webapp.extensions import db
 from webapp.listings.reruns import request_regeneration
 from webapp.listings.workflow import WorkflowError
-from webapp.models import Job, Photo, User
+from webapp.models import Job, Photo, Product, User
 from webapp.storage import get_store
 
 UPLOAD = {"filename": "r.jpg", "content_type": "image/jpeg", "size": 1000}
@@ -92,6 +92,54 @@ def test_the_regeneration_quota_counts_across_products(quota_app):
         third = db.session.scalar(select(Job).where(Job.product_id == products[2])).product
         with pytest.raises(WorkflowError, match="2 new versions in the last hour"):
             request_regeneration(third, "playful", "short")
+
+
+def at_once(n, request):
+    """`request()` from n threads released together (real parallel requests to MariaDB); their statuses."""
+    start, statuses = threading.Barrier(n), []
+
+    def one():
+        start.wait()
+        statuses.append(request())
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(statuses)
+
+
+@pytest.mark.parametrize("quota_app, allowed", [({"QUOTA_UPLOADS_PER_HOUR": 3}, 3), ({"QUOTA_PRODUCTS": 2}, 2)],
+                         indirect=["quota_app"], ids=["uploads-per-hour", "products"])
+def test_parallel_uploads_at_the_edge_of_a_quota_get_no_further(quota_app, allowed):
+    register(quota_app.test_client(), "edge@example.com")
+    headers = token_for(quota_app, "edge@example.com")
+    statuses = at_once(12, lambda: quota_app.test_client().post(
+        "/api/v1/uploads", headers=headers, json=UPLOAD).status_code)
+    assert statuses == [201] * allowed + [422] * (12 - allowed)
+    with quota_app.app_context():
+        owner = db.session.scalar(select(User.id).where(User.email == "edge@example.com"))
+        assert db.session.scalar(select(func.count(Job.id)).join(Product).where(Product.owner_id == owner)) == allowed
+
+
+@pytest.mark.parametrize("quota_app", [{"QUOTA_REGENERATIONS_PER_HOUR": 2, "CELERY_QUEUE": "regen-quota-unread"}],
+                         indirect=True)
+def test_parallel_regenerations_at_the_edge_of_the_quota_get_no_further(quota_app):
+    register(quota_app.test_client(), "edge-regen@example.com")
+    headers = token_for(quota_app, "edge-regen@example.com")
+    with quota_app.app_context():
+        products = iter([ready_product("edge-regen@example.com") for _ in range(8)])  # one request each
+    lock = threading.Lock()
+
+    def ask():
+        with lock:
+            product_id = next(products)
+        return quota_app.test_client().post(f"/api/v1/products/{product_id}/regenerate", headers=headers,
+                                            json={"tone": "playful", "length": "short"}).status_code
+    statuses = at_once(8, ask)
+    assert statuses.count(202) == 2 and len(statuses) == 8
+    with quota_app.app_context():
+        assert db.session.scalar(select(func.count(Job.id)).where(Job.kind == "regenerate")) == 2
 
 
 def test_the_database_holds_one_regeneration_per_product(app, client):
