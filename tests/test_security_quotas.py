@@ -2,6 +2,7 @@
 database, and uploaded objects no row points to removed once their form has expired."""
 import threading
 import time
+import uuid
 
 import pytest
 from sqlalchemy import func, select, update
@@ -187,7 +188,7 @@ def test_simultaneous_regeneration_requests_make_one_job(app, client, quota_app)
             Job.product_id == product_id, Job.kind == "regenerate")) == 1
 
 
-def test_an_upload_form_replayed_after_its_job_is_done_leaves_nothing_behind(app, client, worker):
+def test_an_upload_form_replayed_after_its_job_is_done_is_deleted_at_the_next_sweep(app, client, worker):
     from workers.orphans import sweep_orphan_uploads
 
     csrf = register(client, "replay@example.com")
@@ -200,20 +201,74 @@ def test_an_upload_form_replayed_after_its_job_is_done_leaves_nothing_behind(app
         kept = db.session.scalars(select(Photo.object_key)).all() + \
             db.session.scalars(select(Photo.thumbnail_key)).all()
         assert original not in kept and get_store().head(original) is None  # replaced by its clean copy
+        copies = {key: get_store().read(key) for key in kept}
     replay = post_to_storage(client, body["upload"], b"\xff\xd8" + b"x" * 50_000, "r.jpg", "image/jpeg")
     assert replay.status_code in (200, 201, 204)  # S3 cannot make a presigned POST single-use
     with app.app_context():
-        assert get_store().head(original) is not None
-        assert sweep_orphan_uploads() == 0  # its form may still be valid: kept for now
+        store = get_store()
+        assert store.head(original) is not None
+        assert sweep_orphan_uploads() >= 1  # at once, its form still valid: its job is done
+        assert store.head(original) is None
+        assert {key: store.read(key) for key in kept} == copies  # the photo's copies untouched
+
+
+@pytest.mark.parametrize("quota_app", [{"CELERY_QUEUE": "replay-before-processing-unread"}], indirect=True)
+def test_an_upload_form_replayed_between_confirm_and_processing_cannot_swap_the_photo(app, quota_app, worker):
+    """The confirmed key is the form's key until the worker has run: a replay there would
+    have the worker describe (and keep) bytes the artisan never confirmed."""
+    from webapp import job_lifecycle
+
+    client = quota_app.test_client()  # confirms onto a queue no worker reads: the job waits
+    csrf = register(client, "swap@example.com")
+    body, _ = upload_photo(client, csrf, drawn_ring_jpeg(320))
+    assert client.post(body["confirm_url"], headers={"X-CSRFToken": csrf}).status_code == 202
+    replay = post_to_storage(client, body["upload"], drawn_ring_jpeg(400), "r.jpg", "image/jpeg")
+    assert replay.status_code in (200, 201, 204)  # LocalStack, as S3: the object is overwritten
+    with app.app_context():
+        job = db.session.get(Job, body["job_id"])
+        job_lifecycle.send_job(job)  # now to the session's worker
+    state = wait_for_job(client, body["status_url"])
+    assert state["state"] == "failed" and "sent again after it was confirmed" in state["error"], state
+    with app.app_context():
+        photo = db.session.get(Job, body["job_id"]).photo
+        assert photo.width is None and photo.thumbnail_key is None  # nothing of the replay was kept
+        assert get_store().head(body["upload"]["fields"]["key"]) is None
+
+
+def test_an_unprocessed_original_no_row_points_to_waits_until_its_form_has_expired(app):
+    from workers.orphans import sweep_orphan_uploads
+
+    key = f"media/uploads/1/{uuid.uuid4().hex}.jpg"  # its row may still be on its way
+    with app.app_context():
+        store = get_store()
+        store.write(key, b"\xff\xd8 bytes", "image/jpeg")
+        sweep_orphan_uploads()
+        assert store.head(key) is not None  # its form may still be valid
         app.config.update(UPLOAD_URL_TTL=1, REAPER_UPLOAD_GRACE=0)
         try:
             time.sleep(2.1)
-            assert sweep_orphan_uploads() >= 1  # (other tests' leftovers in the shared bucket too)
+            sweep_orphan_uploads()
         finally:
             app.config.update(UPLOAD_URL_TTL=600, REAPER_UPLOAD_GRACE=300)
-        store = get_store()
-        assert store.head(original) is None
-        assert all(store.head(key) is not None for key in kept)  # the photo's copies stay
+        assert store.head(key) is None
+
+
+def test_a_store_read_pinned_to_an_etag_refuses_other_bytes(app, tmp_path):
+    """Both stores: S3 (LocalStack) by If-Match, the local folder by the same MD5 ETag."""
+    from webapp.storage.errors import ObjectChanged
+    from webapp.storage.local import LocalStore
+
+    with app.app_context():
+        stores = [get_store(), LocalStore(tmp_path, "k")]
+    for store in stores:
+        key = f"media/uploads/1/{uuid.uuid4().hex}.jpg"
+        store.write(key, b"first bytes", "image/jpeg")
+        etag = store.head(key)["etag"]
+        assert store.read(key, if_match=etag) == b"first bytes"
+        store.write(key, b"other bytes", "image/jpeg")
+        with pytest.raises(ObjectChanged):
+            store.read(key, if_match=etag)
+        store.delete(key)
 
 
 def test_the_local_store_lists_its_objects_for_the_sweep(tmp_path):

@@ -126,6 +126,9 @@ class Photo(db.Model):
     width: Mapped[int | None]
     height: Mapped[int | None]
     thumbnail_key: Mapped[str | None] = mapped_column(String(512))
+    # The upload's ETag when it was confirmed: the worker reads only those bytes, so a signed
+    # form replayed before processing cannot swap the photo (None once the clean copy replaced it).
+    upload_etag: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     product: Mapped[Product] = relationship(back_populates="photos")

@@ -25,6 +25,7 @@ from webapp.logging_setup import bind_log_ids
 from webapp.metrics import INFERENCE_SECONDS, JOBS_FINISHED, UPLOAD_TO_READY_SECONDS
 from webapp.models import Job, utcnow
 from webapp.storage import get_store
+from webapp.storage.errors import ObjectChanged
 from workers import result_writer
 from workers.concurrency import Deadline, concurrently
 from workers.explain import queue_heatmap
@@ -34,6 +35,8 @@ from workers.result_writer import Done, Prepared, reset_session
 
 log = logging.getLogger(__name__)
 
+# The job fails (and the object is deleted) rather than describe bytes nobody confirmed.
+REPLACED = "The photo was sent again after it was confirmed, so it may not be yours; please upload it again."
 STEPS = ("photos read", "models", "copies stored", "listings written", "originals deleted")
 
 
@@ -172,16 +175,19 @@ def prepare_all(claims: dict[str, int], deadline: Deadline) -> dict:
             out[job_id] = LookupError(f"job {job_id} is gone")
             continue
         plans.append(Prepared(job_id, attempt, job.product_id, job.photo_id, job.queued_at,
-                              job.photo.object_key, None, generation_options(job)))
+                              job.photo.object_key, None, generation_options(job), job.photo.upload_etag))
     db.session.commit()  # no transaction (and no row lock) held while storage and the models run
 
-    def fetch(key: str):
-        data = store.read(key, max_bytes=max_bytes)
+    def fetch(plan: Prepared):
+        try:
+            data = store.read(plan.source_key, max_bytes=max_bytes, if_match=plan.source_etag)
+        except ObjectChanged:  # its signed form was sent again after the upload was confirmed
+            raise BadPhoto(REPLACED) from None
         if len(data) > max_bytes:
             raise BadPhoto("The photo is larger than allowed.")
         return decode_photo(data)
 
-    images = concurrently(fetch, [plan.source_key for plan in plans], deadline)
+    images = concurrently(fetch, plans, deadline)
     for plan, image in zip(plans, images, strict=True):
         if isinstance(image, BadPhoto):
             bind_log_ids(job_id=plan.job_id)

@@ -30,6 +30,7 @@ class Prepared:
     source_key: str
     image: object
     options: dict
+    source_etag: str | None = None  # the upload's ETag at confirm (Photo.upload_etag)
 
 
 @dataclass
@@ -126,6 +127,7 @@ def _record(job: Job, item: Done, elapsed: float) -> None:
     photo.thumbnail_key = copies.thumb_key
     if copies.clean_size is not None:
         photo.object_key, photo.content_type, photo.size_bytes = copies.clean_key, "image/jpeg", copies.clean_size
+        photo.upload_etag = None  # the clean copy is the worker's own: no form writes its key
     db.session.add(GeneratedListing(
         job=job, attributes=result["attributes"], title=result["title"],
         description=result["description"], tags=result["tags"],

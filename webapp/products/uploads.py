@@ -91,6 +91,8 @@ def confirm_upload(job: Job) -> Job:
         job_lifecycle.fail(job, "The photo is empty or larger than allowed.")
         return job
     job.photo.size_bytes = head["size"]
+    # The form can be sent again until it expires: the worker reads only what was confirmed.
+    job.photo.upload_etag = head.get("etag")
     job_lifecycle.queue(job)
     UPLOADS_CONFIRMED.inc()
     log.info("upload confirmed, job %s queued", job.id)

@@ -14,11 +14,18 @@ from pathlib import Path
 
 from flask import url_for
 
+from webapp.storage.errors import ObjectChanged
+
 
 class PolicyError(Exception):
     def __init__(self, status, code, message):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+def _etag(data: bytes) -> str:
+    """S3's ETag for an object written in one piece: the MD5 of its bytes, quoted."""
+    return f'"{hashlib.md5(data, usedforsecurity=False).hexdigest()}"'
 
 
 class LocalStore:
@@ -79,11 +86,16 @@ class LocalStore:
             return None
         meta = path.with_name(path.name + ".type")
         return {"size": path.stat().st_size,
-                "content_type": meta.read_text() if meta.exists() else ""}
+                "content_type": meta.read_text() if meta.exists() else "",
+                "etag": _etag(path.read_bytes())}
 
-    def read(self, key, max_bytes=None):
+    def read(self, key, max_bytes=None, if_match=None):
+        """As S3Store.read: with `if_match`, only if the object's ETag is still that."""
         with open(self._path(key), "rb") as fh:
-            return fh.read(max_bytes + 1 if max_bytes else -1)
+            data = fh.read()
+        if if_match and _etag(data) != if_match:
+            raise ObjectChanged(key)
+        return data[:max_bytes + 1] if max_bytes else data
 
     def write(self, key, data, content_type):
         path = self._path(key)

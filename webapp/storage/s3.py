@@ -5,6 +5,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from webapp.storage.errors import ObjectChanged
+
 
 class S3Store:
     kind = "s3"
@@ -51,11 +53,20 @@ class S3Store:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise
-        return {"size": meta["ContentLength"], "content_type": meta.get("ContentType", "")}
+        return {"size": meta["ContentLength"], "content_type": meta.get("ContentType", ""),
+                "etag": meta.get("ETag")}
 
-    def read(self, key, max_bytes=None):
+    def read(self, key, max_bytes=None, if_match=None):
+        """The object's bytes (at most max_bytes + 1); with `if_match`, only if its ETag is still that."""
         extra = {"Range": f"bytes=0-{max_bytes}"} if max_bytes else {}
-        return self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"].read()
+        if if_match:
+            extra["IfMatch"] = if_match
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=key, **extra)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+                raise ObjectChanged(key) from None
+            raise
 
     def write(self, key, data, content_type):
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
