@@ -11,7 +11,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.browser_checks import DESKTOP, PHONE, check_page
-from tests.test_browser import register
+from tests.support import emailed_link
+from tests.test_browser import register, start_registration
 
 
 def open_page(browser, base, viewport=DESKTOP):
@@ -133,6 +134,14 @@ def test_every_page_fits_a_phone_and_passes_axe(browser, live_server, app, viewp
     people[None] = open_page(browser, live_server, viewport)
     size = "phone" if viewport is PHONE else "desktop"
     failures = []
+    newcomer = people["newcomer"] = open_page(browser, live_server, viewport)
+    start_registration(newcomer, f"newcomer-{size}@example.com")
+    try:  # the pages between registering and the first sign-in
+        check_page(newcomer, f"30-{size}-check-email")
+        newcomer.goto(emailed_link(app, f"newcomer-{size}@example.com", "/verify/"))
+        check_page(newcomer, f"30-{size}-verify")
+    except AssertionError as exc:
+        failures.append(str(exc))
     for name, who, path in every_page(app):
         page = people[who]
         page.goto(path)
