@@ -78,6 +78,21 @@ def test_registering_a_new_or_a_taken_address_gives_the_same_answer_after_the_sa
     assert "/verify/" in mails_to(app, "new@example.com")[-1].get_content()
 
 
+def test_account_numbers_advance_the_same_past_a_new_or_a_taken_address(app):
+    """Shops show "Artisan #<id>": had a taken address used no id, an attacker registering
+    their own accounts around someone's address would read the answer in their own numbers."""
+    verified_account(app, "taken@example.com")
+
+    def gap_around(middle):
+        post_register(app, f"before-{middle}")
+        post_register(app, middle)
+        post_register(app, f"after-{middle}")
+        with app.app_context():
+            ids = {email: id_ for email, id_ in db.session.execute(select(User.email, User.id))}
+        return ids[f"after-{middle}"] - ids[f"before-{middle}"]
+    assert gap_around("fresh@example.com") == gap_around("taken@example.com")
+
+
 def test_an_account_signs_in_only_after_its_emailed_link_is_followed(app):
     post_register(app, "maker@example.com")
     laptop = app.test_client()

@@ -78,18 +78,18 @@ def register():
         password_hash = hash_password(form.password.data, current_app.config["PASSWORD_HASH_WAIT"])
     except HashingBusy as error:  # for a taken address too: the same work, the same time
         return busy_page(error)
-    user = db.session.scalar(select(User).where(User.email == email))
-    if user is None:
-        user = User(email=email, password_hash=password_hash)
-        db.session.add(user)
-        try:
-            db.session.commit()
-        except IntegrityError:  # registered a moment ago by another request
-            db.session.rollback()
-            user = db.session.scalar(select(User).where(User.email == email))
-        else:
-            send_verification(user)
-            return check_email_page(email)
+    # The insert is tried for a taken address too (the unique index refuses it): both answers
+    # cost a hash and an insert, and two registrations at once make one account.
+    user = User(email=email, password_hash=password_hash)
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        user = db.session.scalar(select(User).where(User.email == email))
+    else:
+        send_verification(user)
+        return check_email_page(email)
     if user.is_verified:
         send_already_registered(user)
     else:
