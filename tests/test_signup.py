@@ -1,4 +1,5 @@
 """Registration is no account oracle, and an account signs in only once its address is proven."""
+import logging
 import os
 import re
 import subprocess
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from tests.harness import ROOT, create_database, drop_database
-from tests.support import csrf_from, emailed_link, follow_verification_link, register
+from tests.support import csrf_from, emailed_link, follow_verification_link, isolated_app, register
 from webapp.extensions import db
 from webapp.models import User, utcnow
 
@@ -186,6 +187,19 @@ def test_create_admin_makes_an_account_that_signs_in(app):
     client = app.test_client()
     assert sign_in(client, "ops@example.com").status_code == 302
     assert client.get("/admin/").status_code == 200
+
+
+def test_production_without_smtp_says_at_start_that_nobody_can_finish_registering(service_env, caplog):
+    production = {**service_env, "APP_ENV": "production", "SECRET_KEY": "prod-" + uuid.uuid4().hex,
+                  "METRICS_TOKEN": "scrape"}
+    with caplog.at_level(logging.WARNING, logger="webapp.mail"), isolated_app(production):
+        pass
+    assert "nobody can finish registering" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="webapp.mail"), \
+            isolated_app({**production, "SMTP_HOST": "smtp.example.com"}):
+        pass
+    assert "nobody can finish registering" not in caplog.text
 
 
 def test_registering_through_the_helper_signs_in(client):

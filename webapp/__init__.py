@@ -69,6 +69,7 @@ def configure_proxy(app):
 
 
 def register_extensions(app):
+    from webapp.mail import warn_without_mail
     from webapp.pool_ping import ping_idle_connections
     from webapp.storage import init_store
     from workers.celery_app import celery_init_app
@@ -78,6 +79,7 @@ def register_extensions(app):
         ping_idle_connections(db.engine)  # instead of pool_pre_ping (webapp/pool_ping.py)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
+    warn_without_mail(app)
     login_manager.init_app(app)
     init_store(app)
     celery_init_app(app)

@@ -1,4 +1,4 @@
-"""Email for password resets and admin checks: SMTP when SMTP_HOST is set, else the log.
+"""Email for address verification and password resets: SMTP when SMTP_HOST is set, else the log.
 
 In development the message (with its link) is written to the log, so a reset works with
 no mail server. In production without SMTP the link is not logged (a link in the logs is
@@ -12,6 +12,13 @@ from email.message import EmailMessage
 from flask import current_app
 
 log = logging.getLogger(__name__)
+
+
+def warn_without_mail(app) -> None:
+    """Say at start when production can send no email: nobody could finish registering."""
+    if app.config["APP_ENV"] == "production" and not app.config["SMTP_HOST"]:
+        log.warning("SMTP_HOST is not set: no email is sent, so nobody can finish registering (the link "
+                    "emailed at registration) or reset a password; set the SMTP_* settings")
 
 
 def send_mail(to: str, subject: str, body: str) -> None:
