@@ -31,6 +31,6 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
 def child_exit(server, worker):
     """A web process is gone: drop its live gauges from the multi-process metrics."""
-    from prometheus_client import multiprocess
+    from prometheus_client import multiprocess  # noqa: PLC0415  (lazy: after prepare_metrics_dir chose the folder)
 
     multiprocess.mark_process_dead(worker.pid)

@@ -21,6 +21,10 @@ from pathlib import Path
 from bench.end_to_end import photos
 from bench.inference import default_bundle
 from bench.stats import emit, summary, target
+from tests.harness import stop_group
+from tests.support import register, start_worker, upload_photo
+from webapp import create_app
+from webapp.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 NO_SERVERS = {"DATABASE_URL": "", "DB_HOST": "", "REDIS_URL": "", "S3_BUCKET_NAME": "", "CELERY_BROKER_URL": "",
@@ -32,15 +36,11 @@ BROWSER_PARALLEL, BROWSER_SPACING_S = 3, 0.4  # static/js/upload.js sends 3 at o
 
 def batch_latencies(bundle: str, poll: float, n: int) -> list[float]:
     """Seconds from each photo's confirm to its listing being ready, n photos sent at once."""
-    from tests.harness import stop_group
-    from tests.support import register, start_worker, upload_photo
-
     instance = Path(tempfile.mkdtemp(prefix="bench-embedded-"))
     env = {**NO_SERVERS, "INSTANCE_PATH": str(instance), "MODEL_DIR": bundle,
            "FOLDER_BROKER_POLL_SECONDS": str(poll)}
     subprocess.run([sys.executable, "-m", "flask", "--app", "webapp:create_app", "db", "upgrade"],
                    cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True)
-    from webapp import create_app
 
     app = create_app({"TESTING": True, "RATELIMIT_ENABLED": False}, env=env)
     worker = start_worker(env, timeout=300)
@@ -65,8 +65,6 @@ def batch_latencies(bundle: str, poll: float, n: int) -> list[float]:
 
 
 def _send(client, token, data) -> str:
-    from tests.support import upload_photo
-
     body = upload_photo(client, token, data)[0]
     client.post(body["confirm_url"], headers={"X-CSRFToken": token})
     return body["status_url"]
@@ -91,7 +89,6 @@ def main() -> None:
     parser.add_argument("--bundle", default=default_bundle())
     parser.add_argument("--photos", type=int, default=12)
     args = parser.parse_args()
-    from webapp.settings import load_settings
 
     tuned = load_settings({})["FOLDER_BROKER_POLL_SECONDS"]
     # One stack after the other, on the same machine within a minute of each other.

@@ -25,14 +25,16 @@ import requests
 from bench.inference import default_bundle
 from bench.stack import ResourceSampler, Stack
 from bench.stats import emit, summary, target
+from ml.starter_catalog import generate_catalog
+from webapp.account.tokens import create_token
+from webapp.extensions import db
+from webapp.models import Job, User
 
 LEVELS = (1, 8, 32)
 
 
 def photos(n: int = 12) -> list[bytes]:
     """Drawn jewellery as JPEG files of a phone-photo-like size."""
-    from ml.starter_catalog import generate_catalog
-
     out = []
     for item in generate_catalog(n, seed=11, image_size=480):
         buf = io.BytesIO()
@@ -42,10 +44,6 @@ def photos(n: int = 12) -> list[bytes]:
 
 
 def seed_tokens(stack: Stack, n: int) -> list[str]:
-    from webapp.account.tokens import create_token
-    from webapp.extensions import db
-    from webapp.models import User
-
     app = stack.app()
     tokens = []
     with app.app_context():
@@ -109,9 +107,6 @@ def load_level(web: str, tokens: list[str], artisans: int, per_artisan: int, ima
 
 def mean_batch(app, job_ids: list[str]) -> float:
     """Jobs per task that ran them: a batched job carries the id of the task that took it."""
-    from webapp.extensions import db
-    from webapp.models import Job
-
     with app.app_context():
         tasks = {db.session.get(Job, j).task_id for j in job_ids}
         db.session.remove()

@@ -21,6 +21,8 @@ from PIL import Image
 
 from bench.inference import default_bundle
 from bench.stats import emit
+from ml.gradcam import category_heatmap
+from ml.render.catalog import render_item
 
 
 def centred_blob(side: int) -> np.ndarray:
@@ -40,15 +42,13 @@ def scores(heat: np.ndarray, mask: np.ndarray) -> tuple[float, bool]:
 
 def scenes(renders: Path | None, n: int):
     """(photo, mask as the model sees it: padded to a square like the photo) for n scenes."""
-    from ml.image_model import to_square
+    from ml.image_model import to_square  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     for i in range(n):
         if renders is not None:
             photo = Image.open(renders / f"{i:06d}.jpg").convert("RGB")
             mask = Image.open(renders / f"{i:06d}_mask.png").convert("L")
         else:
-            from ml.render.catalog import render_item
-
             img, m, _ = render_item(i, size=192, spp=16)
             photo, mask = Image.fromarray(np.asarray(img)), Image.fromarray(m.astype(np.uint8) * 255)
         side = max(photo.size)
@@ -64,8 +64,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    from ml.gradcam import category_heatmap
-    from ml.listing import ListingGenerator
+    from ml.listing import ListingGenerator  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     model = ListingGenerator.load(args.bundle).image_model
     cam_share, cam_hit, blob_share, blob_hit, area = [], [], [], [], []

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.stats import emit, repeat, summary, target
+from ml.starter_catalog import generate_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,9 +33,8 @@ def per_item_ms(seconds: list[float], n: int) -> list[float]:
 
 
 def image_part(bundle: str, quick: bool) -> dict:
-    from ml.image_model import ImageAttributeModel, to_square
-    from ml.starter_catalog import generate_catalog
-    from ml.tf_setup import keras
+    from ml.image_model import ImageAttributeModel, to_square  # noqa: PLC0415  (lazy: loads TensorFlow; bench.run imports this module)
+    from ml.tf_setup import keras  # noqa: PLC0415  (lazy: loads TensorFlow; bench.run imports this module)
 
     runs32, runs1 = (3, 10) if quick else (7, 30)
     t0 = time.perf_counter()
@@ -105,9 +105,8 @@ def image_part(bundle: str, quick: bool) -> dict:
 
 
 def text_part(bundle: str, quick: bool) -> dict:
-    from ml.image_model import ImageAttributeModel
-    from ml.starter_catalog import generate_catalog
-    from ml.text_model import DescriptionModel
+    from ml.image_model import ImageAttributeModel  # noqa: PLC0415  (lazy: loads TensorFlow; bench.run imports this module)
+    from ml.text_model import DescriptionModel  # noqa: PLC0415  (lazy: loads TensorFlow; bench.run imports this module)
 
     runs32, runs1, runs_step = (3, 10, 2) if quick else (7, 30, 5)
     image_model = ImageAttributeModel.load(Path(bundle) / "image")

@@ -37,6 +37,7 @@ from PIL import Image, ImageDraw
 from sqlalchemy import create_engine, text
 
 from tests.harness import Services, create_database, drop_database, free_port, link_in_log, migrate
+from tests.support import tiny_model_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULT_FILE = ROOT / ".cache" / "loadtest-last.json"
@@ -305,8 +306,6 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=RESULT_FILE, help="where the figures go (JSON)")
     args = parser.parse_args(argv)
     if args.model is None:
-        from tests.support import tiny_model_bundle
-
         args.model = str(tiny_model_bundle())
     stack = Stack(args.model, args.web_workers, args.threads)
     try:

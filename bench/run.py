@@ -46,10 +46,10 @@ def run_part(name: str, quick: bool, bundle: str) -> dict:
 
 def plot(levels: list[dict], path: Path) -> None:
     """Latency (p50, p95) and throughput against the number of artisans uploading at once."""
-    import matplotlib
+    import matplotlib  # noqa: PLC0415  (lazy: only the plot needs it, and Agg must be chosen before pyplot)
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415  (lazy: after matplotlib.use)
 
     n = [lv["artisans"] for lv in levels]
     fig, ax = plt.subplots(figsize=(6.4, 4))

@@ -15,9 +15,12 @@ import time
 import uuid
 from pathlib import Path
 
+import boto3
 import psutil
+import redis
 
 from tests.harness import Services, create_database, drop_database, migrate
+from webapp import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_DB = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -110,8 +113,6 @@ class Stack:
 
     # -- services -------------------------------------------------------------
     def start_storage_and_db(self) -> None:
-        import boto3
-
         (self.dir / "instance").mkdir(parents=True, exist_ok=True)
         self.env["S3_ENDPOINT_URL"] = self.services.s3()
         create_database(self.db_name)
@@ -134,8 +135,6 @@ class Stack:
 
     def app(self):
         """A Flask app on the benchmark's database and storage, for seeding and reading rows."""
-        from webapp import create_app
-
         return create_app({"RATELIMIT_ENABLED": False}, env=self.env)
 
     def stop(self) -> None:
@@ -143,7 +142,6 @@ class Stack:
         if self.database_made:
             drop_database(self.db_name)
         try:
-            import redis
             redis.Redis.from_url(REDIS_DB).delete(self.env["CELERY_QUEUE"])
         except Exception:
             pass

@@ -21,6 +21,8 @@ import requests
 
 from bench.stack import ResourceSampler, Stack
 from bench.stats import emit, summary, target
+from webapp.extensions import db
+from webapp.models import Job, Photo, Product, User, utcnow
 
 CLIENTS = 8
 
@@ -64,9 +66,6 @@ def hammer(url: str, seconds: float, session_factory, clients: int = CLIENTS) ->
 
 def seed(stack: Stack) -> tuple[str, str]:
     """An artisan with a password and a finished job, and 30 approved listings; returns (email, job id)."""
-    from webapp.extensions import db
-    from webapp.models import Job, Photo, Product, User, utcnow
-
     app = stack.app()
     with app.app_context():
         user = User(email="poller@bench.example", email_verified_at=utcnow())  # signs in at once

@@ -88,7 +88,7 @@ def _summary(per_split: list[dict]) -> dict:
 
 def run(data_dir, seeds, feature_cache=None, alpha: float = conformal.ALPHA, delta: float = conformal.DELTA,
         min_value_labels: int = conformal.MIN_VALUE_LABELS, log=None) -> dict:
-    from ml.image_model import ImageAttributeModel
+    from ml.image_model import ImageAttributeModel  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     quiet = log or (lambda _: None)
     rows = unique_rows(data_dir)

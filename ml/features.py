@@ -10,10 +10,26 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageEnhance, ImageOps
 
 TEST_VIEWS = ("plain", "flip")  # averaged at inference (flip test-time augmentation)
 TRAIN_VIEWS = ("plain", "flip", "crop", "aug1", "aug2")  # each one a training example
+
+
+def augment(img: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Random crop (70-100 % of each side), flip, small rotation and light/colour jitter."""
+    img = img.convert("RGB")
+    w, h = img.size
+    s = rng.uniform(0.7, 1.0)
+    cw, ch = int(w * s), int(h * s)
+    x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+    img = img.crop((x, y, x + cw, y + ch))
+    if rng.random() < 0.5:
+        img = ImageOps.mirror(img)
+    img = img.rotate(float(rng.uniform(-15, 15)), resample=Image.BILINEAR, expand=False,
+                     fillcolor=tuple(int(c) for c in np.asarray(img.resize((1, 1))).reshape(3)))
+    img = ImageEnhance.Brightness(img).enhance(rng.uniform(0.8, 1.2))
+    return ImageEnhance.Contrast(img).enhance(rng.uniform(0.8, 1.2))
 
 
 def view(img: Image.Image, name: str, key: str = "") -> Image.Image:
@@ -28,8 +44,6 @@ def view(img: Image.Image, name: str, key: str = "") -> Image.Image:
         w, h = img.size
         return img.crop((int(w * 0.1), int(h * 0.1), int(w * 0.9), int(h * 0.9)))
     if name.startswith("aug"):
-        from ml.train_catalog import augment
-
         seed = int(hashlib.sha256(f"{key}/{name}".encode()).hexdigest()[:8], 16)
         return augment(img, np.random.default_rng(seed))
     raise ValueError(f"unknown view {name!r}")

@@ -27,9 +27,9 @@ MIN_VAL_PHOTOS = 5  # below this the validation split cannot tell a better model
 
 def trunk_runner(image_model):
     """Blocks 0..FIRST_TOP_BLOCK-1 (with the [0, 255] input scaling) as a cached TFLite model."""
-    from ml.efficientnet_lite import WEIGHTS_VERSION, default_cache_dir, trunk_model
-    from ml.image_model import FIRST_TOP_BLOCK
-    from ml.tflite_backbone import TFLiteBackbone, write_tflite
+    from ml.efficientnet_lite import WEIGHTS_VERSION, default_cache_dir, trunk_model  # noqa: PLC0415  (lazy: loads TensorFlow)
+    from ml.image_model import FIRST_TOP_BLOCK  # noqa: PLC0415  (lazy: loads TensorFlow)
+    from ml.tflite_backbone import TFLiteBackbone, write_tflite  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     cache = Path(image_model.cache_dir) if image_model.cache_dir else default_cache_dir()
     path = cache / f"efficientnet_{WEIGHTS_VERSION}_trunk{FIRST_TOP_BLOCK}_{image_model.image_size}.tflite"
@@ -46,9 +46,9 @@ def label_indices(labels, attrs, rows, taxonomy) -> dict[str, np.ndarray]:
 
 def _trainable_copies(image_model, shape, attrs: dict[str, float]):
     """Copies of ``image_model``'s top blocks (BatchNorm frozen) and heads (each of ``attrs`` unscaled)."""
-    from ml.efficientnet_lite import build_top, copy_weights
-    from ml.image_model import FIRST_TOP_BLOCK, _build_heads
-    from ml.tf_setup import keras
+    from ml.efficientnet_lite import build_top, copy_weights  # noqa: PLC0415  (lazy: loads TensorFlow)
+    from ml.image_model import FIRST_TOP_BLOCK, _build_heads  # noqa: PLC0415  (lazy: loads TensorFlow)
+    from ml.tf_setup import keras  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     top = build_top(shape, FIRST_TOP_BLOCK)
     copy_weights(image_model.top(), top)
@@ -83,8 +83,8 @@ def fine_tune(image_model, trunk: np.ndarray, anchor: np.ndarray, labels: list[d
     the heads-only model's (or ties with a lower loss), ``image_model`` gets the tuned top and
     heads (calibration is left to the caller); otherwise it is left as it was. Returns a report.
     """
-    from ml.image_model import FIRST_TOP_BLOCK
-    from ml.tf_setup import keras, seed_everything, tf
+    from ml.image_model import FIRST_TOP_BLOCK  # noqa: PLC0415  (lazy: loads TensorFlow)
+    from ml.tf_setup import keras, seed_everything, tf  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     if not attrs:
         return {"kept": False, "reason": "no attribute head was trained"}

@@ -14,8 +14,8 @@ from PIL import Image
 
 def category_heatmap(image_model, image: Image.Image, attribute: str = "category") -> tuple[np.ndarray, str]:
     """``(heatmap in [0, 1] of the square model input, predicted value)`` for one photo."""
-    from ml.image_model import to_square
-    from ml.tf_setup import keras, tf
+    from ml.image_model import to_square  # noqa: PLC0415  (lazy: loads TensorFlow)
+    from ml.tf_setup import keras, tf  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     backbone = image_model.backbone
     feature_map = backbone.get_layer("head_relu").output
@@ -37,7 +37,7 @@ def category_heatmap(image_model, image: Image.Image, attribute: str = "category
 
 def overlay_png(image: Image.Image, cam: np.ndarray, size: int = 320, alpha: float = 0.45) -> bytes:
     """The photo (padded square, as the model saw it) with the heatmap in red/yellow over it."""
-    from ml.image_model import to_square
+    from ml.image_model import to_square  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     base = Image.fromarray(to_square(image, size).astype(np.uint8))
     heat = np.asarray(Image.fromarray((cam * 255).astype(np.uint8)).resize((size, size), Image.BILINEAR),

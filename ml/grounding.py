@@ -14,12 +14,16 @@ from __future__ import annotations
 import numpy as np
 
 from ml.description_templates import (
+    ADJ,
     FINISH,
     STONE,
     TYPE,
+    _settle,
+    _usable,
     describe,
     fact_sentences,
     fill_slots,
+    is_plural,
     slot_fills,
     stone_key,
     tidy,
@@ -58,8 +62,6 @@ def _template_sentence(values, tone, length, rng, table=None) -> str | None:
 
 def describe_one(frames, values, tone, rng) -> str:
     """A frame from ``frames`` settled for these values (used for the finer-attribute sentences)."""
-    from ml.description_templates import ADJ, _settle, _usable, is_plural
-
     usable = _usable(frames, slot_fills(values))
     if not usable:
         return ""

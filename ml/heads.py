@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ml import conformal
 from ml.features import unit
+from ml.scoring import confusion, macro_f1
 
 SCALE = 30.0  # inputs are unit vectors times this (the Keras heads' Rescaling layer)
 
@@ -131,8 +133,6 @@ def train_attribute(x_views: np.ndarray, y: np.ndarray, x_test: np.ndarray, grou
     Returns ``{"w", "b", "temperature", "calibration", "oof_accuracy"}``; ``w``/``b`` have the
     temperature folded in.
     """
-    from ml import conformal
-
     n_classes = len(values)
     counts = np.bincount(y, minlength=n_classes)
     known = [v for v, c in zip(values, counts, strict=False) if c >= min_value_labels]
@@ -159,8 +159,6 @@ def probe_scores(train_emb: np.ndarray, train_labels: list[dict], test_emb: np.n
                  taxonomy, min_labels: int = 2) -> dict[str, dict]:
     """The linear probe's held-out accuracy and macro-F1 per attribute (the baseline beside a
     candidate): fitted on ``train_emb`` (plain view), scored on ``test_emb``."""
-    from ml.scoring import confusion, macro_f1
-
     out = {}
     for attr in taxonomy.names:
         values = taxonomy.values(attr)

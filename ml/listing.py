@@ -10,6 +10,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from PIL import Image
+
 from ml import vocab
 from ml.image_model import ImageAttributeModel
 from ml.listing_text import compose_tags, compose_title, writing_values
@@ -94,8 +96,6 @@ class ListingGenerator:
     def warm_up(self) -> None:
         """Run every compiled path once (TFLite interpreters, traced decoding), so the first
         real job after a worker starts is as fast as the rest."""
-        from PIL import Image
-
         if self.image_model._fast is not None:
             self.image_model._fast.warm_up(BATCH_SIZES)
         self.generate([Image.new("RGB", (64, 64), (200, 190, 180))] * 2, tone=["elegant", "playful"],

@@ -12,6 +12,7 @@ from collections import Counter
 from itertools import pairwise
 
 import numpy as np
+from PIL import Image, ImageDraw
 
 _TOKEN = re.compile(r"[a-z0-9']+")
 
@@ -107,8 +108,6 @@ def distinct_2(texts: list[str]) -> float:
 
 def confusion_png(m: np.ndarray, labels: list[str], title: str, path) -> None:
     """Draw the confusion matrix with Pillow (rows: truth, columns: prediction)."""
-    from PIL import Image, ImageDraw
-
     cell, left, top = 44, 110, 120
     n = len(labels)
     img = Image.new("RGB", (left + cell * n + 10, top + cell * n + 10), "white")

@@ -16,6 +16,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from ml.render.catalog import load_renders
+from ml.render.dataset import to_taxonomy
+
 CHECK_DIR, CHECK_FILE = "check", "check.json"
 
 
@@ -41,10 +44,7 @@ def _accuracy(predictions, labels) -> dict[str, float]:
 
 def record(bundle, renders, count: int = 24) -> dict:
     """Copy ``count`` usable renders from ``renders`` into the bundle and record what it predicts for them."""
-    from ml.listing import ListingGenerator
-    from ml.render.catalog import load_renders
-    from ml.render.dataset import to_taxonomy
-
+    from ml.listing import ListingGenerator  # noqa: PLC0415  (lazy: loads TensorFlow)
     out = Path(bundle) / CHECK_DIR
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
@@ -68,7 +68,7 @@ def record(bundle, renders, count: int = 24) -> dict:
 
 def verify(bundle, cache_dir=None) -> tuple[dict, dict, float]:
     """``(recorded accuracy, measured accuracy, share of predictions that match the record)``."""
-    from ml.listing import ListingGenerator
+    from ml.listing import ListingGenerator  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     report = json.loads((Path(bundle) / CHECK_FILE).read_text())
     rows = report["items"]

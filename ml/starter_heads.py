@@ -37,7 +37,7 @@ def train_starter_heads(image_model, views: np.ndarray, test_emb: np.ndarray, la
     ``fold_views`` (indices into the view axis) are all the leave-one-kind-out heads fit on, to
     keep training within minutes; the shipped head fits on every view.
     """
-    from ml.image_model import _build_heads
+    from ml.image_model import _build_heads  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     taxonomy = image_model.taxonomy
     heads = _build_heads(taxonomy)

@@ -14,6 +14,7 @@ import itertools
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -284,6 +285,4 @@ DEFAULT = Taxonomy(dict(_ATTRIBUTES), dict(_TYPES), dict(_TONES), (), _CLAIMS)
 
 
 def load(path) -> Taxonomy:
-    from pathlib import Path
-
     return Taxonomy.from_json(Path(path).read_text())

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ml.efficientnet_lite import build_efficientnet_lite0, default_cache_dir, load_imagenet_weights, weights_version
+from ml.tf_setup import tf
 
 # One interpreter per size (re-sizing one costs more than a run); a batch is split greedily
 # into these sizes: per-image time hardly depends on the batch size here, so nothing is padded.
@@ -32,8 +33,6 @@ def tflite_path(image_size: int, cache_dir=None, arch: str = "lite0") -> Path:
 
 def write_tflite(keras_model, path) -> Path:
     """Convert ``keras_model`` to a float32 ``.tflite`` file at ``path`` (atomically); returns the path."""
-    from ml.tf_setup import tf
-
     with contextlib.redirect_stdout(io.StringIO()):  # the converter prints every captured variable
         data = tf.lite.TFLiteConverter.from_keras_model(keras_model).convert()
     path = Path(path)
@@ -60,7 +59,6 @@ def _interpreter_class():
         from ai_edge_litert.interpreter import Interpreter
         return Interpreter
     except ImportError:
-        from ml.tf_setup import tf
         return tf.lite.Interpreter
 
 

@@ -21,33 +21,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageEnhance, ImageOps
 
 from ml import conformal, vocab
-from ml.features import TEST_VIEWS, TRAIN_VIEWS, cached_views
+from ml.description_templates import describe, slot_fills
+from ml.features import TEST_VIEWS, TRAIN_VIEWS, augment, cached_views
 from ml.finetune import fine_tune, trunk_runner
-from ml.heads import fit_temperature
+from ml.heads import fit_temperature, train_attribute
 from ml.taxonomy import DEFAULT
 
 AUG_VIEWS = 4  # original + 3 augmented views per training photo
 MIN_CLASSES = 2  # an attribute needs at least two labelled values to learn anything
 MIN_LABELS = 20  # ... and this many labelled photos, or its head would learn the few it saw
-
-
-def augment(img: Image.Image, rng: np.random.Generator) -> Image.Image:
-    """Random crop (70-100 % of each side), flip, small rotation and light/colour jitter."""
-    img = img.convert("RGB")
-    w, h = img.size
-    s = rng.uniform(0.7, 1.0)
-    cw, ch = int(w * s), int(h * s)
-    x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
-    img = img.crop((x, y, x + cw, y + ch))
-    if rng.random() < 0.5:
-        img = ImageOps.mirror(img)
-    img = img.rotate(float(rng.uniform(-15, 15)), resample=Image.BILINEAR, expand=False,
-                     fillcolor=tuple(int(c) for c in np.asarray(img.resize((1, 1))).reshape(3)))
-    img = ImageEnhance.Brightness(img).enhance(rng.uniform(0.8, 1.2))
-    return ImageEnhance.Contrast(img).enhance(rng.uniform(0.8, 1.2))
 
 
 def cached_trunk_features(image_model, images, keys, views: int, seed: int, cache_dir=None,
@@ -58,7 +42,7 @@ def cached_trunk_features(image_model, images, keys, views: int, seed: int, cach
     with ``cache_dir`` and a key per image (its content fingerprint) the maps are kept on
     disk (float16) and a retrain only runs new photos through it.
     """
-    from ml.image_model import FIRST_TOP_BLOCK, to_square
+    from ml.image_model import FIRST_TOP_BLOCK, to_square  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     runner = trunk_runner(image_model)
     out = None
@@ -87,7 +71,7 @@ def cached_trunk_features(image_model, images, keys, views: int, seed: int, cach
 
 def embed_views(image_model, trunk: np.ndarray) -> np.ndarray:
     """``(n, views, 1280)`` embeddings of cached trunk maps ``(n, views, h, w, c)`` through the model's top."""
-    from ml.efficientnet_lite import EMBED_DIM
+    from ml.efficientnet_lite import EMBED_DIM  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     n, views = trunk.shape[:2]
     if not n:
@@ -154,8 +138,7 @@ def train_heads(image_model, base_image_model, views: np.ndarray, test_emb: np.n
     (default: each photo its own group), score the ``test_emb`` ``(n, d)`` test-view
     embeddings of the photos they did not see.
     """
-    from ml.heads import train_attribute
-    from ml.image_model import _build_heads
+    from ml.image_model import _build_heads  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     taxonomy = image_model.taxonomy
     heads = _build_heads(taxonomy)
@@ -200,8 +183,6 @@ def train_heads(image_model, base_image_model, views: np.ndarray, test_emb: np.n
 def templatise(description: str, attributes: dict[str, str]) -> str:
     """A seller's description as a slot template: its piece, metal, stone, style, colour and finish words
     become slots, so the describer writes a corrected value where the seller wrote theirs."""
-    from ml.description_templates import slot_fills
-
     text, fills = description, slot_fills(attributes)
     for slot in ("noun", "cat", "metal", "gem", "style", "colour", "finish"):  # longest phrases first
         value = fills.get(slot)
@@ -219,9 +200,8 @@ def train_text(base_text, feats0: np.ndarray, full_labels: list[dict], descripti
                tones: list[str | None], min_texts: int, epochs: int, seed: int, log=print):
     """A describer trained on the catalogue's descriptions (mixed with starter templates for
     variety), or the base describer when there are fewer than ``min_texts``."""
-    from ml.description_templates import describe
-    from ml.text_model import DescriptionModel
-    from ml.tf_setup import keras
+    from ml.text_model import DescriptionModel  # noqa: PLC0415  (lazy: loads TensorFlow)
+    from ml.tf_setup import keras  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     rows = [i for i, d in enumerate(descriptions) if d and d.strip()]
     if len(rows) < min_texts:
@@ -278,9 +258,9 @@ def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tone
 
     Returns the :class:`ml.listing.ListingGenerator`; ``meta["metrics"]`` holds the report.
     """
-    from ml.image_model import ImageAttributeModel
-    from ml.listing import ListingGenerator
-    from ml.tf_setup import seed_everything
+    from ml.image_model import ImageAttributeModel  # noqa: PLC0415  (lazy: loads TensorFlow)
+    from ml.listing import ListingGenerator  # noqa: PLC0415  (lazy: loads TensorFlow)
+    from ml.tf_setup import seed_everything  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     started = time.time()
     seed_everything(seed)

@@ -20,11 +20,15 @@ import time
 from datetime import UTC, datetime
 
 import numpy as np
+from PIL import Image
 from tqdm import tqdm
 
 from ml import vocab
 from ml.description_templates import describe
+from ml.features import TEST_VIEWS, TRAIN_VIEWS, cached_views
+from ml.render.dataset import CROP_SCALES, mask_path, piece_crops, training_items
 from ml.starter_catalog import generate_catalog
+from ml.starter_heads import train_starter_heads
 from ml.taxonomy import DEFAULT
 
 MODES = {  # images, render px, backbone px, head epochs, text epochs, texts per image, LSTM units
@@ -48,10 +52,6 @@ def _key(image) -> str:
 
 def _crops(image, path) -> list:
     """Crops around the piece: from a render's mask, or (drawings, centred) from the middle."""
-    from PIL import Image
-
-    from ml.render.dataset import CROP_SCALES, mask_path, piece_crops
-
     if path is not None and mask_path(path).exists():
         with Image.open(mask_path(path)) as m:
             return piece_crops(image, m)
@@ -65,9 +65,6 @@ def rendered_heads(image_model, images, labels, kinds, paths, seed: int, crops: 
     """Numpy heads on every training view of each picture (ml/features.py), plus (``crops``) two
     crops around the piece and their mirror images; flags calibrated across kinds of scene
     (ml/starter_heads.py). Returns the heads' report and each picture's plain embedding."""
-    from ml.features import TEST_VIEWS, TRAIN_VIEWS, cached_views
-    from ml.starter_heads import train_starter_heads
-
     keys = [_key(im) for im in images]
     views = cached_views(image_model, images, keys, TRAIN_VIEWS, feature_cache, log)
     test_emb = views[:, [TRAIN_VIEWS.index(v) for v in TEST_VIEWS]].mean(1)
@@ -92,7 +89,6 @@ def _catalogue(cfg: dict, seed: int, renders, progress: bool):
         return ([it.image for it in items], [it.labels for it in items], [it.tone for it in items],
                 [it.length for it in items], [it.template for it in items], ["drawing"] * len(items),
                 [None] * len(items))
-    from ml.render.dataset import training_items
 
     # Mitsuba renders in its own process: it and TensorFlow do not share one cleanly.
     subprocess.run([sys.executable, "-m", "ml.render.catalog", "--out", str(renders), "--count", str(cfg["n_images"]),
@@ -121,9 +117,9 @@ def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress:
           renders=None, n_images: int | None = None, crops: bool = False, calibrate: str = "kinds",
           drawings: int | None = None, lookalikes: bool = False) -> dict:
     """Build the catalogue, train both models, save the bundle in ``out``; returns meta."""
-    from ml.image_model import ImageAttributeModel
-    from ml.listing import ListingGenerator
-    from ml.text_model import DescriptionModel
+    from ml.image_model import ImageAttributeModel  # noqa: PLC0415  (lazy: loads TensorFlow)
+    from ml.listing import ListingGenerator  # noqa: PLC0415  (lazy: loads TensorFlow)
+    from ml.text_model import DescriptionModel  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     mode = "tiny" if tiny else "full"
     cfg = dict(MODES[mode], **(RENDERS if renders and not tiny else {}))
@@ -146,8 +142,6 @@ def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress:
     t = time.time()
     taxonomy = DEFAULT.subset({a for lab in labels for a in lab})  # the attributes the catalogue labels
     if rendered:
-        from ml.features import TEST_VIEWS
-
         image_model = ImageAttributeModel(cfg["image_size"], cache_dir=cache_dir, taxonomy=taxonomy,
                                           test_views=TEST_VIEWS)
         bar.set_postfix_str("views and attribute heads")

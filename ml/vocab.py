@@ -6,6 +6,8 @@ process imports it and must not pay for TensorFlow.
 """
 from __future__ import annotations
 
+from ml.taxonomy import DEFAULT
+
 TONES = ("elegant", "playful", "minimal")
 LENGTHS = ("short", "medium", "long")
 
@@ -25,13 +27,9 @@ DESCRIBER_VALUES: dict[str, tuple[str, ...]] = {
 
 def find_claims(text: str, taxonomy=None) -> dict[str, set[str]]:
     """Values of category/metal/gemstone that ``text`` asserts (see :meth:`ml.taxonomy.Taxonomy.find_claims`)."""
-    from ml.taxonomy import DEFAULT
-
     return (taxonomy or DEFAULT).find_claims(text)
 
 
 def contradictions(text: str, attributes: dict[str, str], taxonomy=None) -> list[tuple[str, str]]:
     """``[(attribute, claimed_value), ...]`` where ``text`` disagrees with ``attributes``."""
-    from ml.taxonomy import DEFAULT
-
     return (taxonomy or DEFAULT).contradictions(text, attributes)

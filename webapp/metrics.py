@@ -24,6 +24,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
+from webapp.ops import queue, stats
+
 log = logging.getLogger(__name__)
 
 HTTP_REQUEST_SECONDS = Histogram(
@@ -70,8 +72,6 @@ class _Families:
 
 def system_families(app) -> list:
     """Gauges read at scrape time: jobs by state, queue depth, workers alive, promoted model."""
-    from webapp.ops import queue, stats
-
     families = []
 
     def attempt(what, build):

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import time
 
+from flask import has_app_context
+from sqlalchemy import select
+
 from ml.taxonomy import DEFAULT, Taxonomy
+from webapp.extensions import db
+from webapp.training_tables import ModelVersion
 
 TTL_S = 10.0
 _cache: dict = {"at": -1e9, "key": None, "taxonomy": DEFAULT}
@@ -16,17 +21,11 @@ _cache: dict = {"at": -1e9, "key": None, "taxonomy": DEFAULT}
 
 def current() -> Taxonomy:
     """The promoted version's taxonomy, else :data:`ml.taxonomy.DEFAULT`."""
-    from flask import has_app_context
-    from sqlalchemy import select
-
     if not has_app_context():
         return DEFAULT
     now = time.monotonic()
     if now - _cache["at"] < TTL_S:
         return _cache["taxonomy"]
-    from webapp.extensions import db
-    from webapp.training_tables import ModelVersion
-
     with db.engine.connect() as conn:  # its own connection: no snapshot left open in the request's session
         row = conn.execute(select(ModelVersion.version, ModelVersion.taxonomy)
                            .where(ModelVersion.status == "promoted")

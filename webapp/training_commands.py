@@ -14,6 +14,8 @@ from flask import current_app
 from flask.cli import AppGroup
 from tqdm import tqdm
 
+from webapp import taxonomy
+from webapp.label_mappings import MappingRefused, mappings, remove_mapping, set_mapping, unknown_values
 from webapp.storage import get_store
 from webapp.training_tables import LABEL_ATTRIBUTES
 
@@ -22,7 +24,7 @@ ml_cli = AppGroup("ml", help="Train, evaluate and version the listing models.")
 
 
 def _run_import(source: str, rows, total, as_json: bool) -> None:
-    from workers.training.importer import import_rows
+    from workers.training.importer import import_rows  # noqa: PLC0415  (lazy: the training package, the web's one path to TensorFlow, only in `flask ml`/`flask catalog`)
 
     with tqdm(total=total, desc=f"import {source}", unit="row", disable=as_json) as bar:
         summary = import_rows(get_store(), current_app.config.get("S3_PREFIX", ""), source, rows, bar.update)
@@ -36,7 +38,7 @@ def _run_import(source: str, rows, total, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the summary as one JSON object")
 def import_folder(labels_csv, images_root, as_json):
     """Import photos from a folder, labelled by a CSV (paths relative to --images-root)."""
-    from workers.training.sources import folder_rows
+    from workers.training.sources import folder_rows  # noqa: PLC0415  (lazy: the training package, the web's one path to TensorFlow, only in `flask ml`/`flask catalog`)
 
     with open(labels_csv, newline="", encoding="utf-8") as f:
         total = max(sum(1 for _ in csv.reader(f)) - 1, 0)
@@ -64,7 +66,7 @@ def import_folder(labels_csv, images_root, as_json):
 def import_mysql(table, id_column, image_column, category_column, metal_column, gemstone_column,
                  description_column, more_columns, query, bucket, prefix, as_json):
     """Import listings from the marketplace's MySQL (DB_HOST, DB_USER, DB_PASSWORD, DB_NAME), photos from S3."""
-    from workers.training.sources import marketplace_rows, mysql_query
+    from workers.training.sources import marketplace_rows, mysql_query  # noqa: PLC0415  (lazy: the training package, the web's one path to TensorFlow, only in `flask ml`/`flask catalog`)
 
     extra = {}
     for given in more_columns:
@@ -102,7 +104,7 @@ def import_mysql(table, id_column, image_column, category_column, metal_column, 
 @click.option("--json", "as_json", is_flag=True)
 def train(seed, head_epochs, text_epochs, min_descriptions, min_labels, no_finetune, no_gate, as_json):
     """Train on the imported catalogue plus feedback; register, and promote if not worse."""
-    from workers.training.pipeline import train_candidate
+    from workers.training.pipeline import train_candidate  # noqa: PLC0415  (lazy: the training package, the web's one path to TensorFlow, only in `flask ml`/`flask catalog`)
 
     log = (lambda m: click.echo(m, err=True)) if as_json else click.echo
     with tqdm(desc="backbone features", unit="photo", disable=as_json) as bar:
@@ -128,7 +130,7 @@ def train(seed, head_epochs, text_epochs, min_descriptions, min_labels, no_finet
 @click.argument("version")
 def promote(version):
     """Make VERSION the one workers use."""
-    from workers.training import registry
+    from workers.training import registry  # noqa: PLC0415  (lazy: the training package, the web's one path to TensorFlow, only in `flask ml`/`flask catalog`)
 
     try:
         row = registry.promote(version)
@@ -140,7 +142,7 @@ def promote(version):
 @ml_cli.command("rollback")
 def rollback():
     """Go back to the version promoted before the current one."""
-    from workers.training import registry
+    from workers.training import registry  # noqa: PLC0415  (lazy: the training package, the web's one path to TensorFlow, only in `flask ml`/`flask catalog`)
 
     try:
         row = registry.rollback()
@@ -152,7 +154,7 @@ def rollback():
 @ml_cli.command("register-starter")
 def register_starter():
     """Register the bundle in MODEL_DIR as the first version, if none is registered."""
-    from workers.training import registry
+    from workers.training import registry  # noqa: PLC0415  (lazy: the training package, the web's one path to TensorFlow, only in `flask ml`/`flask catalog`)
 
     row = registry.ensure_bootstrap(get_store(), current_app.config)
     click.echo(f"{row.version} registered and promoted" if row else "a version is registered already")
@@ -161,7 +163,7 @@ def register_starter():
 @ml_cli.command("versions")
 def versions():
     """List registered versions, newest first."""
-    from workers.training import registry
+    from workers.training import registry  # noqa: PLC0415  (lazy: the training package, the web's one path to TensorFlow, only in `flask ml`/`flask catalog`)
 
     for row in registry.versions():
         gate = row.gate or {}
@@ -177,8 +179,8 @@ def versions():
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
 def evaluate(labels_csv, images_root, version, out, as_json):
     """Score a model on labelled photos it has never seen."""
-    from workers.training import registry
-    from workers.training.evaluation import evaluate_version
+    from workers.training import registry  # noqa: PLC0415  (lazy: the training package, the web's one path to TensorFlow, only in `flask ml`/`flask catalog`)
+    from workers.training.evaluation import evaluate_version  # noqa: PLC0415  (lazy: the training package, the web's one path to TensorFlow, only in `flask ml`/`flask catalog`)
 
     try:
         report, out = evaluate_version(get_store(), current_app.config, labels_csv, images_root, version, out)
@@ -207,8 +209,6 @@ def evaluate(labels_csv, images_root, version, out, as_json):
 def map_label(attribute, raw, value):
     """Read RAW as VALUE for ATTRIBUTE in later imports (e.g. `map category pendientes earrings`);
     photos already imported as RAW are relabelled. The same as the /admin/labels page."""
-    from webapp.label_mappings import MappingRefused, set_mapping
-
     try:
         change = set_mapping(attribute, raw, value)
     except MappingRefused as exc:
@@ -222,8 +222,6 @@ def map_label(attribute, raw, value):
 @click.argument("raw")
 def unmap_label(attribute, raw):
     """Forget the mapping of RAW for ATTRIBUTE."""
-    from webapp.label_mappings import remove_mapping
-
     try:
         change = remove_mapping(attribute, raw)
     except LookupError as exc:
@@ -236,9 +234,6 @@ def unmap_label(attribute, raw):
 def list_mappings(as_json):
     """The label mappings imports apply, the imported labels the taxonomy does not know yet,
     and the promoted version's values."""
-    from webapp import taxonomy
-    from webapp.label_mappings import mappings, unknown_values
-
     found, unknown = mappings(), unknown_values()
     if as_json:
         click.echo(json.dumps({"mappings": found, "unknown": {a: dict(v) for a, v in unknown.items()},

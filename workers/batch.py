@@ -14,16 +14,19 @@ import logging
 import time
 from itertools import pairwise
 
+import numpy as np
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ml.combine import predict_product
 from webapp import job_lifecycle
 from webapp.extensions import db
+from webapp.listings.embeddings import from_bytes
 from webapp.listings.merge import generation_options
 from webapp.logging_setup import bind_log_ids
 from webapp.metrics import INFERENCE_SECONDS, JOBS_FINISHED, UPLOAD_TO_READY_SECONDS
-from webapp.models import Job, utcnow
+from webapp.models import Job, PhotoEmbedding, utcnow
 from webapp.storage import get_store
 from webapp.storage.errors import ObjectChanged
 from workers import result_writer
@@ -120,12 +123,6 @@ class Batch:
 def judge_from_all_photos(generator, prepared: Prepared, result: dict) -> None:
     """A photo added to a product: its attributes judged from every photo's probabilities
     (ml/combine.py), using the embeddings stored for the others by the same model version."""
-    import numpy as np
-
-    from ml.combine import predict_product
-    from webapp.listings.embeddings import from_bytes
-    from webapp.models import PhotoEmbedding
-
     rows = db.session.scalars(select(PhotoEmbedding).where(
         PhotoEmbedding.photo_id.in_(prepared.options["other_photos"]),
         PhotoEmbedding.model_version == result["model_version"])).all()

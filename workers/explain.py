@@ -7,8 +7,10 @@ import logging
 
 from celery import shared_task
 from flask import current_app
+from PIL import Image
 from sqlalchemy import select
 
+from ml.gradcam import category_heatmap, overlay_png
 from webapp.extensions import db
 from webapp.models import Job, Photo, PhotoHeatmap, utcnow
 from webapp.storage import get_store
@@ -50,8 +52,6 @@ def step_aside(photo_id: int, yields: int) -> bool:
 @shared_task(name="workers.explain.store_heatmap", ignore_result=True, acks_late=True)
 def store_heatmap(photo_id: int, yields: int = 0) -> str:
     """Compute and store the category heatmap of one processed photo; running it twice overwrites."""
-    from ml.gradcam import category_heatmap, overlay_png
-
     if step_aside(photo_id, yields):
         db.session.commit()
         return "deferred"
@@ -82,10 +82,6 @@ def warm_up_heatmaps(generator) -> None:
     """Run Grad-CAM once on a blank image: its first call builds the probe model and traces the
     gradient (8.8 s against 0.9 s after, bench/embedded_batch.py), and a heatmap that has started
     cannot step aside, so a cold one would hold up the listings uploaded just after it."""
-    from PIL import Image
-
-    from ml.gradcam import category_heatmap
-
     category_heatmap(generator.image_model, Image.new("RGB", (64, 64), (200, 190, 180)))
 
 

@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 
+from celery import signals
 from flask import current_app
 
 from webapp.storage import get_store
@@ -37,7 +38,7 @@ def get_generator():
     path = bundle_path()
     with _lock:
         if path not in _loaded:
-            from ml.listing import ListingGenerator  # TensorFlow stays out of the web process
+            from ml.listing import ListingGenerator  # noqa: PLC0415  (lazy: loads TensorFlow)
 
             _loaded.clear()
             _loaded[path] = ListingGenerator.load(path)
@@ -50,8 +51,6 @@ def load_at_process_start(flask_app) -> None:
     Loading happens in the child, after the fork (TensorFlow is not fork-safe). If it fails,
     the worker still starts and each job tries again, failing with a reason.
     """
-    from celery import signals
-
     def load(**_):
         log = logging.getLogger(__name__)
         with flask_app.app_context():
@@ -61,7 +60,7 @@ def load_at_process_start(flask_app) -> None:
                 loaded = time.perf_counter()
                 generator.warm_up()  # compiled paths traced now, not in the first job
                 if flask_app.config.get("HEATMAPS_ENABLED") and flask_app.config.get("WORKER_HEATMAPS"):
-                    from workers.explain import warm_up_heatmaps
+                    from workers.explain import warm_up_heatmaps  # noqa: PLC0415  (lazy: workers.explain imports this module)
 
                     warm_up_heatmaps(generator)
                 log.info("model bundle loaded in %.2f s (TensorFlow imports included), warmed up in %.2f s",

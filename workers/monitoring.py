@@ -9,8 +9,10 @@ import os
 import threading
 
 from celery import signals
+from prometheus_client import multiprocess, start_http_server
 
 from webapp.logging_setup import setup_logging
+from webapp.metrics import process_registry
 from webapp.ops.queue import clear_heartbeat, redis_client, redis_url_of, write_heartbeat
 
 log = logging.getLogger(__name__)
@@ -42,10 +44,6 @@ def connect(flask_app) -> None:
 
     def serve_metrics(**_):
         if config["WORKER_METRICS_PORT"]:
-            from prometheus_client import start_http_server
-
-            from webapp.metrics import process_registry
-
             # In the main process; the pool's children write files it reads.
             start_http_server(config["WORKER_METRICS_PORT"], registry=process_registry())
             log.info("worker metrics on port %d", config["WORKER_METRICS_PORT"])
@@ -71,8 +69,6 @@ def connect(flask_app) -> None:
 
     def forget_dead_child(pid=None, **_):
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            from prometheus_client import multiprocess
-
             multiprocess.mark_process_dead(pid or os.getpid())
 
     # weak=False: these are closures that would otherwise be garbage-collected at once.

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from tqdm import tqdm
 
 from ml.render import labels as L
 from ml.render import materials as m
@@ -96,7 +97,6 @@ def render_batch(out, count: int, start: int = 0, seed: int = 0, size: int = 192
     """Render indices ``start .. start+count-1`` into ``out``, skipping complete ones; returns how many rendered."""
     import drjit as dr
     import mitsuba as mi
-    from tqdm import tqdm
 
     mi.set_variant(VARIANT)
     mi.set_log_level(mi.LogLevel.Error)

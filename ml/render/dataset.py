@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ml.render.catalog import load_renders
+from ml.taxonomy import DEFAULT
 
 BROADER = {"metal": {"sterling silver": "silver", "gold vermeil": "gold", "gold plated": "gold"}}
 # Values a photo cannot tell apart: the renderer draws them with the same material (vermeil and
@@ -31,8 +32,6 @@ def to_taxonomy(labels: dict, taxonomy=None, partial: bool = False, lookalikes: 
     An unknown value makes the whole item None, or (``partial``) that value None; an
     unknown category always makes it None. With ``lookalikes``, values a photo cannot tell
     apart are folded into the one it shows (:data:`LOOKALIKES`)."""
-    from ml.taxonomy import DEFAULT
-
     attributes = (taxonomy or DEFAULT).attributes
     out = {}
     for a, values in attributes.items():

@@ -96,7 +96,7 @@ def review(product_id):
 
 def duplicates_for(product) -> list[dict]:
     """Photos of this listing nearly the same as another artisan's published photo, with that listing."""
-    from webapp.catalog.similar import possible_duplicates
+    from webapp.catalog.similar import possible_duplicates  # noqa: PLC0415  (lazy: usearch, 4 MB a web process, only on review pages)
 
     found = possible_duplicates(product)
     titles = dict(db.session.execute(select(Product.id, Product.title)

@@ -1,6 +1,7 @@
 """API endpoints: uploads (create, confirm), jobs, and the caller's own products."""
 from pathlib import Path
 
+import yaml
 from flask import Response, g, jsonify, request, url_for
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
@@ -48,8 +49,6 @@ def owned_job(job_id: str) -> Job:
 @bp.get("/openapi.yaml")
 def openapi():
     """The spec, its attribute values enumerated from the promoted version's taxonomy."""
-    import yaml
-
     tax = taxonomy.current()
     key = tuple((a, tuple(v)) for a, v in tax.attributes.items())
     if _SERVED.get("key") != key:

@@ -110,7 +110,7 @@ def detail_context(product, form) -> dict:
 
 def more_like_this(product, limit: int = 4) -> list:
     """Other published pieces whose photos look most like this one's (image embeddings)."""
-    from webapp.catalog.similar import similar_products
+    from webapp.catalog.similar import similar_products  # noqa: PLC0415  (lazy: usearch, 4 MB a web process, only on listing pages)
 
     store = get_store()
     return [(p, store.url(thumb) if thumb else None) for p, thumb in similar_products(product, limit)]

@@ -8,9 +8,11 @@ from webapp.bounds import database_id
 from webapp.extensions import db
 from webapp.limits import by_account, rate_limit
 from webapp.listings.merge import TEXT_FIELDS, edited, is_low_confidence, threshold
+from webapp.listings.seller_facts import FIELDS, facts_out
 from webapp.listings.workflow import back_to_draft_if_published, busy_job, latest_generated
 from webapp.models import GeneratedListing, Job, Product, User
 from webapp.products import bp
+from webapp.products.forms import ActionForm, BulkEditForm, KnownFactsForm, ListingForm, RatingForm, RegenerateForm
 from webapp.products.uploads import UploadRefused, cancel_upload, confirm_upload, start_upload
 from webapp.storage import get_store
 
@@ -53,7 +55,6 @@ def status_json(job, listing) -> dict:
 def index():
     products = db.session.scalars(select(Product).where(Product.owner_id == current_user.id)
                                   .order_by(Product.created_at.desc())).all()
-    from webapp.products.forms import ActionForm, BulkEditForm
 
     return render_template("products/index.html", thumb_url=thumbnail_url, action_form=ActionForm(),
                            products=[p for p in products if p.status != "archived"],
@@ -64,8 +65,6 @@ def index():
 @bp.get("/products/new")
 @login_required
 def new():
-    from webapp.products.forms import KnownFactsForm
-
     return render_template("products/new.html", facts_form=KnownFactsForm(formdata=None))
 
 
@@ -78,9 +77,6 @@ def thumbnail_url(product):
 def panel_context(product, typed=None) -> dict:
     """What the live part of the product page needs; ``typed`` (a bound listing form) keeps
     what the artisan typed on the page when it could not be saved."""
-    from webapp.listings.seller_facts import FIELDS, facts_out
-    from webapp.products.forms import ActionForm, ListingForm, RatingForm, RegenerateForm
-
     store = get_store()
     listing_form = typed or ListingForm(formdata=None, title=product.title, description=product.description,
                                tags=", ".join(product.tags or []),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from ml.evaluate import evaluate_labelled
 from workers.training import registry
 
 
@@ -21,8 +22,7 @@ def evaluate_version(store, config, labels_csv, images_root, version: str | None
     Photos missing or unreadable are left out and counted. Raises RegistryRefused for an unknown version.
     """
     # TensorFlow only when an evaluation runs, not when `flask ml` is registered in the web process.
-    from ml.evaluate import evaluate_labelled
-    from ml.listing import ListingGenerator
+    from ml.listing import ListingGenerator  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     registry.ensure_bootstrap(store, config)
     if version:

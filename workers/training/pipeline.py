@@ -17,6 +17,10 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import select
 
+from ml.evaluate import score
+from ml.features import cached_views
+from ml.heads import probe_scores
+from ml.train_catalog import cached_trunk_features, embed_views, train_bundle
 from webapp.extensions import db
 from webapp.training_tables import TrainingItem
 from workers.training import registry
@@ -65,9 +69,7 @@ def train_candidate(store, config, seed: int = 0, head_epochs: int = 80, text_ep
                     progress=None) -> dict:
     """Train, register and (if the gate allows) promote a new version; returns what happened."""
     # TensorFlow only when a run starts: the web's `flask ml` registration and the ops page import this package.
-    from ml.evaluate import score
-    from ml.listing import ListingGenerator
-    from ml.train_catalog import cached_trunk_features, train_bundle
+    from ml.listing import ListingGenerator  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     registry.ensure_bootstrap(store, config)
     feedback = sync_feedback(store, config)
@@ -129,9 +131,6 @@ def _brief(report: dict) -> dict:
 def held_out_embeddings(model, images, hold, hold_trunk, config):
     """Held-out embeddings as ``model`` serves them: its test views (flip averaging) through the
     ImageNet backbone, or the shared trunk maps through its own top when it was fine-tuned."""
-    from ml.features import cached_views
-    from ml.train_catalog import embed_views
-
     if model.tuned_top or model.test_views == ("plain",):
         return embed_views(model, hold_trunk)[:, 0]
     return cached_views(model, images, [i.fingerprint for i in hold], model.test_views,
@@ -141,9 +140,7 @@ def held_out_embeddings(model, images, hold, hold_trunk, config):
 def probe_baseline(model, store, train, hold, hold_images, config) -> dict:
     """The linear probe (ImageNet embedding, plain view, softmax regression) trained on the same
     photos and scored on the same held-out ones: the baseline beside the candidate."""
-    from ml.features import cached_views
-    from ml.heads import probe_scores
-    from ml.image_model import ImageAttributeModel
+    from ml.image_model import ImageAttributeModel  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     plain = ImageAttributeModel(model.image_size, model.cache_dir, arch=model.arch)
     cache = config["FEATURE_CACHE_DIR"]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ml.taxonomy import DEFAULT
 from webapp import taxonomy
 from webapp.extensions import db
 from webapp.models import utcnow
@@ -104,8 +105,6 @@ def get_version(version: str) -> ModelVersion | None:
 def bundle_taxonomy(bundle_dir) -> dict:
     """The bundle's taxonomy as JSON: its ``taxonomy.json``, else (older bundles) built from the
     image model's value lists with the default rules."""
-    from ml.taxonomy import DEFAULT
-
     d = Path(bundle_dir)
     if (d / "taxonomy.json").exists():
         return json.loads((d / "taxonomy.json").read_text())
