@@ -253,6 +253,35 @@ def test_an_unprocessed_original_no_row_points_to_waits_until_its_form_has_expir
         assert store.head(key) is None
 
 
+def test_the_sweep_keeps_every_object_a_photo_points_to_thumbnails_of_duplicates_too(app, client):
+    """A duplicated listing's copies used to get keys shaped like uploads (`<32 hex>.jpg`), its
+    thumbnail's too, and the sweep deleted that thumbnail once old: copies now take the worker's
+    shapes, and a thumbnail reference still counts for the copies made before."""
+    from tests.test_managing_listings import stored_product
+    from workers.orphans import ORIGINAL, sweep_orphan_uploads
+
+    token = register(client, "dup@example.com")
+    pid, _ = stored_product(app, "dup@example.com")
+    copy_id = int(client.post(f"/products/{pid}/duplicate", data={"csrf_token": token})
+                  .headers["Location"].rsplit("/", 1)[1])
+    legacy_id, _ = stored_product(app, "dup@example.com")
+    with app.app_context():
+        kept = [k for p in db.session.get(Product, copy_id).photos for k in (p.object_key, p.thumbnail_key)]
+        assert not [key for key in kept if ORIGINAL.fullmatch(key.removeprefix("media/"))]
+        legacy = db.session.get(Product, legacy_id).photos[0]
+        legacy.thumbnail_key = f"media/uploads/{legacy.product.owner_id}/{uuid.uuid4().hex}.jpg"
+        db.session.commit()
+        get_store().write(legacy.thumbnail_key, drawn_ring_jpeg(64), "image/jpeg")
+        kept.append(legacy.thumbnail_key)
+        app.config.update(UPLOAD_URL_TTL=1, REAPER_UPLOAD_GRACE=0)
+        try:
+            time.sleep(2.1)
+            sweep_orphan_uploads()
+        finally:
+            app.config.update(UPLOAD_URL_TTL=600, REAPER_UPLOAD_GRACE=300)
+        assert [key for key in kept if get_store().head(key) is None] == []
+
+
 def test_a_store_read_pinned_to_an_etag_refuses_other_bytes(app, tmp_path):
     """Both stores: S3 (LocalStack) by If-Match, the local folder by the same MD5 ETag."""
     from webapp.storage.errors import ObjectChanged

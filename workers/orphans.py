@@ -24,8 +24,7 @@ from sqlalchemy import select
 from webapp.extensions import db
 from webapp.models import Photo
 from webapp.products.uploads import ACCEPTED_TYPES
-from webapp.storage import get_store
-from workers.photos import copy_keys
+from webapp.storage import copy_keys, get_store
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +47,12 @@ def sweep_orphan_uploads(batch: int = 500) -> int:
         clean = {key: copy_keys(key)[1] for key, _ in chunk}
         referenced = set(db.session.scalars(select(Photo.object_key).where(
             Photo.object_key.in_(list(clean) + list(clean.values())))))
-        db.session.rollback()
         orphans = [key for key, modified in chunk if key not in referenced
                    and (clean[key] in referenced or modified < expired_before)]
+        if orphans:  # duplicates made before their copies had the worker's shapes: thumbnails like originals
+            orphans = sorted(set(orphans) - set(db.session.scalars(
+                select(Photo.thumbnail_key).where(Photo.thumbnail_key.in_(orphans)))))
+        db.session.rollback()
         errors = store.delete_many(orphans) if orphans else {}
         for key, error in errors.items():
             log.warning("reaper: orphan upload %s not deleted yet: %s", key, error)

@@ -139,15 +139,3 @@ def thumbnail_jpeg(image: Image.Image, side: int = THUMBNAIL_SIDE) -> bytes:
     copy = image.copy()
     copy.thumbnail((side, side))
     return _jpeg(copy, 85)
-
-
-CLEAN_SUFFIX, THUMB_SUFFIX = ".photo.jpg", ".thumb.jpg"
-
-
-def copy_keys(source_key: str) -> tuple[str, str, bool]:
-    """(thumbnail key, clean copy key, whether the upload is the clean copy already).
-
-    Derived from the upload's key, so a second run writes the same objects."""
-    already_clean = source_key.endswith(CLEAN_SUFFIX)
-    base = source_key[:-len(CLEAN_SUFFIX)] if already_clean else source_key.rsplit(".", 1)[0]
-    return base + THUMB_SUFFIX, base + CLEAN_SUFFIX, already_clean

@@ -13,8 +13,9 @@ from webapp.extensions import db
 from webapp.listings.embeddings import record_embedding
 from webapp.listings.merge import apply_generated
 from webapp.models import GeneratedListing, Job
+from webapp.storage import copy_keys
 from workers.concurrency import Deadline, concurrently
-from workers.photos import copy_keys, stored_jpeg, thumbnail_jpeg
+from workers.photos import stored_jpeg, thumbnail_jpeg
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from webapp.extensions import db
 from webapp.history_tables import InaccuracyReport, ListingDiff, ListingRating
 from webapp.listings.workflow import WorkflowError, busy_job, latest_generated
 from webapp.models import GeneratedListing, Photo, PhotoEmbedding, PhotoHeatmap, Product, new_id
-from webapp.storage import get_store, object_key
+from webapp.storage import copy_keys, get_store, object_key
 from webapp.training_tables import TrainingItem
 
 
@@ -116,12 +116,11 @@ def duplicate(product: Product) -> Product:
     for photo in product.photos:
         if not photo.thumbnail_key:
             continue  # never processed: nothing usable to copy
-        keys = {}
+        # Shaped like the worker's copies, never like an upload (which the reaper's sweep judges).
+        thumb_key, clean_key, _ = copy_keys(object_key(current_app.config, product.owner_id, new_id() + ".jpg"))
+        keys = {"object_key": clean_key, "thumbnail_key": thumb_key}
         for field in ("object_key", "thumbnail_key"):
-            source = getattr(photo, field)
-            suffix = source.rsplit(".", 1)[-1]
-            keys[field] = object_key(current_app.config, product.owner_id, f"{new_id()}.{suffix}")
-            store.write(keys[field], store.read(source), "image/jpeg" if field == "thumbnail_key"
+            store.write(keys[field], store.read(getattr(photo, field)), "image/jpeg" if field == "thumbnail_key"
                         else photo.content_type)
         photos[photo.id] = Photo(product=copy, content_type=photo.content_type, size_bytes=photo.size_bytes,
                                  width=photo.width, height=photo.height,

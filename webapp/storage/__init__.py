@@ -44,5 +44,20 @@ def object_key(config, owner_id: int, name: str) -> str:
     return f"{config.get('S3_PREFIX', '')}uploads/{owner_id}/{name}"
 
 
+# The worker's copies of an upload: `<base>.photo.jpg` (the clean copy kept and shown) and
+# `<base>.thumb.jpg`. No upload form is ever signed for such a key (uploads are `<base>.<ext>`),
+# and the reaper's sweep of originals (workers/orphans.py) never mistakes one for an upload.
+CLEAN_SUFFIX, THUMB_SUFFIX = ".photo.jpg", ".thumb.jpg"
+
+
+def copy_keys(source_key: str) -> tuple[str, str, bool]:
+    """(thumbnail key, clean copy key, whether the upload is the clean copy already).
+
+    Derived from the upload's key, so a second run writes the same objects."""
+    already_clean = source_key.endswith(CLEAN_SUFFIX)
+    base = source_key[:-len(CLEAN_SUFFIX)] if already_clean else source_key.rsplit(".", 1)[0]
+    return base + THUMB_SUFFIX, base + CLEAN_SUFFIX, already_clean
+
+
 # The local store's S3-like endpoints (routes.py) hang on this blueprint.
 bp = Blueprint("local_store", __name__, url_prefix="/local-store")
