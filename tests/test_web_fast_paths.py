@@ -13,6 +13,7 @@ from sqlalchemy.pool import NullPool
 
 from tests.factories import ready_product
 from tests.support import register
+from webapp.auth.session_account import SESSION_KEY
 from webapp.extensions import db
 from webapp.models import Job, Photo, Product, User, new_id
 from webapp.pool_ping import IDLE_PING_SECONDS
@@ -173,6 +174,20 @@ def test_status_poll_answers_the_owner_only(app, client):
     client.post("/logout", data={"csrf_token": token})
     assert client.get(f"/jobs/{job_id}").status_code in (302, 401)  # signed out: no answer
     assert copied.get(f"/jobs/{job_id}").status_code in (302, 401)  # its session ended on the server
+
+
+def test_status_poll_of_a_session_without_the_account_key_goes_through_flask_login(app, client):
+    """A session signed in before the poll's own key existed still polls (checked by Flask-Login)."""
+    token = register(client)
+    with app.app_context():
+        pid = ready_product("artisan@example.com")
+        job_id = db.session.scalar(select(Job.id).where(Job.product_id == pid))
+    with client.session_transaction() as session:
+        session.pop(SESSION_KEY)
+    assert client.get(f"/jobs/{job_id}").json["state"] == "ready"
+    assert client.get(f"/jobs/{new_id()}").status_code == 404
+    client.post("/logout", data={"csrf_token": token})
+    assert client.get(f"/jobs/{job_id}").status_code in (302, 401)
 
 
 def test_status_poll_is_one_query(app, client):
