@@ -52,9 +52,12 @@ def test_operations_page_shows_a_failed_job_and_requeues_it(app, client, worker,
     assert "no longer in storage" in refused.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Job, job_id).state == "failed"
-        # Storage has a good photo under the key again (as after an outage is over).
-        get_store().write(db.session.get(Job, job_id).photo.object_key, drawn_ring_jpeg(),
-                          "image/jpeg")
+        # Storage has the confirmed photo under the key again (as after an outage is over): a
+        # good one here, recorded as the bytes confirmed, since the worker reads no others.
+        photo = db.session.get(Job, job_id).photo
+        get_store().write(photo.object_key, drawn_ring_jpeg(), "image/jpeg")
+        photo.upload_etag = get_store().head(photo.object_key)["etag"]
+        db.session.commit()
 
     requeued = admin.post(requeue_url, data={"csrf_token": csrf_from(page)}, follow_redirects=True)
     assert f"Job {job_id} is queued again." in requeued.get_data(as_text=True)
