@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 MODEL_DIR ?= instance/models/current
 STARTER := models/starter
-RENDERS ?= .cache/renders/v1
+RENDERS ?= .cache/renders/v2
 export FLASK_APP := webapp:create_app
 
 .PHONY: run test venv migrate model starter clean bench loadtest
@@ -24,14 +24,14 @@ migrate: venv
 	$(BIN)/flask db upgrade
 
 # The starter trained on rendered photos ships in models/starter (docs/models.md says why), so a
-# fresh machine copies it instead of rendering for hours.
+# fresh machine copies it instead of rendering and training for half an hour or more.
 $(MODEL_DIR)/meta.json: | venv
 	mkdir -p $(dir $(MODEL_DIR))
 	cp -r $(STARTER) $(MODEL_DIR)
 
 model: $(MODEL_DIR)/meta.json
 
-# Reproduce models/starter from nothing: render the catalogue (resumable, hours on 2 cores),
+# Reproduce models/starter from nothing: render the catalogue (resumable, ~25 min of one core),
 # train on it, then record the bundle's self-check on renders it never saw.
 starter: venv
 	$(BIN)/python -m ml.train_starter --renders $(RENDERS) --out $(STARTER)

@@ -9,6 +9,15 @@ predictions, all made on a kind the head never saw, are what Learn-then-Test
 (ml/conformal.py) calibrates on. The shipped head is then fitted on everything. This is
 a rule for the starter only: a marketplace's own versions calibrate on its own photos
 (ml/train_catalog.py).
+
+The heads are fitted class-balanced (ml/heads.py), which makes every value equally likely
+before the picture is seen. With ``prior="catalogue"`` each head's bias then gets the log of
+its training values' shares back, so it predicts at the catalogue's own frequencies instead
+of a uniform one. ``prior="market"`` does that only for :data:`MARKET_PRIOR`, the attributes
+the renderer draws from a stated market prior (ml/render/labels.py: more gold and silver than
+rose gold, more plain pieces than stones); category, type and style are drawn evenly there,
+and their shares in the training set are only the Pillow drawings' mix (measured: that prior
+on category cost product shots dearly, docs/models.md).
 """
 from __future__ import annotations
 
@@ -18,6 +27,19 @@ from ml import conformal
 from ml.heads import fit_head, fit_temperature, predict
 
 MIN_CLASSES = 2
+PRIORS = ("balanced", "catalogue", "market")
+MARKET_PRIOR = ("metal", "gemstone", "finish", "colour", "stone_count")
+
+
+def _log_prior(y: np.ndarray, n_classes: int, prior: str) -> np.ndarray:
+    """What the bias gains: nothing (balanced), or the log share of each value in ``y`` (catalogue).
+    A value absent from ``y`` keeps the share of one example, so it is unlikely, not impossible."""
+    if prior == "balanced":
+        return np.zeros(n_classes, np.float32)
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    present = counts > 0
+    log_share = np.log(np.maximum(counts, 1.0) / counts.sum())
+    return (log_share - log_share[present].mean()).astype(np.float32)
 
 
 def _ids(taxonomy, labels, attr) -> np.ndarray:
@@ -28,15 +50,18 @@ def _ids(taxonomy, labels, attr) -> np.ndarray:
 def train_starter_heads(image_model, views: np.ndarray, test_emb: np.ndarray, labels: list[dict], kinds: list[str],
                         calibrate: str = "kinds", alpha: float = conformal.ALPHA, delta: float = conformal.DELTA,
                         min_value_labels: int = conformal.MIN_VALUE_LABELS, seed: int = 0, fold_views=None,
-                        log=print) -> dict:
+                        prior: str = "balanced", log=print) -> dict:
     """Set ``image_model``'s heads (fitted on ``views`` ``(n, v, d)``) and calibration; returns a report.
 
     ``kinds[i]`` names photo ``i``'s kind of scene; ``test_emb`` ``(n, d)`` are the test-view
     embeddings predictions are scored on. ``calibrate="kinds"`` calibrates on leave-one-kind-out
     predictions; ``"random"`` on a random fifth held out (the catalogue recipe, for comparison).
     ``fold_views`` (indices into the view axis) are all the leave-one-kind-out heads fit on, to
-    keep training within minutes; the shipped head fits on every view.
+    keep training within minutes; the shipped head fits on every view. ``prior`` (:data:`PRIORS`):
+    the frequencies each head predicts at before the picture is seen (see the module's note).
     """
+    if prior not in PRIORS:
+        raise ValueError(f"prior must be one of {PRIORS}")
     from ml.image_model import _build_heads  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     taxonomy = image_model.taxonomy
@@ -45,6 +70,8 @@ def train_starter_heads(image_model, views: np.ndarray, test_emb: np.ndarray, la
     report, calibration = {}, {}
     for attr in taxonomy.names:
         values = taxonomy.values(attr)
+        attr_prior = "balanced" if prior == "market" and attr not in MARKET_PRIOR else \
+            "catalogue" if prior == "market" else prior
         y = _ids(taxonomy, labels, attr)
         known = np.flatnonzero(y >= 0)
         if len(set(y[known])) < MIN_CLASSES:
@@ -58,16 +85,19 @@ def train_starter_heads(image_model, views: np.ndarray, test_emb: np.ndarray, la
                 if len(set(y[tr])) < MIN_CLASSES:
                     continue
                 w, b = fit_head(views[tr][:, fold_views] if fold_views is not None else views[tr], y[tr], len(values))
+                b = b + _log_prior(y[tr], len(values), attr_prior)
                 held_probs.append(predict(w, b, test_emb[te]))
                 held_y.append(y[te])
                 held_kind += [kind] * len(te)
             w, b = fit_head(views[known], y[known], len(values))
+            b = b + _log_prior(y[known], len(values), attr_prior)
             fit_idx = known
         else:
             order = np.random.default_rng(seed).permutation(known)
             n_cal = len(order) // 5
             cal_idx, fit_idx = order[:n_cal], order[n_cal:]
             w, b = fit_head(views[fit_idx], y[fit_idx], len(values))
+            b = b + _log_prior(y[fit_idx], len(values), attr_prior)
             held_probs.append(predict(w, b, test_emb[cal_idx]))
             held_y.append(y[cal_idx])
             held_kind += list(kinds[cal_idx])
@@ -82,7 +112,8 @@ def train_starter_heads(image_model, views: np.ndarray, test_emb: np.ndarray, la
         calibration[attr] = cal
         ok = probs.argmax(1) == y_cal
         held_kind = np.asarray(held_kind)
-        report[attr] = {"trained": True, "n_train": int(len(fit_idx)), "temperature": round(float(t), 4),
+        report[attr] = {"trained": True, "n_train": int(len(fit_idx)), "prior": attr_prior,
+                        "temperature": round(float(t), 4),
                         "held_out_accuracy": round(float(ok.mean()), 4),
                         "held_out_accuracy_by_kind": {k: round(float(ok[held_kind == k].mean()), 4)
                                                       for k in sorted(set(held_kind))},

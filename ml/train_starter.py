@@ -1,11 +1,11 @@
 """Train the starter models on the rendered catalogue and write a listing bundle.
 
-    python -m ml.train_starter --out models/starter --renders .cache/renders/v1   # full, on renders
+    python -m ml.train_starter --out models/starter --renders .cache/renders/v2   # full, on renders
     python -m ml.train_starter --out /tmp/old                  # full, on Pillow drawings
     python -m ml.train_starter --out /tmp/tiny --tiny          # seconds, on drawings; used by the tests
 
 With ``--renders`` the starter trains on path-traced renders (``ml/render``): whatever of
-the catalogue is missing from that folder is rendered first (resumable; hours on 2 cores).
+the catalogue is missing from that folder is rendered first (resumable; about 25 minutes of one core).
 Tiny mode keeps the Pillow drawings: the tests need a bundle in seconds and no renderer.
 Backbone features are computed once and reused by both models.
 """
@@ -28,7 +28,7 @@ from ml.description_templates import describe
 from ml.features import TEST_VIEWS, TRAIN_VIEWS, cached_views
 from ml.render.dataset import CROP_SCALES, mask_path, piece_crops, training_items
 from ml.starter_catalog import generate_catalog
-from ml.starter_heads import train_starter_heads
+from ml.starter_heads import PRIORS, train_starter_heads
 from ml.taxonomy import DEFAULT
 
 MODES = {  # images, render px, backbone px, head epochs, text epochs, texts per image, LSTM units
@@ -39,9 +39,10 @@ MODES = {  # images, render px, backbone px, head epochs, text epochs, texts per
 }
 
 
-# The rendered catalogue, in full mode: renders to use, their size and samples per pixel, and how many
-# drawings are mixed in (they lifted metal on real photos, docs/models.md).
-RENDERS = {"n_images": 760, "render_size": 160, "spp": 16, "drawings": 600}
+# The rendered catalogue, in full mode: renders to use, their size and samples per pixel, how many
+# drawings are mixed in (they lifted metal on real photos), and the heads' prior (ml/starter_heads.py);
+# docs/models.md has the measurements.
+RENDERS = {"n_images": 1600, "render_size": 160, "spp": 8, "drawings": 600, "prior": "market"}
 FEATURE_CACHE = ".cache/starter-features"  # embeddings of each render's views, reused by the next training
 
 
@@ -61,7 +62,8 @@ def _crops(image, path) -> list:
 
 
 def rendered_heads(image_model, images, labels, kinds, paths, seed: int, crops: bool = False,
-                   calibrate: str = "kinds", feature_cache=FEATURE_CACHE, log=print) -> dict:
+                   calibrate: str = "kinds", prior: str = "balanced", feature_cache=FEATURE_CACHE,
+                   log=print) -> dict:
     """Numpy heads on every training view of each picture (ml/features.py), plus (``crops``) two
     crops around the piece and their mirror images; flags calibrated across kinds of scene
     (ml/starter_heads.py). Returns the heads' report and each picture's plain embedding."""
@@ -78,7 +80,7 @@ def rendered_heads(image_model, images, labels, kinds, paths, seed: int, crops: 
     plain = views[:, TRAIN_VIEWS.index("plain")]
     fold_views = [TRAIN_VIEWS.index("plain"), TRAIN_VIEWS.index("flip"), *range(len(TRAIN_VIEWS), views.shape[1], 2)]
     return train_starter_heads(image_model, views, test_emb, labels, kinds, calibrate=calibrate, seed=seed,
-                               fold_views=fold_views, log=log), plain
+                               fold_views=fold_views, prior=prior, log=log), plain
 
 
 def _catalogue(cfg: dict, seed: int, renders, progress: bool):
@@ -115,7 +117,7 @@ def _catalogue(cfg: dict, seed: int, renders, progress: bool):
 
 def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress: bool = True,
           renders=None, n_images: int | None = None, crops: bool = False, calibrate: str = "kinds",
-          drawings: int | None = None, lookalikes: bool = False) -> dict:
+          drawings: int | None = None, lookalikes: bool = False, prior: str | None = None) -> dict:
     """Build the catalogue, train both models, save the bundle in ``out``; returns meta."""
     from ml.image_model import ImageAttributeModel  # noqa: PLC0415  (lazy: loads TensorFlow)
     from ml.listing import ListingGenerator  # noqa: PLC0415  (lazy: loads TensorFlow)
@@ -128,6 +130,8 @@ def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress:
     if drawings is not None:
         cfg["drawings"] = drawings
     cfg["lookalikes"] = lookalikes
+    if prior is not None:
+        cfg["prior"] = prior
     started, timings = time.time(), {}
     bar = tqdm(total=5, desc=f"starter-{mode}", disable=not progress, unit="step")
 
@@ -146,6 +150,7 @@ def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress:
                                           test_views=TEST_VIEWS)
         bar.set_postfix_str("views and attribute heads")
         heads, feats = rendered_heads(image_model, images, labels, kinds, paths, seed, crops, calibrate,
+                                      cfg.get("prior", "balanced"),
                                       log=(lambda m: None) if not progress else tqdm.write)
         val_acc = {a: r.get("held_out_accuracy") for a, r in heads.items()}
         n_val, metrics_extra = None, {"heads": heads, "crops": crops, "calibrated_on": calibrate}
@@ -219,10 +224,13 @@ def main(argv=None) -> None:
     ap.add_argument("--drawings", type=int, default=None, help="renders: drawings mixed in (default 600)")
     ap.add_argument("--lookalikes", action="store_true",
                     help="renders: learn vermeil and plating as gold, sterling as silver (what a photo shows)")
+    ap.add_argument("--prior", choices=PRIORS, default=None,
+                    help="renders: heads predict at balanced or the catalogue's own value frequencies "
+                         "(default: the full mode's)")
     args = ap.parse_args(argv)
     meta = train(args.out, tiny=args.tiny, seed=args.seed, cache_dir=args.cache_dir, renders=args.renders,
                  n_images=args.n_images, crops=args.crops, calibrate=args.calibrate, drawings=args.drawings,
-                 lookalikes=args.lookalikes)
+                 lookalikes=args.lookalikes, prior=args.prior)
     print(f"bundle {meta['version']} written to {args.out} in {meta['timings']['total_s']}s")
     print("validation accuracy per attribute:")
     for attr, acc in meta["metrics"]["image_val_accuracy"].items():

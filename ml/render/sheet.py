@@ -1,6 +1,6 @@
 """A contact sheet: renders in rows, optionally beside a row of real photos, for the docs.
 
-    python -m ml.render.sheet --renders .cache/renders/v1 --out docs/img/renders.png \
+    python -m ml.render.sheet --renders .cache/renders/v2 --out docs/img/renders.png \
         [--real ../shared/data/real-dev --real-count 8]
 
 Real photos appear only downscaled in this picture (credited in docs/models.md); they are
