@@ -1,4 +1,4 @@
-"""The web process must stay light: it never imports TensorFlow."""
+"""The web process must stay light: it never imports TensorFlow, and pages load no password lists."""
 import subprocess
 import sys
 
@@ -18,6 +18,7 @@ for path in ("/", "/login", "/register"):
 import workers.tasks  # the task module loads its models lazily: importing it loads no TensorFlow
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "keras_nlp", "keras_hub"))
 print("heavy:" + ",".join(heavy))
+print("lists:" + ",".join(m for m in sys.modules if m.split(".")[0] == "zxcvbn"))
 """
 
 
@@ -27,3 +28,11 @@ def test_web_process_never_imports_tensorflow(tmp_path):
     # stdout also carries the app's JSON log lines; the probe's answer is its own line.
     heavy = next(line for line in out.stdout.splitlines() if line.startswith("heavy:"))
     assert heavy == "heavy:", f"web process imported: {heavy[:300]}"
+
+
+def test_serving_pages_loads_no_password_word_lists(tmp_path):
+    """zxcvbn's 14 MB of word lists load when a password is set, not for every page."""
+    out = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path)], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    lists = next(line for line in out.stdout.splitlines() if line.startswith("lists:"))
+    assert lists == "lists:", f"web process imported: {lists[:300]}"
