@@ -153,7 +153,7 @@ class Session:
         link = await asyncio.to_thread(link_in_log, self.mail_log, self.email, "/verify/")
         page = await rec.call("register", self.client, "GET", link)
         token = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
-        await rec.call("register", self.client, "POST", link, data={"csrf_token": token})
+        await rec.call("register", self.client, "POST", link, data={"csrf_token": token, "password": password})
         page = await rec.call("page", self.client, "GET", "/products/new")
         self.token = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
 

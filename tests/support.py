@@ -104,16 +104,18 @@ def register(client, email="artisan@example.com", password="correct horse batter
                                               "confirm": password, "csrf_token": token})
     assert response.status_code == 200 and "Check your email" in response.get_data(as_text=True), \
         response.get_data(as_text=True)
-    follow_verification_link(client, email)
+    follow_verification_link(client, email, password)
     return csrf_from(client.get("/products/new").get_data(as_text=True))
 
 
-def follow_verification_link(client, email):
-    """Open the last verification link emailed to `email` and press its one button (signs in)."""
+def follow_verification_link(client, email, password="correct horse battery"):
+    """Open the last verification link emailed to `email`, type the password chosen at registration
+    and press the button (signs in)."""
     link = emailed_link(client.application, email, "/verify/")
     page = client.get(link)
     assert page.status_code == 200, page.status_code
-    response = client.post(link, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    response = client.post(link, data={"csrf_token": csrf_from(page.get_data(as_text=True)),
+                                       "password": password})
     assert response.status_code == 302 and response.headers["Location"].endswith("/products"), \
         (response.status_code, response.headers.get("Location"))
     return response

@@ -47,6 +47,7 @@ def register(page, email, app):
     ADMIN_EMAILS address an admin), as a person does."""
     start_registration(page, email)
     page.goto(emailed_link(app, email, "/verify/"))
+    page.get_by_label("The password you chose").fill("correct horse battery")
     page.get_by_role("button", name="Confirm my address and sign in").click()
     expect(page).to_have_url(re.compile(r"/products$"))
 

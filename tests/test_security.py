@@ -118,7 +118,8 @@ def test_session_cookie_is_secure_httponly_and_samesite_in_production(app, servi
         # Signed in by the emailed link (the outbox: production has no SMTP_HOST here).
         link = emailed_link(web, "prod@example.com", "/verify/")
         token = csrf_from(client.get(link).get_data(as_text=True))
-        response = client.post(link, headers={"Referer": f"https://localhost{link}"}, data={"csrf_token": token})
+        response = client.post(link, headers={"Referer": f"https://localhost{link}"},
+                               data={"csrf_token": token, "password": "correct horse battery"})
         assert response.status_code == 302
         cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
         attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
@@ -381,7 +382,7 @@ def test_passwords_tokens_and_keys_never_reach_the_logs(app, service_env, caplog
         token = csrf_from(client.get("/register").get_data(as_text=True))
         client.post("/register", data={"email": "logs@example.com", "password": password,
                                        "confirm": password, "csrf_token": token})
-        follow_verification_link(client, "logs@example.com")
+        follow_verification_link(client, "logs@example.com", password)
         client.post("/logout", data={"csrf_token": csrf_from(client.get("/products/new")
                                                              .get_data(as_text=True))})
         token = csrf_from(client.get("/login").get_data(as_text=True))

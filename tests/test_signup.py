@@ -141,6 +141,27 @@ def test_a_second_registration_of_an_unfinished_address_replaces_the_first(app):
     assert sign_in(app.test_client(), "mine@example.com", PASSWORD).status_code == 302
 
 
+def test_a_registration_after_the_owners_cannot_be_finished_with_the_owners_password(app):
+    """The owner registers, a squatter registers the same address after: the newest link in the
+    owner's mailbox is the squatter's registration, and the owner's password does not finish it."""
+    post_register(app, "mine@example.com", PASSWORD)  # the owner
+    post_register(app, "mine@example.com", OTHER_PASSWORD)  # the squatter, after
+    owner = app.test_client()
+    link = emailed_link(app, "mine@example.com", "/verify/")
+    page = owner.get(link)
+    refused = owner.post(link, data={"csrf_token": csrf_from(page.get_data(as_text=True)),
+                                     "password": PASSWORD})
+    assert refused.status_code == 200 and "not the password of the registration" in refused.get_data(as_text=True)
+    assert owner.get("/products").status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(User.email_verified_at).where(User.email == "mine@example.com")) is None
+    assert sign_in(app.test_client(), "mine@example.com", OTHER_PASSWORD).status_code == 200  # not in
+    post_register(app, "mine@example.com", PASSWORD)  # the owner again: a link of their own
+    follow_verification_link(owner, "mine@example.com", PASSWORD)
+    assert sign_in(app.test_client(), "mine@example.com", PASSWORD).status_code == 302
+    assert sign_in(app.test_client(), "mine@example.com", OTHER_PASSWORD).status_code == 200
+
+
 def test_asking_for_the_link_again_answers_the_same_for_any_address(app):
     verified_account(app, "done@example.com")
     post_register(app, "pending@example.com")

@@ -39,7 +39,10 @@ class ResendForm(ResetRequestForm):
 
 
 class VerifyForm(FlaskForm):
-    """One button: a mail scanner that opens the link verifies nothing and signs nobody in."""
+    """The password chosen at registration, then one button: a mail scanner that opens the link
+    verifies nothing, and whoever registered the address after its owner cannot have the owner
+    prove the squatter's account."""
+    password = PasswordField("The password you chose", validators=[DataRequired(), Length(max=128)])
     submit = SubmitField("Confirm my address and sign in")
 
 

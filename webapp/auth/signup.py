@@ -2,11 +2,14 @@
 
 Registering always answers the same "check your email" page, after the same password hash.
 A new address gets an unverified account and a link (webapp/auth/links.py); a taken one
-gets a note to its owner instead. Following the link (one button, so a mail scanner that
-opens links proves nothing and signs nobody in) verifies the address and signs in; an
-ADMIN_EMAILS address becomes an admin there, with no second link. A registration for an
-address still unverified replaces the unfinished one: its password counts and older links
-stop working. "Send the link again" answers the same for any address.
+gets a note to its owner instead. Following the link and typing the password chosen at
+registration (a form, so a mail scanner that opens links proves nothing and signs nobody in)
+verifies the address and signs in; an ADMIN_EMAILS address becomes an admin there, with no
+second link. A registration for an address still unverified replaces the unfinished one: its
+password counts and older links stop working. Asking for the password at the link is what
+keeps a squatter out: whoever registers the owner's address after the owner causes a link in
+the owner's mailbox, but the owner's own password does not finish the squatter's
+registration. "Send the link again" answers the same for any address.
 """
 import logging
 
@@ -18,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from webapp.auth import bp
 from webapp.auth.forms import RegisterForm, ResendForm, VerifyForm
 from webapp.auth.links import link_token, user_from_link
-from webapp.auth.passwords import HashingBusy, hash_password
+from webapp.auth.passwords import HashingBusy, hash_password, verify_password
 from webapp.extensions import db
 from webapp.limits import by_address, by_email, rate_limit, whole_site
 from webapp.mail import send_mail
@@ -115,7 +118,14 @@ def resend_verification():
     return check_email_page(email)  # the same for an unknown address
 
 
+NOT_THIS_REGISTRATION = (
+    "That is not the password of the registration this link was sent for. If you did not register "
+    "just now, someone else may have used your address: register again for a link of your own, or "
+    "set a password with \"Forgot your password?\".")
+
+
 @bp.route("/verify/<token>", methods=["GET", "POST"])
+@rate_limit("RATELIMIT_LOGIN", by_address)
 def verify(token):
     user = user_from_link("verify", token)
     if user is None:
@@ -125,6 +135,14 @@ def verify(token):
     form = VerifyForm()
     if not form.validate_on_submit():
         return render_template("auth/verify.html", form=form, email=user.email)
+    try:
+        right = verify_password(user.password_hash, form.password.data,
+                                current_app.config["PASSWORD_HASH_WAIT"])
+    except HashingBusy as error:
+        return busy_page(error)
+    if not right:  # the link stays usable: the owner may have mistyped
+        form.password.errors.append(NOT_THIS_REGISTRATION)
+        return render_template("auth/verify.html", form=form, email=user.email), 200
     prove_address(user)
     user.end_sessions()  # this link works once
     db.session.commit()
