@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from bench.stats import emit, repeat, summary, target
+from ml import recipe
+from ml.features import TEST_VIEWS
 from ml.starter_catalog import generate_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +53,10 @@ def image_part(bundle: str, quick: bool) -> dict:
     plain = fast.backbone  # the same Lite0 as a Keras model
     lite224 = ImageAttributeModel(224)  # the serving path at the baseline's resolution
     lite224._fast.warm_up((1, 4, 8))
+    # What a catalogue version trained by `flask ml train` runs per photo (ml/recipe.py): its input
+    # size, every test view through the backbone, the extra feature parts; photos as uploaded.
+    shipped = ImageAttributeModel(recipe.IMAGE_SIZE, arch=recipe.ARCH, test_views=TEST_VIEWS, extras=recipe.EXTRAS)
+    shipped._fast.warm_up((1, 4, 8))
 
     t = {
         "serving_b32": repeat(lambda: fast._fast(x), runs32),
@@ -60,15 +66,21 @@ def image_part(bundle: str, quick: bool) -> dict:
         "baseline_b1": repeat(lambda: baseline.predict(x224[:1], verbose=0), max(3, runs1 // 2)),
         "keras_lite0_b32": repeat(lambda: plain(x, training=False), max(2, runs32 - 1)),
         "embed_b32": repeat(lambda: fast.embed(images[:32]), runs32),
+        "shipped_b32": repeat(lambda: shipped.embed(images[:32]), runs32),
     }
     ratios = [a / b for a, b in zip(t["serving_b32"], t["baseline_b32"], strict=True)]
     ratios224 = [a / b for a, b in zip(t["serving224_b32"], t["baseline_b32"], strict=True)]
+    ratios_shipped = [a / b for a, b in zip(t["shipped_b32"], t["baseline_b32"], strict=True)]
+    shipped32 = float(np.median(per_item_ms(t["shipped_b32"], 32)))
+    shipped_what = (f"ImageAttributeModel.embed as `flask ml train` ships it: {recipe.IMAGE_SIZE} px, views "
+                    f"{'+'.join(TEST_VIEWS)}, extras {'+'.join(recipe.EXTRAS) or 'none'}, preprocessing included")
     # Accuracy: the float Keras path and the serving path on the same held-out drawings.
     keras_model = ImageAttributeModel.load(Path(bundle) / "image", serving="keras")
     labels = [it.labels for it in items]
     acc_fast = fast.accuracy(fast.embed(images), labels)
     acc_keras = keras_model.accuracy(keras_model.embed(images), labels)
-    worst_gap = max(abs(acc_fast[a] - acc_keras[a]) for a in acc_fast) * 100
+    # Attributes the drawings do not label (accuracy None) have nothing to compare.
+    worst_gap = max(abs(acc_fast[a] - acc_keras[a]) for a in acc_fast if acc_fast[a] is not None) * 100
     median_ratio = float(np.median(ratios))
     serving32 = float(np.median(per_item_ms(t["serving_b32"], 32)))
     figures = {
@@ -88,6 +100,11 @@ def image_part(bundle: str, quick: bool) -> dict:
             per_item_ms(t["keras_lite0_b32"], 32), "ms/image", f"our Lite0, Keras model(x), {size} px"),
         "image: embed() with preprocessing b32, ms/image": summary(
             per_item_ms(t["embed_b32"], 32), "ms/image", "ImageAttributeModel.embed: PIL resize/pad + TFLite"),
+        "image: shipped recipe's image path b32, ms/image": {
+            **summary(per_item_ms(t["shipped_b32"], 32), "ms/image", shipped_what),
+            "target": target(shipped32, 15.0)},
+        "image: ratio shipped recipe's image path/baseline b32": summary(
+            ratios_shipped, "x", "shipped recipe's embed() time / baseline EfficientNetB0.predict time, paired runs"),
         "image: ratio serving/baseline b32": {
             **summary(ratios, "x", "serving path time / baseline time per image, paired runs"),
             "target": target(median_ratio, 0.35)},

@@ -8,7 +8,7 @@ On every split, from the same cached embeddings:
 
 - ``linear_probe``: the ImageNet Lite0 embedding at 224 px, L2-normalised, softmax
   regression (ml/heads.py :func:`linear_probe`), trained on all the training photos;
-- ``shipped``: what ``flask ml train`` ships (ml/heads.py :func:`train_attribute`): heads
+- ``shipped``: what ``flask ml train`` ships (ml/recipe.py; ml/heads.py :func:`train_attribute`): heads
   fitted on all the training pieces' views, temperature and flag thresholds calibrated on
   out-of-fold scores (5 folds by piece over the training pieces), flip test-time
   augmentation; ``coverage`` and ``risk`` are the share of test photos shown without a
@@ -16,6 +16,8 @@ On every split, from the same cached embeddings:
 
 Per attribute: accuracy and macro-F1 per split, their mean and spread (standard
 deviation over splits), and the shipped recipe's gain over the probe per split.
+``--extras gem,colour`` measures the recipe with other feature parts (ml/features.py
+``EXTRAS``); every part is embedded and cached once, so variants share one cache.
 """
 from __future__ import annotations
 
@@ -29,15 +31,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ml import conformal, heads
+from ml import conformal, heads, recipe
 from ml.evaluate import read_rows
-from ml.features import TEST_VIEWS, TRAIN_VIEWS, cached_views
+from ml.features import EXTRAS, TEST_VIEWS, TRAIN_VIEWS, cached_views, head_input, select_parts
 from ml.scoring import confusion, macro_f1
 
 ATTRIBUTES = ("category", "metal")
 TRAIN_SHARE = 0.6
 FOLDS = 5  # cross-fitting folds over the training pieces (as train_bundle does over its photos)
 PROBE = {"arch": "lite0", "image_size": 224}
+ALL_EXTRAS = tuple(EXTRAS)  # embedded (and cached) once; each measured recipe reads the parts it uses
 
 
 def _piece(path: str) -> str:
@@ -87,20 +90,26 @@ def _summary(per_split: list[dict]) -> dict:
 
 
 def run(data_dir, seeds, feature_cache=None, alpha: float = conformal.ALPHA, delta: float = conformal.DELTA,
-        min_value_labels: int = conformal.MIN_VALUE_LABELS, log=None) -> dict:
+        min_value_labels: int = conformal.MIN_VALUE_LABELS, extras=None, log=None) -> dict:
+    """Probe and recipe on every split; ``extras`` (default: the shipped recipe's) measures a variant."""
     from ml.image_model import ImageAttributeModel  # noqa: PLC0415  (lazy: loads TensorFlow)
 
+    if (recipe.ARCH, recipe.IMAGE_SIZE) != (PROBE["arch"], PROBE["image_size"]):
+        raise RuntimeError("the shipped recipe's backbone differs from the probe's: embed both")
+    extras = tuple(recipe.EXTRAS if extras is None else extras)
     quiet = log or (lambda _: None)
     rows = unique_rows(data_dir)
-    model = ImageAttributeModel(PROBE["image_size"], arch=PROBE["arch"])
-    emb = cached_views(model, [_loader(r["path"]) for r in rows], [r["sha"] for r in rows],
-                       TRAIN_VIEWS, feature_cache, quiet)
+    model = ImageAttributeModel(PROBE["image_size"], arch=PROBE["arch"], extras=ALL_EXTRAS)
+    feats = cached_views(model, [_loader(r["path"]) for r in rows], [r["sha"] for r in rows],
+                         TRAIN_VIEWS, feature_cache, quiet)
+    probe_emb = feats[:, 0, :1280]  # the plain view's embedding
+    emb = head_input(select_parts(feats, ALL_EXTRAS, extras), extras)
     test_idx = [TRAIN_VIEWS.index(v) for v in TEST_VIEWS]
-    test_emb = emb[:, test_idx].mean(1)
+    test_emb = head_input(select_parts(feats[:, test_idx].mean(1), ALL_EXTRAS, extras), extras)
     index = {r["sha"]: i for i, r in enumerate(rows)}
     result = {"n_photos": len(rows), "seeds": list(seeds), "train_share": TRAIN_SHARE, "folds": FOLDS,
               "alpha": alpha, "delta": delta, "backbone": PROBE,
-              "shipped_recipe": {"train_views": list(TRAIN_VIEWS), "test_views": list(TEST_VIEWS)},
+              "shipped_recipe": {**recipe.RECIPE, "extras": list(extras)},
               "linear_probe": {}, "shipped": {}}
     for attr in ATTRIBUTES:
         values = sorted({r[attr] for r in rows if (r.get(attr) or "").strip()})
@@ -113,9 +122,10 @@ def run(data_dir, seeds, feature_cache=None, alpha: float = conformal.ALPHA, del
             y = {name: np.array([values.index(r[attr]) for r in part]) for name, part in
                  (("train", train), ("test", test))}
             i = {name: [index[r["sha"]] for r in part] for name, part in (("train", train), ("test", test))}
-            w, b = heads.linear_probe(emb[i["train"], 0], y["train"], len(values))
+            w, b = heads.linear_probe(probe_emb[i["train"]], y["train"], len(values))
             probe_runs.append({"seed": seed, "n_train": len(train), "n_test": len(test),
-                               **_scores(heads.predict(w, b, emb[i["test"], 0]).argmax(1), y["test"], len(values))})
+                               **_scores(heads.predict(w, b, probe_emb[i["test"]]).argmax(1), y["test"],
+                                         len(values))})
             head = heads.train_attribute(emb[i["train"]], y["train"], test_emb[i["train"]],
                                          [_piece(r["path"]) for r in train], values, alpha, delta,
                                          min_value_labels, FOLDS, seed)
@@ -145,10 +155,14 @@ def main(argv=None) -> None:
     parser.add_argument("--seeds", default="0,1,2,3,4")
     parser.add_argument("--feature-cache", default=None, help="folder for cached embeddings")
     parser.add_argument("--alpha", type=float, default=conformal.ALPHA)
+    parser.add_argument("--extras", default=None,
+                        help="feature parts besides the embedding, comma-separated (gem, colour; 'none'): "
+                             "measure a variant instead of the shipped recipe")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    extras = None if args.extras is None else tuple(e for e in args.extras.split(",") if e and e != "none")
     result = run(args.data, [int(s) for s in args.seeds.split(",")], args.feature_cache, alpha=args.alpha,
-                 log=lambda m: print(m, file=sys.stderr))
+                 extras=extras, log=lambda m: print(m, file=sys.stderr))
     if args.json:
         print(json.dumps(result))
         return

@@ -101,6 +101,11 @@ def build_efficientnet_lite0(image_size: int = IMAGE_SIZE, include_top: bool = T
     return keras.Model(inp, x, name=f"efficientnet_{arch}")
 
 
+def feature_map_model(backbone: keras.Model) -> keras.Model:
+    """The backbone without its average pooling: the head's ``(s/32, s/32, 1280)`` feature map."""
+    return keras.Model(backbone.input, backbone.get_layer("head_relu").output, name=f"{backbone.name}_map")
+
+
 def trunk_model(backbone: keras.Model, first_top_block: int) -> keras.Model:
     """The backbone up to the input of block ``first_top_block``: the part fine-tuning keeps frozen."""
     last = backbone.get_layer(f"blocks_{first_top_block - 1}_project_conv")

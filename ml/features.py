@@ -15,6 +15,15 @@ from PIL import Image, ImageEnhance, ImageOps
 TEST_VIEWS = ("plain", "flip")  # averaged at inference (flip test-time augmentation)
 TRAIN_VIEWS = ("plain", "flip", "crop", "aug1", "aug2")  # each one a training example
 
+# Optional parts a bundle's features may carry after the 1280-d average-pooled embedding, in
+# this order (``image_model.json`` ``extras``; none in the starter). The embedding alone is what
+# the describer and "more like this" read; the attribute heads read every part.
+GEM_P = 3.0  # generalised-mean pooling exponent (Radenovic, Tolias & Chum 2018 use 3)
+HUE_BINS, SAT_BINS = 12, 4
+BRIGHT_SHARE = 0.05  # the brightest pixels: where a metal's specular highlights are
+COLOUR_SIZE = 128  # the colour descriptor reads a thumbnail this size (longer side)
+EXTRAS = {"gem": 1280, "colour": 2 * HUE_BINS * SAT_BINS}
+
 
 def augment(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     """Random crop (70-100 % of each side), flip, small rotation and light/colour jitter."""
@@ -49,6 +58,69 @@ def view(img: Image.Image, name: str, key: str = "") -> Image.Image:
     raise ValueError(f"unknown view {name!r}")
 
 
+def gem(maps: np.ndarray, p: float = GEM_P) -> np.ndarray:
+    """Generalised-mean pooling of feature maps ``(n, h, w, c)`` -> ``(n, c)``: (mean x^p)^(1/p).
+
+    p = 1 is the average; larger p leans towards the strongest locations, so a small piece on
+    a large photo (an earring beside a face) weighs more than in the average."""
+    x = np.clip(np.asarray(maps, np.float64), 1e-6, None)
+    return np.power(np.power(x, p).mean(axis=(1, 2)), 1.0 / p).astype(np.float32)
+
+
+def colour_descriptor(img: Image.Image) -> np.ndarray:
+    """A ``(2 * HUE_BINS * SAT_BINS,)`` hue-saturation descriptor of a photo, unit length.
+
+    Two square-rooted histograms (Hellinger), each over hue x saturation: of every pixel, and of
+    the brightest ``BRIGHT_SHARE`` of pixels, where polished metal shows its colour (gold's
+    highlights are yellow, silver's are grey). ImageNet features are trained to ignore colour
+    shifts (colour-jitter augmentation), so this part says what they partly discard."""
+    small = ImageOps.exif_transpose(img).convert("RGB")
+    small.thumbnail((COLOUR_SIZE, COLOUR_SIZE), Image.BILINEAR)
+    hsv = np.asarray(small.convert("HSV"), np.int64).reshape(-1, 3)
+    bins = (hsv[:, 0] * HUE_BINS // 256) * SAT_BINS + hsv[:, 1] * SAT_BINS // 256
+    bright = hsv[:, 2] >= np.quantile(hsv[:, 2], 1.0 - BRIGHT_SHARE)
+    parts = []
+    for chosen in (np.ones(len(bins), bool), bright):
+        h = np.bincount(bins[chosen], minlength=HUE_BINS * SAT_BINS).astype(np.float64)
+        parts.append(np.sqrt(h / max(h.sum(), 1.0)))
+    return (np.concatenate(parts) / np.sqrt(2.0)).astype(np.float32)
+
+
+def feature_dims(extras=()) -> tuple[int, ...]:
+    """Width of each part of a feature vector: the 1280-d embedding, then each extra in ``EXTRAS`` order."""
+    unknown = set(extras) - set(EXTRAS)
+    if unknown:
+        raise ValueError(f"unknown feature parts {sorted(unknown)}; known: {sorted(EXTRAS)}")
+    return (1280, *(EXTRAS[e] for e in EXTRAS if e in extras))
+
+
+def select_parts(features: np.ndarray, have=(), want=()) -> np.ndarray:
+    """The embedding and the ``want`` extras out of features that carry the ``have`` extras."""
+    dims, cols, start = feature_dims(have), [], 0
+    names = ("embedding", *(e for e in EXTRAS if e in have))
+    for name, width in zip(names, dims, strict=True):
+        if name == "embedding" or name in want:
+            cols.append(np.arange(start, start + width))
+        start += width
+    if set(want) - set(have):
+        raise ValueError(f"features lack {sorted(set(want) - set(have))}")
+    return np.asarray(features)[..., np.concatenate(cols)]
+
+
+def head_input(features: np.ndarray, extras=()) -> np.ndarray:
+    """What the attribute heads read: each part of ``features`` (``feature_dims(extras)``) scaled
+    to unit length, side by side, so every part weighs the same whatever its width. With no
+    extras this is the unit-length embedding, as before."""
+    x = np.asarray(features, np.float32)
+    parts, start = [], 0
+    for width in feature_dims(extras):
+        parts.append(unit(x[..., start:start + width]))
+        start += width
+    if start != x.shape[-1]:
+        raise ValueError(f"features are {x.shape[-1]} wide, parts {feature_dims(extras)} add up to {start}")
+    return np.concatenate(parts, -1) if len(parts) > 1 else parts[0]
+
+
 def unit(x: np.ndarray) -> np.ndarray:
     """Rows scaled to length 1 (the heads' input)."""
     x = np.asarray(x, np.float32)
@@ -61,10 +133,12 @@ def test_embedding(per_view: np.ndarray) -> np.ndarray:
 
 
 def cached_views(image_model, images, keys, views, cache_dir=None, log=None) -> np.ndarray:
-    """``(n, len(views), d)`` embeddings; ``images`` are PIL images or callables returning one."""
+    """``(n, len(views), d)`` features (``image_model.embed``: the embedding and the model's
+    extras); ``images`` are PIL images or callables returning one."""
     folder = None
     if cache_dir:
-        folder = Path(cache_dir) / f"emb-{image_model.backbone_name}-{image_model.image_size}"
+        extras = "".join(f"-{e}" for e in getattr(image_model, "extras", ()))
+        folder = Path(cache_dir) / f"emb-{image_model.backbone_name}-{image_model.image_size}{extras}"
         folder.mkdir(parents=True, exist_ok=True)
     out = None
     for i, (img, key) in enumerate(zip(images, keys, strict=False)):

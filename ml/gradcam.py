@@ -11,6 +11,8 @@ import io
 import numpy as np
 from PIL import Image
 
+from ml.features import GEM_P, colour_descriptor
+
 
 def category_heatmap(image_model, image: Image.Image, attribute: str = "category") -> tuple[np.ndarray, str]:
     """``(heatmap in [0, 1] of the square model input, predicted value)`` for one photo."""
@@ -25,7 +27,7 @@ def category_heatmap(image_model, image: Image.Image, attribute: str = "category
         fmap, pooled = probe(x, training=False)
         tape.watch(fmap)
         # The pooled embedding is the mean of the feature map, recomputed so the gradient flows.
-        probs = image_model.heads(tf.reduce_mean(fmap, axis=(1, 2)), training=False)[attribute]
+        probs = image_model.heads(_head_input(image_model, fmap, image, tf), training=False)[attribute]
         k = int(tf.argmax(probs[0]))
         score = probs[0, k]
     grads = tape.gradient(score, fmap)[0].numpy()
@@ -33,6 +35,20 @@ def category_heatmap(image_model, image: Image.Image, attribute: str = "category
     cam = np.maximum((fmap[0].numpy() * weights).sum(-1), 0)
     cam = cam / cam.max() if cam.max() > 0 else cam
     return cam.astype(np.float32), image_model.taxonomy.values(attribute)[k]
+
+
+def _head_input(image_model, fmap, image, tf):
+    """What the heads read, from the feature map: its mean, and the bundle's extra parts
+    (ml/features.py), each unit length as :func:`ml.features.head_input` makes them."""
+    pooled = tf.reduce_mean(fmap, axis=(1, 2))
+    if not image_model.extras:
+        return pooled
+    parts = [pooled]
+    if "gem" in image_model.extras:
+        parts.append(tf.pow(tf.reduce_mean(tf.pow(tf.maximum(fmap, 1e-6), GEM_P), axis=(1, 2)), 1.0 / GEM_P))
+    if "colour" in image_model.extras:  # no gradient: it does not depend on the feature map
+        parts.append(tf.constant(colour_descriptor(image)[None]))
+    return tf.concat([tf.math.l2_normalize(p, -1) for p in parts], -1)
 
 
 def overlay_png(image: Image.Image, cam: np.ndarray, size: int = 320, alpha: float = 0.45) -> bytes:

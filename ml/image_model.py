@@ -22,10 +22,12 @@ from ml.efficientnet_lite import (
     build_top,
     copy_weights,
     default_cache_dir,
+    feature_map_model,
     load_imagenet_weights,
     trunk_model,
     weights_version,
 )
+from ml.features import head_input
 from ml.taxonomy import DEFAULT, Taxonomy
 from ml.tf_setup import keras, seed_everything
 from ml.tflite_backbone import TFLiteBackbone, ensure_tflite_backbone, write_tflite
@@ -44,13 +46,13 @@ def to_square(img: Image.Image, size: int) -> np.ndarray:
                       np.float32)
 
 
-def _build_heads(taxonomy: Taxonomy, dropout=0.5):
-    """Linear softmax heads on the L2-normalised embedding.
+def _build_heads(taxonomy: Taxonomy, dropout=0.5, width: int = EMBED_DIM):
+    """Linear softmax heads on the L2-normalised head input (ml/features.py :func:`~ml.features.head_input`).
 
     Normalising each embedding (rather than standardising features with statistics of
     the drawn catalogue) transferred better from drawings to real photos in our checks.
     """
-    inp = keras.Input((EMBED_DIM,), name="embedding")
+    inp = keras.Input((width,), name="embedding")
     x = keras.layers.UnitNormalization(name="unit_norm")(inp)
     x = keras.layers.Rescaling(30.0, name="scale")(x)
     x = keras.layers.Dropout(dropout)(x)
@@ -63,14 +65,18 @@ def _build_heads(taxonomy: Taxonomy, dropout=0.5):
 class ImageAttributeModel:
     """Predicts every attribute of its taxonomy from photos.
 
-    ``test_views`` are averaged at inference (ml/features.py); ``calibration`` holds each
-    attribute's threshold for showing a value without a flag (ml/conformal.py).
+    ``test_views`` are averaged at inference (ml/features.py); ``extras`` are the feature parts
+    after the 1280-d embedding that the heads also read (ml/features.py ``EXTRAS``: ``gem``,
+    ``colour``; none in the starter); ``calibration`` holds each attribute's threshold for
+    showing a value without a flag (ml/conformal.py).
     """
 
     def __init__(self, image_size: int = 224, cache_dir=None, serving: str = "tflite", tuned_top=None,
                  tflite_file=None, arch: str = "lite0", taxonomy: Taxonomy | None = None,
-                 test_views=("plain",), calibration: dict | None = None):
+                 test_views=("plain",), calibration: dict | None = None, extras=()):
         self.image_size = int(image_size)
+        features.feature_dims(extras)  # rejects an unknown part
+        self.extras = tuple(e for e in features.EXTRAS if e in extras)
         self.arch = arch
         self.taxonomy = taxonomy or DEFAULT
         self.test_views = tuple(test_views)
@@ -83,8 +89,10 @@ class ImageAttributeModel:
         self._backbone = self._fast = self._top = None
         self._tflite_file = tflite_file
         if serving == "tflite":
-            self._fast = TFLiteBackbone(tflite_file or ensure_tflite_backbone(self.image_size, cache_dir, arch=arch),
-                                        self.image_size)
+            if tflite_file is None:
+                tflite_file = ensure_tflite_backbone(self.image_size, cache_dir, arch=arch,
+                                                     output="map" if "gem" in self.extras else "pooled")
+            self._fast = TFLiteBackbone(tflite_file, self.image_size)
         self.heads = None
 
     @property
@@ -116,6 +124,8 @@ class ImageAttributeModel:
 
     def set_tuned_top(self, weights: dict[str, list[np.ndarray]]) -> None:
         """Serve a fine-tuned top: rebuild the Keras backbone and convert it for TFLite (~10 s)."""
+        if self.extras:
+            raise ValueError("a fine-tuned top is for bundles whose heads read the embedding alone")
         self.tuned_top = {name: [np.asarray(v, np.float32) for v in values] for name, values in weights.items()}
         self._backbone = self._top = None
         if self.serving == "tflite":
@@ -132,34 +142,52 @@ class ImageAttributeModel:
         return np.concatenate([np.asarray(top(np.asarray(features[i:i + batch_size], np.float32), training=False))
                                for i in range(0, len(features), batch_size)] or [np.zeros((0, EMBED_DIM))])
 
+    @property
+    def feature_width(self) -> int:
+        """Width of :meth:`embed`'s rows: the 1280-d embedding and the extras."""
+        return sum(features.feature_dims(self.extras))
+
     def embed(self, images: list[Image.Image], batch_size: int = 32, views=None) -> np.ndarray:
-        """Backbone embedding per image, ``(len(images), 1280)``: the mean over ``views``
-        (default: the model's test views, e.g. the photo and its mirror image)."""
+        """Features per image, ``(len(images), feature_width)``: the 1280-d backbone embedding
+        (:meth:`embedding` cuts it out), then the extras; the mean over ``views`` (default: the
+        model's test views, e.g. the photo and its mirror image)."""
         views = tuple(views or self.test_views)
         if views != ("plain",):
             per_view = [self.embed([features.view(im, v) for im in images], batch_size, ("plain",)) for v in views]
             return np.mean(per_view, 0).astype(np.float32)
-        out = np.zeros((len(images), EMBED_DIM), np.float32)
+        out = np.zeros((len(images), self.feature_width), np.float32)
         for i in range(0, len(images), batch_size):
-            batch = np.stack([to_square(im, self.image_size) for im in images[i:i + batch_size]])
+            chunk = images[i:i + batch_size]
+            batch = np.stack([to_square(im, self.image_size) for im in chunk])
             if self._fast is not None:
-                out[i:i + len(batch)] = self._fast(batch)
+                raw = self._fast(batch)
+            elif "gem" in self.extras:
+                raw = feature_map_model(self.backbone)(batch, training=False).numpy()
             else:
-                out[i:i + len(batch)] = self.backbone(batch, training=False).numpy()
+                raw = self.backbone(batch, training=False).numpy()
+            parts = [raw.mean((1, 2)), features.gem(raw)] if "gem" in self.extras else [raw]
+            if "colour" in self.extras:
+                parts.append(np.stack([features.colour_descriptor(im) for im in chunk]))
+            out[i:i + len(batch)] = np.concatenate(parts, 1)
         return out
+
+    @staticmethod
+    def embedding(feats: np.ndarray) -> np.ndarray:
+        """The 1280-d backbone embedding out of :meth:`embed`'s features (the describer's input)."""
+        return np.asarray(feats)[..., :EMBED_DIM]
 
     # -- training -------------------------------------------------------------
     def fit(self, features: np.ndarray, labels: list[dict[str, str]], epochs: int = 40,
             val_features=None, val_labels=None, seed: int = 0, verbose: int = 0) -> dict:
         """Train the heads on cached features; returns validation accuracy per attribute."""
         seed_everything(seed)
-        self.heads = _build_heads(self.taxonomy)
+        self.heads = _build_heads(self.taxonomy, width=self.feature_width)
         self.heads.compile(optimizer=keras.optimizers.Adam(2e-3),
                            loss={a: "sparse_categorical_crossentropy" for a in self.taxonomy.names},
                            metrics={a: ["accuracy"] for a in self.taxonomy.names})
         y, weights = _targets(labels, self.taxonomy)
-        self.heads.fit(features, y, sample_weight=weights, epochs=epochs, batch_size=64, shuffle=True,
-                       verbose=verbose)
+        self.heads.fit(head_input(features, self.extras), y, sample_weight=weights, epochs=epochs, batch_size=64,
+                       shuffle=True, verbose=verbose)
         if val_features is None or not len(val_features):
             return {}
         return self.accuracy(val_features, val_labels)
@@ -174,11 +202,11 @@ class ImageAttributeModel:
         return out
 
     # -- inference ------------------------------------------------------------
-    def probabilities(self, features: np.ndarray) -> dict[str, np.ndarray]:
+    def probabilities(self, feats: np.ndarray) -> dict[str, np.ndarray]:
         """``{attribute: (n, values)}`` class probabilities of the heads, before any consistency rule."""
         if self.heads is None:
             raise RuntimeError("the heads are not trained or loaded")
-        probs = self.heads(np.asarray(features, np.float32), training=False)
+        probs = self.heads(head_input(feats, self.extras), training=False)
         return {a: np.asarray(p, np.float64) for a, p in probs.items()}
 
     def predict_features(self, features: np.ndarray, fixed: list[dict] | None = None) -> list[dict]:
@@ -217,7 +245,7 @@ class ImageAttributeModel:
         d.mkdir(parents=True, exist_ok=True)
         self.heads.save_weights(d / HEADS_FILE)
         config = {"image_size": self.image_size, "taxonomy": self.taxonomy.to_json(),
-                  "test_views": list(self.test_views), "calibration": self.calibration,
+                  "test_views": list(self.test_views), "extras": list(self.extras), "calibration": self.calibration,
                   "backbone": f"efficientnet-{weights_version(self.arch)}", "arch": self.arch,
                   "attributes": {a: list(v) for a, v in self.taxonomy.attributes.items()}}
         if self.tuned_top:
@@ -247,8 +275,8 @@ class ImageAttributeModel:
             tflite_file = d / TFLITE_FILE
         model = cls(cfg["image_size"], cache_dir, serving, tuned_top=tuned, tflite_file=tflite_file,
                     arch=cfg.get("arch", "lite0"), taxonomy=taxonomy, test_views=cfg.get("test_views", ("plain",)),
-                    calibration=cfg.get("calibration"))
-        model.heads = _build_heads(taxonomy)
+                    calibration=cfg.get("calibration"), extras=cfg.get("extras", ()))
+        model.heads = _build_heads(taxonomy, width=model.feature_width)
         model.heads.load_weights(d / HEADS_FILE)
         return model
 

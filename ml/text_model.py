@@ -137,7 +137,7 @@ class DescriptionModel:
         """Teacher-forced training; returns final ``{"loss", "val_token_accuracy"}``."""
         seed_everything(seed)
         cond = np.stack([condition(a, t, n) for a, t, n in zip(attributes, tones, lengths, strict=False)])
-        emb = np.asarray(embeddings, np.float32)
+        emb = np.asarray(embeddings, np.float32)[:, :EMBED_DIM]  # a bundle's extra feature parts are the heads'
         rows = [[self.bos] + ids[: self.max_len - 2] + [self.eos] for ids in self._encode(templates)]
         order = np.random.default_rng(seed).permutation(len(rows))
         n_val = int(len(rows) * validation_split) if len(rows) >= 20 else 0
@@ -191,7 +191,8 @@ class DescriptionModel:
     def _initial_state(self, embeddings, attributes, tones, lengths, compiled=False):
         cond = np.stack([condition(a, t, n_) for a, t, n_ in zip(attributes, tones, lengths, strict=False)])
         fn = self._init_fn if compiled else (lambda e, c: self.init_model([e, c], training=False))
-        return fn(tf.constant(np.asarray(embeddings, np.float32)), tf.constant(cond))
+        emb = np.asarray(embeddings, np.float32)[:, :EMBED_DIM]  # the image embedding, without the heads' extras
+        return fn(tf.constant(emb), tf.constant(cond))
 
     def sample(self, embeddings, attributes, tones, lengths, sampler="top_p", seed=0,
                max_sentences=None) -> list[str]:

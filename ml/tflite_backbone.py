@@ -18,7 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.efficientnet_lite import build_efficientnet_lite0, default_cache_dir, load_imagenet_weights, weights_version
+from ml.efficientnet_lite import (
+    build_efficientnet_lite0,
+    default_cache_dir,
+    feature_map_model,
+    load_imagenet_weights,
+    weights_version,
+)
 from ml.tf_setup import tf
 
 # One interpreter per size (re-sizing one costs more than a run); a batch is split greedily
@@ -26,9 +32,13 @@ from ml.tf_setup import tf
 BATCH_SIZES = (1, 4, 8)  # larger sizes were no faster per image and hold more activation memory
 
 
-def tflite_path(image_size: int, cache_dir=None, arch: str = "lite0") -> Path:
+OUTPUTS = ("pooled", "map")  # the 1280-d average-pooled embedding, or the head's feature map it pools
+
+
+def tflite_path(image_size: int, cache_dir=None, arch: str = "lite0", output: str = "pooled") -> Path:
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    return cache / f"efficientnet_{weights_version(arch)}_notop_{int(image_size)}.tflite"
+    suffix = "" if output == "pooled" else f"_{output}"
+    return cache / f"efficientnet_{weights_version(arch)}_notop_{int(image_size)}{suffix}.tflite"
 
 
 def write_tflite(keras_model, path) -> Path:
@@ -43,14 +53,20 @@ def write_tflite(keras_model, path) -> Path:
     return path
 
 
-def ensure_tflite_backbone(image_size: int, cache_dir=None, keras_backbone=None, arch: str = "lite0") -> Path:
-    """Write the float32 TFLite ImageNet backbone for ``image_size`` unless it is cached; returns its path."""
-    path = tflite_path(image_size, cache_dir, arch)
+def ensure_tflite_backbone(image_size: int, cache_dir=None, keras_backbone=None, arch: str = "lite0",
+                           output: str = "pooled") -> Path:
+    """Write the float32 TFLite ImageNet backbone for ``image_size`` unless it is cached; returns its path.
+
+    ``output="map"`` ends at the head's feature map (``(s/32, s/32, 1280)``) instead of its average,
+    for poolings other than the mean (ml/features.py :func:`~ml.features.gem`)."""
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {OUTPUTS}")
+    path = tflite_path(image_size, cache_dir, arch, output)
     if path.exists():
         return path
     model = keras_backbone or load_imagenet_weights(
         build_efficientnet_lite0(image_size, include_top=False, arch=arch), cache_dir)
-    return write_tflite(model, path)
+    return write_tflite(feature_map_model(model) if output == "map" else model, path)
 
 
 def _interpreter_class():

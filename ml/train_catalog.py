@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ml import conformal, vocab
+from ml import conformal, recipe, vocab
 from ml.description_templates import describe, slot_fills
-from ml.features import TEST_VIEWS, TRAIN_VIEWS, augment, cached_views
+from ml.features import TEST_VIEWS, TRAIN_VIEWS, augment, cached_views, feature_dims, head_input
 from ml.finetune import fine_tune, trunk_runner
 from ml.heads import fit_temperature, train_attribute
 from ml.taxonomy import DEFAULT
@@ -125,6 +125,23 @@ def calibrate(image_model, test_emb_val: np.ndarray, y_val: dict[str, np.ndarray
         report[attr]["calibration"] = {k: v for k, v in cal.items() if k != "known_values"}
 
 
+def widened(weights: list[np.ndarray], have=(), want=()) -> list[np.ndarray]:
+    """A base head's ``[kernel, bias]`` for heads that read the ``want`` extras: the base's rows
+    for the embedding, zero for every new part, scaled so its logits stay as they were.
+
+    Only the embedding's rows are kept (a base that read other extras loses them). The heads
+    unit-normalise their input, whose P parts are each of length 1 (ml/features.py
+    :func:`~ml.features.head_input`), so the embedding's share of it is 1/sqrt(P)."""
+    kernel, bias = (np.asarray(w) for w in weights)
+    have_dims, want_dims = feature_dims(have), feature_dims(want)
+    if have_dims == want_dims:
+        return [kernel, bias]
+    rows = kernel[:have_dims[0]] * np.sqrt(len(want_dims) / len(have_dims))
+    grown = np.zeros((sum(want_dims), kernel.shape[1]), kernel.dtype)
+    grown[:have_dims[0]] = rows
+    return [grown, bias]
+
+
 def train_heads(image_model, base_image_model, views: np.ndarray, test_emb: np.ndarray, labels: list[dict],
                 groups=None, seed: int = 0, min_labels: int = MIN_LABELS, alpha: float = conformal.ALPHA,
                 delta: float = conformal.DELTA, min_value_labels: int = conformal.MIN_VALUE_LABELS,
@@ -141,7 +158,8 @@ def train_heads(image_model, base_image_model, views: np.ndarray, test_emb: np.n
     from ml.image_model import _build_heads  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     taxonomy = image_model.taxonomy
-    heads = _build_heads(taxonomy)
+    heads = _build_heads(taxonomy, width=image_model.feature_width)
+    x_views, x_test = head_input(views, image_model.extras), head_input(test_emb, image_model.extras)
     groups = np.arange(len(labels)) if groups is None else np.asarray([str(g) for g in groups])
     report, calibration = {}, {}
     base_tax = base_image_model.taxonomy if base_image_model is not None else None
@@ -153,7 +171,8 @@ def train_heads(image_model, base_image_model, views: np.ndarray, test_emb: np.n
             kept = base_tax is not None and base_tax.values(attr) == taxonomy.values(attr)
             layer = heads.get_layer(attr)
             if kept:
-                layer.set_weights(base_image_model.heads.get_layer(attr).get_weights())
+                layer.set_weights(widened(base_image_model.heads.get_layer(attr).get_weights(),
+                                          base_image_model.extras, image_model.extras))
                 if attr in base_image_model.calibration:
                     calibration[attr] = base_image_model.calibration[attr]
             else:  # the base never had these values: a flat head, always flagged
@@ -163,7 +182,7 @@ def train_heads(image_model, base_image_model, views: np.ndarray, test_emb: np.n
                                       + ("base head kept" if kept else "no head (always flagged)")}
             log(f"  {attr:<9} not trained ({int(known.sum())} labels)")
             continue
-        head = train_attribute(views[tr], y_all[tr], test_emb[tr], groups[tr], taxonomy.values(attr),
+        head = train_attribute(x_views[tr], y_all[tr], x_test[tr], groups[tr], taxonomy.values(attr),
                                alpha, delta, min_value_labels, folds, seed)
         heads.get_layer(attr).set_weights([head["w"], head["b"]])
         calibration[attr] = head["calibration"]
@@ -266,9 +285,10 @@ def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tone
     seed_everything(seed)
     base = base_bundle if isinstance(base_bundle, ListingGenerator) else ListingGenerator.load(base_bundle)
     tax = catalogue_taxonomy(base.image_model.taxonomy, labels, taxonomy)
-    # Every version starts from the ImageNet backbone; the base supplies untrained heads and the describer.
-    image_model = ImageAttributeModel(base.image_model.image_size, base.image_model.cache_dir,
-                                      arch=base.image_model.arch, taxonomy=tax, test_views=TEST_VIEWS)
+    # Every version starts from the ImageNet backbone with the recipe ml.crossval measures (ml/recipe.py),
+    # whatever its base's size; the base supplies untrained heads and the describer.
+    image_model = ImageAttributeModel(recipe.IMAGE_SIZE, base.image_model.cache_dir, arch=recipe.ARCH,
+                                      taxonomy=tax, test_views=TEST_VIEWS, extras=recipe.EXTRAS)
     log(f"embeddings for {len(images)} photos x {len(TRAIN_VIEWS)} views")
     views = cached_views(image_model, images, keys, TRAIN_VIEWS, feature_cache)
     if progress:
@@ -279,7 +299,7 @@ def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tone
                          seed=seed, min_labels=min_labels, alpha=alpha, delta=delta, log=log)
     trained = {a: report[a]["temperature"] for a in tax.names if report[a]["trained"]}
     train_idx, val_idx = _split(len(labels), VAL_FRACTION, seed)
-    if finetune and image_model.arch == "lite0":
+    if finetune and image_model.arch == "lite0" and not image_model.extras:
         log(f"fine-tuning the backbone's top blocks with the {', '.join(trained) or 'no'} heads")
         trunk = cached_trunk_features(image_model, images, keys, AUG_VIEWS, seed, feature_cache)
         tuned = fine_tune(image_model, trunk, embed_views(image_model, trunk), labels, trained, train_idx,
@@ -292,7 +312,8 @@ def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tone
                       report, alpha, delta)
         log("  tuned top kept" if tuned["kept"] else f"  tuned top not kept: {tuned['reason']}")
     else:
-        tuned = {"kept": False, "reason": "switched off" if not finetune else "fine-tuning is for Lite0 bundles"}
+        tuned = {"kept": False, "reason": "switched off" if not finetune else
+                 "fine-tuning is for Lite0 bundles whose heads read the embedding alone"}
     # Unknown labels are filled with the new heads' predictions so the describer has full attributes.
     preds = image_model.predict_features(test_emb) if len(test_emb) else []
     full = [{a: (lab.get(a) if tax.knows(a, lab.get(a)) else p[a]["value"]) for a in tax.names}
@@ -306,7 +327,8 @@ def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tone
             "base_version": base.model_version,
             "config": {"seed": seed, "text_epochs": text_epochs, "train_views": list(TRAIN_VIEWS),
                        "test_views": list(TEST_VIEWS), "image_size": image_model.image_size,
-                       "arch": image_model.arch, "finetune": finetune, "alpha": alpha, "delta": delta},
+                       "arch": image_model.arch, "extras": list(image_model.extras), "finetune": finetune,
+                       "alpha": alpha, "delta": delta},
             "metrics": {"heads": report, "finetune": tuned, "text": text_report, "n_photos": n},
             "timings": {"total_s": round(time.time() - started, 1)},
             **(extra_meta or {})}

@@ -74,3 +74,17 @@ def test_worker_stores_the_embedding_and_the_same_photo_from_another_artisan_is_
     second = int(body["product_url"].rsplit("/", 1)[1])
     html = admin.get(f"/admin/products/{second}").get_data(as_text=True)
     assert "Possible stolen or re-used photo" in html and f'href="/catalogue/{first_id}"' in html
+
+
+def test_more_like_this_compares_the_embedding_alone_when_rows_carry_the_heads_extra_parts(app, client):
+    # A version whose heads read extra parts (ml/features.py) stores them after the 1280-d embedding;
+    # rows of other versions are 1280 wide. Only the embedding says which photos are alike.
+    register(client, "maker@example.com")
+    extra = 100 * RNG.uniform(size=96)
+    shown = product_with(app, "maker@example.com", np.concatenate([BASE, extra]), title="Shown piece")
+    near = product_with(app, "maker@example.com", BASE + RNG.normal(scale=0.3, size=1280), title="Near piece")
+    product_with(app, "maker@example.com", np.concatenate([-BASE, extra]), title="Opposite piece")
+    html = app.test_client().get(f"/catalogue/{shown}").get_data(as_text=True)
+    more = html[html.index("More like this"):]
+    assert more.index("Near piece") < more.index("Opposite piece")
+    assert f'href="/catalogue/{near}"' in more

@@ -99,10 +99,12 @@ def import_mysql(table, id_column, image_column, category_column, metal_column, 
               help="the describer is retrained only with at least this many descriptions")
 @click.option("--min-labels", default=20, show_default=True,
               help="an attribute's head is retrained only with at least this many labelled photos")
-@click.option("--no-finetune", is_flag=True, help="train the heads only; keep the ImageNet backbone as it is")
+@click.option("--finetune/--no-finetune", default=False, show_default=True,
+              help="also fine-tune the backbone's top blocks (kept only if better on a fifth of the photos "
+                   "held out from it); off by default: the recipe ml.crossval measures trains the heads only")
 @click.option("--no-gate", is_flag=True, help="promote even if the held-out score is worse")
 @click.option("--json", "as_json", is_flag=True)
-def train(seed, head_epochs, text_epochs, min_descriptions, min_labels, no_finetune, no_gate, as_json):
+def train(seed, head_epochs, text_epochs, min_descriptions, min_labels, finetune, no_gate, as_json):
     """Train on the imported catalogue plus feedback; register, and promote if not worse."""
     from workers.training.pipeline import train_candidate  # noqa: PLC0415  (lazy: the training package, the web's one path to TensorFlow, only in `flask ml`/`flask catalog`)
 
@@ -110,7 +112,7 @@ def train(seed, head_epochs, text_epochs, min_descriptions, min_labels, no_finet
     with tqdm(desc="backbone features", unit="photo", disable=as_json) as bar:
         result = train_candidate(get_store(), current_app.config, seed=seed, head_epochs=head_epochs,
                                  text_epochs=text_epochs, min_texts=min_descriptions, min_labels=min_labels,
-                                 finetune=not no_finetune, gate=not no_gate,
+                                 finetune=finetune, gate=not no_gate,
                                  log=log, progress=bar.update)
     if as_json:
         click.echo(json.dumps(result))

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from usearch.index import Index
 
 from webapp.extensions import db
-from webapp.listings.embeddings import from_bytes
+from webapp.listings.embeddings import image_embedding
 from webapp.models import Photo, PhotoEmbedding, Product
 
 # Cosine distance, measured on the backbone's embeddings (docs/architecture.md, "Duplicate photos"):
@@ -49,7 +49,7 @@ def published_index():
         owners = {row.photo_id: (row.product_id, row.owner_id) for row in rows}
         index = None
         if rows:
-            vectors = np.stack([from_bytes(row.vector) for row in rows])
+            vectors = np.stack([image_embedding(row.vector) for row in rows])
             index = Index(ndim=vectors.shape[1], metric="cos", dtype="f16")
             index.add(np.array([row.photo_id for row in rows], np.uint64), vectors)
         _cache["index"] = (version, index, owners)
@@ -64,7 +64,7 @@ def _neighbours(product, count: int):
     index, owners = published_index()
     if index is None or not own:
         return [], owners
-    queries = np.stack([from_bytes(row.vector) for row in own])
+    queries = np.stack([image_embedding(row.vector) for row in own])
     found = index.search(queries, min(count, len(index)))
     out = []
     for (photo_id, _), keys, distances in zip(own, np.atleast_2d(found.keys), np.atleast_2d(found.distances),

@@ -17,6 +17,15 @@ def from_bytes(data: bytes) -> np.ndarray:
     return np.frombuffer(data, np.float16).astype(np.float32)
 
 
+IMAGE_EMBEDDING_DIM = 1280  # a stored row may carry the attribute heads' extra parts after it (ml/features.py)
+
+
+def image_embedding(data: bytes) -> np.ndarray:
+    """The photo's 1280-d backbone embedding from a stored row, without the heads' extra parts:
+    what "more like this" and the duplicate check compare, the same width in every version."""
+    return from_bytes(data)[:IMAGE_EMBEDDING_DIM]
+
+
 def record_embedding(photo_id: int, vector, model_version: str) -> None:
     """Save (or replace) a photo's embedding in the current transaction."""
     db.session.merge(PhotoEmbedding(photo_id=photo_id, vector=to_bytes(vector), model_version=model_version,

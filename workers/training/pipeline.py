@@ -65,7 +65,7 @@ def gate_score(report: dict) -> float | None:
 
 
 def train_candidate(store, config, seed: int = 0, head_epochs: int = 80, text_epochs: int = 6,
-                    min_texts: int = 50, min_labels: int = 20, finetune: bool = True, gate: bool = True, log=print,
+                    min_texts: int = 50, min_labels: int = 20, finetune: bool = False, gate: bool = True, log=print,
                     progress=None) -> dict:
     """Train, register and (if the gate allows) promote a new version; returns what happened."""
     # TensorFlow only when a run starts: the web's `flask ml` registration and the ops page import this package.

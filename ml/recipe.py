@@ -1,0 +1,17 @@
+"""The attribute recipe ``flask ml train`` ships, in one place, so ``ml.crossval`` measures it.
+
+Backbone and input size, the views each training photo contributes and the views averaged
+at inference (ml/features.py), and the feature parts the heads read besides the embedding
+(ml/features.py ``EXTRAS``). ``ml.train_catalog.train_bundle`` trains every catalogue version
+with these, whatever its base bundle (the starter embeds at 192 px and reads the embedding alone).
+"""
+from __future__ import annotations
+
+from ml.features import TEST_VIEWS, TRAIN_VIEWS
+
+ARCH = "lite0"
+IMAGE_SIZE = 224
+EXTRAS: tuple[str, ...] = ()
+
+RECIPE = {"arch": ARCH, "image_size": IMAGE_SIZE, "train_views": list(TRAIN_VIEWS), "test_views": list(TEST_VIEWS),
+          "extras": list(EXTRAS)}

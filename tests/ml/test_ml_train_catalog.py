@@ -1,0 +1,44 @@
+"""ml/train_catalog.py: a catalogue version is the recipe ml.crossval measures (ml/recipe.py), whatever its base."""
+import numpy as np
+
+from ml import recipe
+from ml.features import EXTRAS, head_input
+from ml.heads import predict
+from ml.train_catalog import widened
+
+
+def test_a_widened_base_head_ignores_the_new_parts_and_gives_the_same_probabilities():
+    rng = np.random.default_rng(0)
+    kernel, bias = rng.normal(0, 0.05, (1280, 4)).astype(np.float32), rng.normal(0, 1, 4).astype(np.float32)
+    emb = rng.uniform(0, 6, (6, 1280)).astype(np.float32)
+    colour = rng.uniform(0, 1, (6, EXTRAS["colour"])).astype(np.float32)
+    w, b = widened([kernel, bias], (), ("colour",))
+    assert w.shape == (1280 + EXTRAS["colour"], 4) and not w[1280:].any()
+    before = predict(kernel, bias, head_input(emb))
+    after = predict(w, b, head_input(np.concatenate([emb, colour], 1), ("colour",)))
+    np.testing.assert_allclose(after, before, rtol=1e-4, atol=1e-6)
+    assert widened([kernel, bias], (), ())[0] is kernel
+
+
+def test_a_catalogue_version_embeds_at_the_recipe_size_not_its_base_bundles(tiny_bundle, weights_cache):
+    from ml.listing import ListingGenerator
+    from ml.starter_catalog import generate_catalog
+    from ml.train_catalog import train_bundle
+
+    base = ListingGenerator.load(tiny_bundle[0], cache_dir=weights_cache)
+    assert base.image_model.image_size != recipe.IMAGE_SIZE  # the tiny starter embeds at 96 px
+    items = generate_catalog(24, seed=5, image_size=96)
+    labels = [{"category": it.labels["category"], "metal": it.labels["metal"]} for it in items]
+    new = train_bundle(base, None, [it.image for it in items], [f"k{i}" for i in range(24)], labels,
+                       min_labels=4, log=lambda _: None)
+    model = new.image_model
+    assert (model.image_size, model.arch, model.extras) == (recipe.IMAGE_SIZE, recipe.ARCH, recipe.EXTRAS)
+    assert list(model.test_views) == recipe.RECIPE["test_views"]
+    config = new.meta["config"]
+    assert config["image_size"] == recipe.IMAGE_SIZE and config["train_views"] == recipe.RECIPE["train_views"]
+    assert config["extras"] == list(recipe.EXTRAS) and config["finetune"] is False
+    assert new.meta["metrics"]["heads"]["category"]["trained"]
+    assert new.meta["metrics"]["heads"]["category"]["calibration"]["method"] == "cross-fit"
+    listing = new.generate([items[0].image])[0]  # serves, and the describer reads the embedding alone
+    assert listing["attributes"]["category"]["value"] and listing["description"]
+    assert len(listing["embedding"]) == model.feature_width
