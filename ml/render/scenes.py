@@ -248,16 +248,21 @@ def _on_neck(piece: Piece, rng, skin: dict, cloth: dict, hair: dict):
 
 
 def _on_ear(piece: Piece, rng, skin: dict, cloth: dict, hair: dict):
-    """Head facing -x, ear on the -y side facing the camera."""
+    """Head facing -x, ear on the -y side facing the camera; a jaw and cheek towards the face,
+    the neck below and shoulders, framed wide enough to read as a person (a model's photo), not
+    as a close-up of a loop: a thick rim round the ear looked like a ring band."""
     shapes = []
     shapes.append((_ellipsoid((0, 2.5, 0), (9, 8, 11)), skin))
     shapes.append((_ellipsoid((0.5, 4.5, 4.5), (9.4, 8.4, 9.0)), hair))
-    shapes.append((_ellipsoid((1.0, -5.4, 0.5), (1.8, 0.7, 3.0), g.rotation([0, 1, 0], 0.25)), skin))
-    shapes.append((_ellipsoid((1.2, -5.5, -2.4), (1.1, 0.6, 1.0)), skin))
-    t = np.linspace(-0.7, 3.8, 40)  # the rim (helix) round the ear
-    rim = np.stack([1.0 + 1.75 * np.cos(t), np.full_like(t, -5.75), 0.5 + 2.9 * np.sin(t)], 1)
-    shapes.append((g.tube(rim, 0.32, 10, closed=False), skin))
+    shapes.append((_ellipsoid((-3.5, 2.0, -5.5), (6.5, 6.6, 5.2), g.rotation([0, 1, 0], -0.35)), skin))  # jaw, cheek
+    shapes.append((_ellipsoid((-8.6, 2.5, -8.2), (2.4, 3.2, 2.2)), skin))  # chin
+    shapes.append((_ellipsoid((1.0, -5.3, 0.5), (1.9, 0.45, 3.0), g.rotation([0, 1, 0], 0.25)), skin))
+    shapes.append((_ellipsoid((1.2, -5.4, -2.4), (1.1, 0.55, 1.1)), skin))  # the lobe
+    t = np.linspace(0.0, 3.3, 40)  # the rim (helix) over the top and back of the ear, thin and open
+    rim = np.stack([1.0 + 1.75 * np.cos(t), np.full_like(t, -5.6), 0.5 + 2.9 * np.sin(t)], 1)
+    shapes.append((g.tube(rim, 0.2, 10, closed=False), skin))
     shapes += [(s, skin) for s in _capsule((1, 3, -9), (1, 3, -22), 5.5)]
+    shapes.append((_ellipsoid((1.5, 3.0, -27), (9, 20, 6)), cloth if rng.random() < 0.6 else skin))  # shoulders
     if rng.random() < 0.5:  # long hair falling behind the ear
         shapes.append((_ellipsoid((5.5, 1.0, -8), (3.5, 6.0, 14)), hair))
     one = piece.moved(None, (0, 0, 0), 1.0)
@@ -273,7 +278,8 @@ def _on_ear(piece: Piece, rng, skin: dict, cloth: dict, hair: dict):
     lo, hi = half.bounds()
     hang = np.array([(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, hi[2]])
     half = half.moved(g.rotation([0, 0, 1], rng.uniform(-0.3, 0.3)), -hang + [1.2, -6.1, -2.4])
-    return shapes, half, np.array([1.2, -5.6, -2.0 - (hi[2] - lo[2]) / 2]), 9.0 + (hi[2] - lo[2])
+    drop = hi[2] - lo[2]
+    return shapes, half, np.array([0.0, -5.6, -3.0 - drop / 2]), 15.0 + 1.5 * drop
 
 
 def _on_lapel(piece: Piece, rng, skin: dict, cloth: dict, hair: dict):
