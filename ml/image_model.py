@@ -73,10 +73,12 @@ class ImageAttributeModel:
 
     def __init__(self, image_size: int = 224, cache_dir=None, serving: str = "tflite", tuned_top=None,
                  tflite_file=None, arch: str = "lite0", taxonomy: Taxonomy | None = None,
-                 test_views=("plain",), calibration: dict | None = None, extras=()):
+                 test_views=("plain",), calibration: dict | None = None, extras=(), trained_heads=()):
         self.image_size = int(image_size)
         features.feature_dims(extras)  # rejects an unknown part
         self.extras = tuple(e for e in features.EXTRAS if e in extras)
+        # Heads trained on the marketplace's own photos (a catalogue version's); none in the starter.
+        self.trained_heads = tuple(trained_heads)
         self.arch = arch
         self.taxonomy = taxonomy or DEFAULT
         self.test_views = tuple(test_views)
@@ -224,7 +226,7 @@ class ImageAttributeModel:
         for i in range(n):
             scores = {a: {v: float(s) for v, s in zip(self.taxonomy.values(a), probs[a][i], strict=True)}
                       for a in probs}
-            chosen = self.taxonomy.resolve(scores, fixed[i] if fixed else None)
+            chosen = self.resolve(scores, fixed[i] if fixed else None)
             row = {}
             for a in probs:
                 if a not in chosen:  # set by a person: not the model's to predict
@@ -234,6 +236,19 @@ class ImageAttributeModel:
                           "flagged": conformal.is_flagged(value, confidence, self.calibration.get(a))}
             results.append(row)
         return results
+
+    def resolve(self, scores: dict[str, dict[str, float]], fixed: dict | None = None) -> dict:
+        """The taxonomy's most probable consistent values (:meth:`ml.taxonomy.Taxonomy.resolve`),
+        the trained heads first: a head trained on the marketplace's photos is not overruled by
+        one it kept from its base (the starter's, fitted to drawings) through a rule such as
+        "a band is a ring"; the kept heads then take the values consistent with it."""
+        fixed = {a: v for a, v in (fixed or {}).items() if v is not None}
+        first = {a: p for a, p in scores.items() if a in self.trained_heads}
+        if not first or len(first) == len(scores):
+            return self.taxonomy.resolve(scores, fixed)
+        chosen = self.taxonomy.resolve(first, fixed)
+        rest = self.taxonomy.resolve(scores, {**fixed, **{a: v for a, (v, _) in chosen.items()}})
+        return {**chosen, **rest}
 
     def predict(self, images: list[Image.Image]) -> list[dict]:
         """Per image: ``{attribute: {"value": str, "confidence": float, "scores": {value: p}}}``."""
@@ -245,7 +260,8 @@ class ImageAttributeModel:
         d.mkdir(parents=True, exist_ok=True)
         self.heads.save_weights(d / HEADS_FILE)
         config = {"image_size": self.image_size, "taxonomy": self.taxonomy.to_json(),
-                  "test_views": list(self.test_views), "extras": list(self.extras), "calibration": self.calibration,
+                  "test_views": list(self.test_views), "extras": list(self.extras),
+                  "trained_heads": list(self.trained_heads), "calibration": self.calibration,
                   "backbone": f"efficientnet-{weights_version(self.arch)}", "arch": self.arch,
                   "attributes": {a: list(v) for a, v in self.taxonomy.attributes.items()}}
         if self.tuned_top:
@@ -275,7 +291,8 @@ class ImageAttributeModel:
             tflite_file = d / TFLITE_FILE
         model = cls(cfg["image_size"], cache_dir, serving, tuned_top=tuned, tflite_file=tflite_file,
                     arch=cfg.get("arch", "lite0"), taxonomy=taxonomy, test_views=cfg.get("test_views", ("plain",)),
-                    calibration=cfg.get("calibration"), extras=cfg.get("extras", ()))
+                    calibration=cfg.get("calibration"), extras=cfg.get("extras", ()),
+                    trained_heads=cfg.get("trained_heads", ()))
         model.heads = _build_heads(taxonomy, width=model.feature_width)
         model.heads.load_weights(d / HEADS_FILE)
         return model

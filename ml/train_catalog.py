@@ -161,7 +161,7 @@ def train_heads(image_model, base_image_model, views: np.ndarray, test_emb: np.n
     heads = _build_heads(taxonomy, width=image_model.feature_width)
     x_views, x_test = head_input(views, image_model.extras), head_input(test_emb, image_model.extras)
     groups = np.arange(len(labels)) if groups is None else np.asarray([str(g) for g in groups])
-    report, calibration = {}, {}
+    report, calibration, inherited = {}, {}, set()
     base_tax = base_image_model.taxonomy if base_image_model is not None else None
     for attr in taxonomy.names:
         y_all = label_ids(taxonomy, labels, attr)
@@ -171,6 +171,8 @@ def train_heads(image_model, base_image_model, views: np.ndarray, test_emb: np.n
             kept = base_tax is not None and base_tax.values(attr) == taxonomy.values(attr)
             layer = heads.get_layer(attr)
             if kept:
+                if attr in base_image_model.trained_heads:
+                    inherited.add(attr)
                 layer.set_weights(widened(base_image_model.heads.get_layer(attr).get_weights(),
                                           base_image_model.extras, image_model.extras))
                 if attr in base_image_model.calibration:
@@ -196,6 +198,8 @@ def train_heads(image_model, base_image_model, views: np.ndarray, test_emb: np.n
             f"(cross-fit coverage {head['calibration'].get('cal_coverage')})")
     image_model.heads = heads
     image_model.calibration = calibration
+    # Trained here, or kept from a base that had trained it on the marketplace's photos.
+    image_model.trained_heads = tuple(a for a in taxonomy.names if report[a]["trained"] or a in inherited)
     return report
 
 

@@ -37,8 +37,31 @@ def test_a_catalogue_version_embeds_at_the_recipe_size_not_its_base_bundles(tiny
     config = new.meta["config"]
     assert config["image_size"] == recipe.IMAGE_SIZE and config["train_views"] == recipe.RECIPE["train_views"]
     assert config["extras"] == list(recipe.EXTRAS) and config["finetune"] is False
+    assert set(model.trained_heads) == {a for a, r in new.meta["metrics"]["heads"].items() if r["trained"]}
     assert new.meta["metrics"]["heads"]["category"]["trained"]
     assert new.meta["metrics"]["heads"]["category"]["calibration"]["method"] == "cross-fit"
     listing = new.generate([items[0].image])[0]  # serves, and the describer reads the embedding alone
     assert listing["attributes"]["category"]["value"] and listing["description"]
     assert len(listing["embedding"]) == model.feature_width
+
+
+def test_a_head_kept_from_the_base_does_not_overrule_a_trained_one_through_a_rule():
+    from ml.image_model import ImageAttributeModel
+    from ml.taxonomy import DEFAULT
+
+    tax = DEFAULT.subset(("category", "type"))
+    cats, types = tax.values("category"), tax.values("type")
+    probs = {"category": np.array([[0.6 if v == "bracelet" else 0.4 if v == "ring" else 0.0 for v in cats]]),
+             "type": np.array([[0.95 if v == "band" else 0.05 if v == "bangle" else 0.0 for v in types]])}
+    # Without trained heads (the starter) the surer "band" pulls the category to "ring".
+    plain = ImageAttributeModel(64, serving="keras", taxonomy=tax)
+    row = plain.predict_probabilities(probs)[0]
+    assert (row["category"]["value"], row["type"]["value"]) == ("ring", "band")
+    # A catalogue version's trained category head decides; the kept type head follows it.
+    trained = ImageAttributeModel(64, serving="keras", taxonomy=tax, trained_heads=("category",))
+    row = trained.predict_probabilities(probs)[0]
+    assert (row["category"]["value"], row["type"]["value"]) == ("bracelet", "bangle")
+    assert tax.compatible("category", "bracelet", "type", "bangle")
+    # A value a person set still constrains both.
+    row = trained.predict_probabilities(probs, [{"type": "band"}])[0]
+    assert row["category"]["value"] == "ring" and "type" not in row
