@@ -16,7 +16,7 @@ TEST_VIEWS = ("plain", "flip")  # averaged at inference (flip test-time augmenta
 TRAIN_VIEWS = ("plain", "flip", "crop", "aug1", "aug2")  # each one a training example
 
 # Optional parts a bundle's features may carry after the 1280-d average-pooled embedding, in
-# this order (``image_model.json`` ``extras``; none in the starter). The embedding alone is what
+# this order (``image_model.json`` ``extras``; the starter reads ``colour``). The embedding alone is what
 # the describer and "more like this" read; the attribute heads read every part.
 GEM_P = 3.0  # generalised-mean pooling exponent (Radenovic, Tolias & Chum 2018 use 3)
 HUE_BINS, SAT_BINS = 12, 4

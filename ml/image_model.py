@@ -67,7 +67,7 @@ class ImageAttributeModel:
 
     ``test_views`` are averaged at inference (ml/features.py); ``extras`` are the feature parts
     after the 1280-d embedding that the heads also read (ml/features.py ``EXTRAS``: ``gem``,
-    ``colour``; none in the starter); ``calibration`` holds each attribute's threshold for
+    ``colour``; the starter reads ``colour``); ``calibration`` holds each attribute's threshold for
     showing a value without a flag (ml/conformal.py).
     """
 

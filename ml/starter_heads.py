@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ml import conformal
+from ml.features import head_input
 from ml.heads import fit_head, fit_temperature, predict
 
 MIN_CLASSES = 2
@@ -64,8 +65,11 @@ def train_starter_heads(image_model, views: np.ndarray, test_emb: np.ndarray, la
         raise ValueError(f"prior must be one of {PRIORS}")
     from ml.image_model import _build_heads  # noqa: PLC0415  (lazy: loads TensorFlow)
 
+    extras = tuple(getattr(image_model, "extras", ()))
+    if extras:  # each part unit length, side by side (ml/features.py), as the serving heads read them
+        views, test_emb = head_input(views, extras), head_input(test_emb, extras)
     taxonomy = image_model.taxonomy
-    heads = _build_heads(taxonomy)
+    heads = _build_heads(taxonomy, width=views.shape[-1])
     kinds = np.asarray(kinds)
     report, calibration = {}, {}
     for attr in taxonomy.names:

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from ml import vocab
 from ml.description_templates import describe
-from ml.features import TEST_VIEWS, TRAIN_VIEWS, cached_views
+from ml.features import TEST_VIEWS, TRAIN_VIEWS, cached_views, select_parts
 from ml.render.dataset import CROP_SCALES, mask_path, piece_crops, training_items
 from ml.starter_catalog import generate_catalog
 from ml.starter_heads import PRIORS, train_starter_heads
@@ -40,9 +40,11 @@ MODES = {  # images, render px, backbone px, head epochs, text epochs, texts per
 
 
 # The rendered catalogue, in full mode: renders to use, their size and samples per pixel, how many
-# drawings are mixed in (they lifted metal on real photos), and the heads' prior (ml/starter_heads.py);
+# drawings are mixed in (they lifted metal on real photos), the heads' prior (ml/starter_heads.py) and
+# the feature parts they read beside the embedding (ml/features.py: the colour of the brightest pixels);
 # docs/models.md has the measurements.
-RENDERS = {"n_images": 1600, "render_size": 160, "spp": 8, "drawings": 600, "prior": "market"}
+RENDERS = {"n_images": 1600, "render_size": 160, "spp": 8, "drawings": 600, "prior": "market",
+           "extras": ["colour"]}
 FEATURE_CACHE = ".cache/starter-features"  # embeddings of each render's views, reused by the next training
 
 
@@ -77,7 +79,7 @@ def rendered_heads(image_model, images, labels, kinds, paths, seed: int, crops: 
         crop_keys = [f"{k}-piece{j}" for k in keys for j in range(n_crops)]
         extra = cached_views(image_model, flat, crop_keys, ("plain", "flip"), feature_cache, log)
         views = np.concatenate([views, extra.reshape(len(images), n_crops * 2, -1)], 1)
-    plain = views[:, TRAIN_VIEWS.index("plain")]
+    plain = select_parts(views[:, TRAIN_VIEWS.index("plain")], have=image_model.extras)  # the describer's input
     fold_views = [TRAIN_VIEWS.index("plain"), TRAIN_VIEWS.index("flip"), *range(len(TRAIN_VIEWS), views.shape[1], 2)]
     return train_starter_heads(image_model, views, test_emb, labels, kinds, calibrate=calibrate, seed=seed,
                                fold_views=fold_views, prior=prior, log=log), plain
@@ -117,7 +119,8 @@ def _catalogue(cfg: dict, seed: int, renders, progress: bool):
 
 def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress: bool = True,
           renders=None, n_images: int | None = None, crops: bool = False, calibrate: str = "kinds",
-          drawings: int | None = None, lookalikes: bool = False, prior: str | None = None) -> dict:
+          drawings: int | None = None, lookalikes: bool = False, prior: str | None = None,
+          extras: tuple | None = None) -> dict:
     """Build the catalogue, train both models, save the bundle in ``out``; returns meta."""
     from ml.image_model import ImageAttributeModel  # noqa: PLC0415  (lazy: loads TensorFlow)
     from ml.listing import ListingGenerator  # noqa: PLC0415  (lazy: loads TensorFlow)
@@ -132,6 +135,8 @@ def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress:
     cfg["lookalikes"] = lookalikes
     if prior is not None:
         cfg["prior"] = prior
+    if extras is not None:
+        cfg["extras"] = list(extras)
     started, timings = time.time(), {}
     bar = tqdm(total=5, desc=f"starter-{mode}", disable=not progress, unit="step")
 
@@ -147,7 +152,7 @@ def train(out: str, tiny: bool = False, seed: int = 0, cache_dir=None, progress:
     taxonomy = DEFAULT.subset({a for lab in labels for a in lab})  # the attributes the catalogue labels
     if rendered:
         image_model = ImageAttributeModel(cfg["image_size"], cache_dir=cache_dir, taxonomy=taxonomy,
-                                          test_views=TEST_VIEWS)
+                                          test_views=TEST_VIEWS, extras=cfg.get("extras", ()))
         bar.set_postfix_str("views and attribute heads")
         heads, feats = rendered_heads(image_model, images, labels, kinds, paths, seed, crops, calibrate,
                                       cfg.get("prior", "balanced"),
@@ -227,10 +232,14 @@ def main(argv=None) -> None:
     ap.add_argument("--prior", choices=PRIORS, default=None,
                     help="renders: heads predict at balanced or the catalogue's own value frequencies "
                          "(default: the full mode's)")
+    ap.add_argument("--extras", default=None,
+                    help="renders: feature parts the heads read beside the embedding, comma-separated "
+                         "(ml/features.py EXTRAS, e.g. colour)")
     args = ap.parse_args(argv)
     meta = train(args.out, tiny=args.tiny, seed=args.seed, cache_dir=args.cache_dir, renders=args.renders,
                  n_images=args.n_images, crops=args.crops, calibrate=args.calibrate, drawings=args.drawings,
-                 lookalikes=args.lookalikes, prior=args.prior)
+                 lookalikes=args.lookalikes, prior=args.prior,
+                 extras=None if args.extras is None else tuple(e for e in args.extras.split(",") if e))
     print(f"bundle {meta['version']} written to {args.out} in {meta['timings']['total_s']}s")
     print("validation accuracy per attribute:")
     for attr, acc in meta["metrics"]["image_val_accuracy"].items():

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 from PIL import Image
 
+from ml.features import EXTRAS, head_input
 from ml.render.dataset import CROP_SCALES, piece_crops, to_taxonomy
 from ml.starter_heads import train_starter_heads
 from ml.taxonomy import DEFAULT, Taxonomy
@@ -106,3 +107,17 @@ def test_market_prior_leaves_category_balanced_and_shifts_metal():
                                  prior="market", log=lambda m: None)
     assert (report["category"]["prior"], report["metal"]["prior"]) == ("balanced", "catalogue")
     assert report["metal"]["held_out_accuracy"] > report["category"]["held_out_accuracy"] + 0.1
+
+
+def test_heads_read_the_extra_feature_parts_as_the_serving_heads_do():
+    """With a colour part beside the embedding, each part is scaled to unit length and the heads are that wide."""
+    views, test_emb, labels, kinds = _scenes()
+    colour = np.random.default_rng(2).random((len(labels), EXTRAS["colour"])).astype(np.float32)
+    test_emb = np.concatenate([test_emb, colour], 1)
+    model = SimpleNamespace(taxonomy=DEFAULT.subset(("category",)), extras=("colour",))
+    train_starter_heads(model, test_emb[:, None, :], test_emb, labels, kinds, log=lambda m: None)
+    w, b = model.heads.get_layer("category").get_weights()
+    assert w.shape == (1280 + EXTRAS["colour"], len(DEFAULT.values("category")))
+    x = head_input(test_emb, ("colour",))
+    assert np.allclose(np.linalg.norm(x[:, :1280], axis=1), 1, atol=1e-4)
+    assert np.allclose(np.linalg.norm(x[:, 1280:], axis=1), 1, atol=1e-4)
