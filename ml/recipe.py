@@ -3,7 +3,8 @@
 Backbone and input size, the views each training photo contributes and the views averaged
 at inference (ml/features.py), and the feature parts the heads read besides the embedding
 (ml/features.py ``EXTRAS``). ``ml.train_catalog.train_bundle`` trains every catalogue version
-with these, whatever its base bundle (the starter embeds at 192 px and reads the embedding alone).
+with these, whatever its base bundle (the starter embeds at 192 px and its heads read the colour
+part too; a head kept from a base keeps only its embedding's rows).
 """
 from __future__ import annotations
 
