@@ -161,6 +161,7 @@ def _clean_tables(request):
     if "app" not in request.fixturenames:
         return
     app = request.getfixturevalue("app")
+    from webapp import taxonomy
     from webapp.extensions import db
 
     with app.app_context():
@@ -168,6 +169,7 @@ def _clean_tables(request):
         for table in reversed(db.metadata.sorted_tables):
             db.session.execute(table.delete())
         db.session.commit()
+    taxonomy.forget()  # the promoted version it kept for a few seconds is gone with the rows
 
 
 @pytest.fixture

@@ -153,27 +153,28 @@ def reject_product(product_id):
     return redirect(url_for("admin.queue"))
 
 
-@bp.post("/reports/<int:report_id>/confirm")
-def confirm_report(report_id):
-    """The admin agrees the listing is wrong: it stays out of training until the report is handled."""
+def mark_report(report_id: int, step: str, message: str):
+    """Record who confirmed or resolved a report (``step``: "confirmed" or "resolved"), and when."""
     report = db.session.get(InaccuracyReport, report_id) or abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
-    report.confirmed_at, report.confirmed_by_id = utcnow(), current_user.id
+    setattr(report, f"{step}_at", utcnow())
+    setattr(report, f"{step}_by_id", current_user.id)
     db.session.commit()
-    flash("Report confirmed: this listing is kept out of training until the report is handled.", "success")
+    flash(message, "success")
     return redirect(url_for("admin.review", product_id=report.product_id))
+
+
+@bp.post("/reports/<int:report_id>/confirm")
+def confirm_report(report_id):
+    """The admin agrees the listing is wrong: it stays out of training until the report is handled."""
+    return mark_report(report_id, "confirmed",
+                       "Report confirmed: this listing is kept out of training until the report is handled.")
 
 
 @bp.post("/reports/<int:report_id>/resolve")
 def resolve_report(report_id):
-    report = db.session.get(InaccuracyReport, report_id) or abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    report.resolved_at, report.resolved_by_id = utcnow(), current_user.id
-    db.session.commit()
-    flash("Report marked as handled.", "success")
-    return redirect(url_for("admin.review", product_id=report.product_id))
+    return mark_report(report_id, "resolved", "Report marked as handled.")
 
 
 def people_by_id(ids) -> dict[int, str]:
