@@ -6,17 +6,17 @@ colour tone each metal has, explicitly excluded pairs, and the words that claim 
 in a description. It round-trips through JSON, so a model bundle carries its own
 (``taxonomy.json``) and the web reads it without TensorFlow. Every consistency rule lives
 in :meth:`Taxonomy.compatible`; :meth:`Taxonomy.resolve` picks the most probable
-combination of values that obeys them. Pure Python + numpy.
+combination of values that obeys them. Pure Python: the web reads it for its forms, and numpy
+would add 17 MB to every web process.
 """
 from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 _TYPES = {
     "earrings": ("stud", "hoop", "drop", "huggie", "tassel"),
@@ -190,10 +190,10 @@ class Taxonomy:
                     v, p = max(scores[a].items(), key=lambda kv: kv[1])
                     out[a] = (v, float(p))
                 continue
-            w = np.array(weights)
-            best = combos[int(w.argmax())]
+            best = combos[max(range(len(weights)), key=weights.__getitem__)]
+            total = sum(weights)
             for a in group:
-                share = float(w[[c[a] == best[a] for c in combos]].sum() / w.sum())
+                share = sum(w for c, w in zip(combos, weights, strict=True) if c[a] == best[a]) / total
                 # Never surer than the model was of that value on its own.
                 out[a] = (best[a], min(share, float(scores[a].get(best[a], 0.0))))
         return out
@@ -208,7 +208,7 @@ class Taxonomy:
                     any(not self.compatible(a, vals[a], b, vals[b]) for a, b in itertools.combinations(group, 2)):
                 continue
             combos.append(vals)
-            weights.append(float(np.prod([max(p, 1e-12) for _, p in combo])))
+            weights.append(math.prod(max(float(p), 1e-12) for _, p in combo))
         return combos, weights
 
     # -- words ----------------------------------------------------------------
