@@ -139,6 +139,19 @@ def invented_facts(text: str, facts: dict[str, str] | None = None) -> list[str]:
     return [m.group(0) for m in INVENTED.finditer(text)] + [m.group(0) for m in _PLACE.finditer(text)]
 
 
+def article_problems(low: str, facts: dict[str, str] | None = None) -> list[str]:
+    """"a" before a vowel, "an" before a consonant, and "a finish" whose finish was left out."""
+    out = []
+    for m in re.finditer(r"\b(an?) ([a-z]+)", low):
+        phrase = m.group(0)
+        vowel = m.group(2)[0] in "aeiou"
+        if not phrase.startswith(A_AN_OK) and (m.group(1) == "a") == vowel and m.group(2) != FACT:
+            out.append(f"article: {phrase}")
+    if re.search(r"\ban? (?:finish|surface)\b", _mask_facts(low, facts)):  # "A {finish} finish", finish left out
+        out.append("slot left empty")
+    return out
+
+
 def sentence_problems(sentence: str, values: dict[str, str], facts: dict[str, str] | None = None) -> list[str]:
     """Every rule ``sentence`` breaks, as short readable strings; ``[]`` when it may be published."""
     out = []
@@ -165,11 +178,7 @@ def sentence_problems(sentence: str, values: dict[str, str], facts: dict[str, st
                  r"brings|goes|feels|carries|catches|suits|moves|pairs)\b", low) or \
             re.search(r"\b(?:it|this)\s+(?:are|were)\b", low) or re.search(r"(?:^|[,;:]\s*)them\s+[a-z]+", low):
         out.append("agreement: verb")
-    for m in re.finditer(r"\b(an?) ([a-z]+)", low):
-        phrase = m.group(0)
-        vowel = m.group(2)[0] in "aeiou"
-        if not phrase.startswith(A_AN_OK) and (m.group(1) == "a") == vowel and m.group(2) != FACT:
-            out.append(f"article: {phrase}")
+    out += article_problems(low, facts)
     if re.search(r"\s[.,!?:;]|\s{2,}", sentence) or not sentence[:1].isupper():
         out.append("spacing or capitals")
     out += [f"contradiction: {c}" for c in contradictions(sentence, values, facts)]

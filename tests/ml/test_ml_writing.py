@@ -59,6 +59,8 @@ def every_value():
     ("A silver ring, 18 mm wide.", {"category": "ring"}),
     ("A hand-forged silver ring made in Peru.", {"category": "ring"}),
     ("A hallmarked 925 silver ring.", {"category": "ring"}),
+    ("A finish lends it refined character.", {"category": "ring"}),  # the finish left out, its frame kept
+    ("A surface.", {"category": "ring"}),
 ])
 def test_the_rules_catch_broken_writing(sentence, values):
     assert problems(sentence, values), sentence
@@ -70,6 +72,8 @@ def test_the_rules_pass_good_writing_and_the_sellers_own_words():
     text = "A classic silver ring. Made from 925 sterling silver. It is hand-forged. Made in Oaxaca, Mexico."
     assert problems(text, values, FACTS) == []
     assert problems(text, values) != []  # the same words with no person behind them are inventions
+    care = "Buff it to a finish with a soft cloth"
+    assert problems(care + ".", values, {"care": care}) == []  # a seller's "a finish" is theirs
 
 
 def test_every_value_in_every_tone_and_length_passes_the_rules():
