@@ -125,7 +125,7 @@ class Photo(db.Model):
     size_bytes: Mapped[int | None]
     width: Mapped[int | None]
     height: Mapped[int | None]
-    thumbnail_key: Mapped[str | None] = mapped_column(String(512))
+    thumbnail_key: Mapped[str | None] = mapped_column(String(512), index=True)  # the orphan sweep reads it
     # The upload's ETag when it was confirmed: the worker reads only those bytes, so a signed
     # form replayed before processing cannot swap the photo (None once the clean copy replaced it).
     upload_etag: Mapped[str | None] = mapped_column(String(100))
