@@ -235,6 +235,18 @@ def test_an_upload_form_replayed_between_confirm_and_processing_cannot_swap_the_
         assert get_store().head(body["upload"]["fields"]["key"]) is None
 
 
+def sweep_once_forms_expired(app):
+    """Run the orphan sweep as it runs once every upload form has expired (a 1 s form life)."""
+    from workers.orphans import sweep_orphan_uploads
+
+    app.config.update(UPLOAD_URL_TTL=1, REAPER_UPLOAD_GRACE=0)
+    try:
+        time.sleep(2.1)
+        sweep_orphan_uploads()
+    finally:
+        app.config.update(UPLOAD_URL_TTL=600, REAPER_UPLOAD_GRACE=300)
+
+
 def test_an_unprocessed_original_no_row_points_to_waits_until_its_form_has_expired(app):
     from workers.orphans import sweep_orphan_uploads
 
@@ -244,12 +256,7 @@ def test_an_unprocessed_original_no_row_points_to_waits_until_its_form_has_expir
         store.write(key, b"\xff\xd8 bytes", "image/jpeg")
         sweep_orphan_uploads()
         assert store.head(key) is not None  # its form may still be valid
-        app.config.update(UPLOAD_URL_TTL=1, REAPER_UPLOAD_GRACE=0)
-        try:
-            time.sleep(2.1)
-            sweep_orphan_uploads()
-        finally:
-            app.config.update(UPLOAD_URL_TTL=600, REAPER_UPLOAD_GRACE=300)
+        sweep_once_forms_expired(app)
         assert store.head(key) is None
 
 
@@ -258,7 +265,7 @@ def test_the_sweep_keeps_every_object_a_photo_points_to_thumbnails_of_duplicates
     thumbnail's too, and the sweep deleted that thumbnail once old: copies now take the worker's
     shapes, and a thumbnail reference still counts for the copies made before."""
     from tests.test_managing_listings import stored_product
-    from workers.orphans import ORIGINAL, sweep_orphan_uploads
+    from workers.orphans import ORIGINAL
 
     token = register(client, "dup@example.com")
     pid, _ = stored_product(app, "dup@example.com")
@@ -273,12 +280,7 @@ def test_the_sweep_keeps_every_object_a_photo_points_to_thumbnails_of_duplicates
         db.session.commit()
         get_store().write(legacy.thumbnail_key, drawn_ring_jpeg(64), "image/jpeg")
         kept.append(legacy.thumbnail_key)
-        app.config.update(UPLOAD_URL_TTL=1, REAPER_UPLOAD_GRACE=0)
-        try:
-            time.sleep(2.1)
-            sweep_orphan_uploads()
-        finally:
-            app.config.update(UPLOAD_URL_TTL=600, REAPER_UPLOAD_GRACE=300)
+        sweep_once_forms_expired(app)
         assert [key for key in kept if get_store().head(key) is None] == []
 
 
