@@ -17,7 +17,10 @@ On every split, from the same cached embeddings:
 Per attribute: accuracy and macro-F1 per split, their mean and spread (standard
 deviation over splits), and the shipped recipe's gain over the probe per split.
 ``--extras gem,colour`` measures the recipe with other feature parts (ml/features.py
-``EXTRAS``); every part is embedded and cached once, so variants share one cache.
+``EXTRAS``); every global part is embedded and cached once, so variants share one cache.
+The zoom parts (ml/zoom.py: a crop round the piece) are located on each split by a category
+head fitted on that split's training pieces only (as ``train_bundle`` fits one on its
+photos), so they are embedded per split; ``--zoom-locator saliency`` locates without a head.
 """
 from __future__ import annotations
 
@@ -31,16 +34,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ml import conformal, heads, recipe
+from ml import conformal, heads, recipe, zoom
 from ml.evaluate import read_rows
-from ml.features import EXTRAS, TEST_VIEWS, TRAIN_VIEWS, cached_views, head_input, select_parts
+from ml.features import EXTRAS, TRAIN_VIEWS, cached_views, head_input, select_parts
 from ml.scoring import confusion, macro_f1
 
 ATTRIBUTES = ("category", "metal")
 TRAIN_SHARE = 0.6
 FOLDS = 5  # cross-fitting folds over the training pieces (as train_bundle does over its photos)
 PROBE = {"arch": "lite0", "image_size": 224}
-ALL_EXTRAS = tuple(EXTRAS)  # embedded (and cached) once; each measured recipe reads the parts it uses
+ALL_EXTRAS = tuple(EXTRAS)  # each measured recipe reads the parts it uses
+GLOBAL_EXTRAS = tuple(e for e in EXTRAS if e not in zoom.PARTS)  # embedded (and cached) once for all splits
 
 
 def _piece(path: str) -> str:
@@ -89,27 +93,62 @@ def _summary(per_split: list[dict]) -> dict:
     return out
 
 
+def _zoomed(global_feats: np.ndarray, rows: list[dict], test_pieces: set, locate: str, feature_cache,
+            log) -> np.ndarray:
+    """Features with every part (``ALL_EXTRAS``): the cached global parts, then the zoom parts
+    of crops located by a category head fitted on the rows whose piece is not scored
+    (``locate="category"``), or by the map's channel sum (``"saliency"``)."""
+    from ml.image_model import ImageAttributeModel  # noqa: PLC0415  (lazy: loads TensorFlow)
+
+    locator = None
+    if locate == "category":
+        fit = [i for i, r in enumerate(rows) if _piece(r["path"]) not in test_pieces and r.get("category")]
+        values = sorted({rows[i]["category"] for i in fit})
+        locator = zoom.fit_locator(global_feats[fit, :, :1280],
+                                   np.array([values.index(rows[i]["category"]) for i in fit]), len(values))
+    model = ImageAttributeModel(PROBE["image_size"], arch=PROBE["arch"], extras=zoom.PARTS, locator=locator)
+    parts = cached_views(model, [_loader(r["path"]) for r in rows], [r["sha"] for r in rows], TRAIN_VIEWS,
+                         feature_cache, log)
+    return np.concatenate([global_feats, parts[..., 1280:]], -1)
+
+
 def run(data_dir, seeds, feature_cache=None, alpha: float = conformal.ALPHA, delta: float = conformal.DELTA,
-        min_value_labels: int = conformal.MIN_VALUE_LABELS, extras=None, log=None) -> dict:
+        min_value_labels: int = conformal.MIN_VALUE_LABELS, extras=None, zoom_locator: str = "category",
+        log=None) -> dict:
     """Probe and recipe on every split; ``extras`` (default: the shipped recipe's) measures a variant."""
     from ml.image_model import ImageAttributeModel  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     if (recipe.ARCH, recipe.IMAGE_SIZE) != (PROBE["arch"], PROBE["image_size"]):
         raise RuntimeError("the shipped recipe's backbone differs from the probe's: embed both")
+    if zoom_locator not in ("category", "saliency"):
+        raise ValueError("zoom_locator must be 'category' or 'saliency'")
     extras = tuple(recipe.EXTRAS if extras is None else extras)
+    zoomed = any(p in extras for p in zoom.PARTS)
     quiet = log or (lambda _: None)
     rows = unique_rows(data_dir)
-    model = ImageAttributeModel(PROBE["image_size"], arch=PROBE["arch"], extras=ALL_EXTRAS)
-    feats = cached_views(model, [_loader(r["path"]) for r in rows], [r["sha"] for r in rows],
-                         TRAIN_VIEWS, feature_cache, quiet)
-    probe_emb = feats[:, 0, :1280]  # the plain view's embedding
-    emb = head_input(select_parts(feats, ALL_EXTRAS, extras), extras)
-    test_idx = [TRAIN_VIEWS.index(v) for v in TEST_VIEWS]
-    test_emb = head_input(select_parts(feats[:, test_idx].mean(1), ALL_EXTRAS, extras), extras)
+    model = ImageAttributeModel(PROBE["image_size"], arch=PROBE["arch"], extras=GLOBAL_EXTRAS)
+    global_feats = cached_views(model, [_loader(r["path"]) for r in rows], [r["sha"] for r in rows],
+                                TRAIN_VIEWS, feature_cache, quiet)
+    probe_emb = global_feats[:, 0, :1280]  # the plain view's embedding
+    test_idx = [TRAIN_VIEWS.index(v) for v in recipe.test_views(extras)]
+
+    def recipe_input(test_pieces: set) -> tuple[np.ndarray, np.ndarray]:
+        """The heads' training views and test-view input, every photo (zoom parts per split)."""
+        if zoomed:
+            feats = _zoomed(global_feats, rows, test_pieces, zoom_locator, feature_cache, quiet)
+        else:
+            feats = global_feats
+        have = ALL_EXTRAS if zoomed else GLOBAL_EXTRAS
+        return (head_input(select_parts(feats, have, extras), extras),
+                head_input(select_parts(feats[:, test_idx].mean(1), have, extras), extras))
+
+    if not zoomed or zoom_locator == "saliency":  # the same on every split
+        emb, test_emb = recipe_input(set())
     index = {r["sha"]: i for i, r in enumerate(rows)}
     result = {"n_photos": len(rows), "seeds": list(seeds), "train_share": TRAIN_SHARE, "folds": FOLDS,
               "alpha": alpha, "delta": delta, "backbone": PROBE,
-              "shipped_recipe": {**recipe.RECIPE, "extras": list(extras)},
+              "shipped_recipe": {**recipe.RECIPE, "extras": list(extras), "test_views": list(recipe.test_views(extras)),
+                                 **({"zoom_locator": zoom_locator} if zoomed else {})},
               "linear_probe": {}, "shipped": {}}
     for attr in ATTRIBUTES:
         values = sorted({r[attr] for r in rows if (r.get(attr) or "").strip()})
@@ -122,6 +161,8 @@ def run(data_dir, seeds, feature_cache=None, alpha: float = conformal.ALPHA, del
             y = {name: np.array([values.index(r[attr]) for r in part]) for name, part in
                  (("train", train), ("test", test))}
             i = {name: [index[r["sha"]] for r in part] for name, part in (("train", train), ("test", test))}
+            if zoomed and zoom_locator == "category":
+                emb, test_emb = recipe_input({_piece(r["path"]) for r in test})
             w, b = heads.linear_probe(probe_emb[i["train"]], y["train"], len(values))
             probe_runs.append({"seed": seed, "n_train": len(train), "n_test": len(test),
                                **_scores(heads.predict(w, b, probe_emb[i["test"]]).argmax(1), y["test"],
@@ -156,13 +197,16 @@ def main(argv=None) -> None:
     parser.add_argument("--feature-cache", default=None, help="folder for cached embeddings")
     parser.add_argument("--alpha", type=float, default=conformal.ALPHA)
     parser.add_argument("--extras", default=None,
-                        help="feature parts besides the embedding, comma-separated (gem, colour; 'none'): "
-                             "measure a variant instead of the shipped recipe")
+                        help="feature parts besides the embedding, comma-separated (gem, colour, zoom, "
+                             "zoom_colour; 'none'): measure a variant instead of the shipped recipe")
+    parser.add_argument("--zoom-locator", default="category", choices=("category", "saliency"),
+                        help="what finds the piece for the zoom parts: a category head fitted on each "
+                             "split's training pieces (what train_bundle ships), or the feature map alone")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     extras = None if args.extras is None else tuple(e for e in args.extras.split(",") if e and e != "none")
     result = run(args.data, [int(s) for s in args.seeds.split(",")], args.feature_cache, alpha=args.alpha,
-                 extras=extras, log=lambda m: print(m, file=sys.stderr))
+                 extras=extras, zoom_locator=args.zoom_locator, log=lambda m: print(m, file=sys.stderr))
     if args.json:
         print(json.dumps(result))
         return

@@ -22,7 +22,8 @@ GEM_P = 3.0  # generalised-mean pooling exponent (Radenovic, Tolias & Chum 2018 
 HUE_BINS, SAT_BINS = 12, 4
 BRIGHT_SHARE = 0.05  # the brightest pixels: where a metal's specular highlights are
 COLOUR_SIZE = 128  # the colour descriptor reads a thumbnail this size (longer side)
-EXTRAS = {"gem": 1280, "colour": 2 * HUE_BINS * SAT_BINS}
+# ``zoom`` is the embedding of a crop round the piece, ``zoom_colour`` that crop's colour descriptor (ml/zoom.py).
+EXTRAS = {"gem": 1280, "colour": 2 * HUE_BINS * SAT_BINS, "zoom": 1280, "zoom_colour": 2 * HUE_BINS * SAT_BINS}
 
 
 def augment(img: Image.Image, rng: np.random.Generator) -> Image.Image:
@@ -105,6 +106,11 @@ def select_parts(features: np.ndarray, have=(), want=()) -> np.ndarray:
     if set(want) - set(have):
         raise ValueError(f"features lack {sorted(set(want) - set(have))}")
     return np.asarray(features)[..., np.concatenate(cols)]
+
+
+def split_parts(features: np.ndarray, have=(), want=()) -> list[np.ndarray]:
+    """The ``want`` extras out of features that carry the ``have`` extras, one array each, in ``EXTRAS`` order."""
+    return [select_parts(features, have, (name,))[..., 1280:] for name in EXTRAS if name in want]
 
 
 def head_input(features: np.ndarray, extras=()) -> np.ndarray:

@@ -11,7 +11,8 @@ import io
 import numpy as np
 from PIL import Image
 
-from ml.features import GEM_P, colour_descriptor
+from ml.features import GEM_P, colour_descriptor, split_parts
+from ml.zoom import PARTS as ZOOM_PARTS
 
 
 def category_heatmap(image_model, image: Image.Image, attribute: str = "category") -> tuple[np.ndarray, str]:
@@ -48,6 +49,10 @@ def _head_input(image_model, fmap, image, tf):
         parts.append(tf.pow(tf.reduce_mean(tf.pow(tf.maximum(fmap, 1e-6), GEM_P), axis=(1, 2)), 1.0 / GEM_P))
     if "colour" in image_model.extras:  # no gradient: it does not depend on the feature map
         parts.append(tf.constant(colour_descriptor(image)[None]))
+    zoomed = [p for p in ZOOM_PARTS if p in image_model.extras]
+    if zoomed:  # the crop round the piece, from its own backbone pass: a constant here too
+        feats = image_model.embed([image], views=("plain",))
+        parts += [tf.constant(p[None]) for p in split_parts(feats[0], image_model.extras, zoomed)]
     return tf.concat([tf.math.l2_normalize(p, -1) for p in parts], -1)
 
 

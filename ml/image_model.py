@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from ml import conformal, features
+from ml import conformal, features, zoom
 from ml.efficientnet_lite import (
     EMBED_DIM,
     build_efficientnet_lite0,
@@ -33,6 +33,7 @@ from ml.tf_setup import keras, seed_everything
 from ml.tflite_backbone import TFLiteBackbone, ensure_tflite_backbone, write_tflite
 
 HEADS_FILE, CONFIG_FILE = "image_heads.weights.h5", "image_model.json"
+LOCATOR_FILE = "locator.npz"  # only in bundles whose heads read a crop round the piece (ml/zoom.py)
 TOP_FILE, TFLITE_FILE = "backbone_top.npz", "backbone.tflite"  # only in bundles with a fine-tuned top
 FIRST_TOP_BLOCK = 14  # fine-tuning trains blocks 14-15 and the 1280-d head conv; 0-13 stay as ImageNet made them
 
@@ -67,19 +68,23 @@ class ImageAttributeModel:
 
     ``test_views`` are averaged at inference (ml/features.py); ``extras`` are the feature parts
     after the 1280-d embedding that the heads also read (ml/features.py ``EXTRAS``: ``gem``,
-    ``colour``; the starter reads ``colour``); ``calibration`` holds each attribute's threshold for
-    showing a value without a flag (ml/conformal.py).
+    ``colour``; the starter reads ``colour``; ``zoom``, ``zoom_colour``: a crop round the piece);
+    ``locator`` (``{"w", "b"}``, a category head on the embedding) says where the piece is for the
+    zoom parts, the feature map's channel sum without one (ml/zoom.py); ``calibration`` holds each
+    attribute's threshold for showing a value without a flag (ml/conformal.py).
     """
 
     def __init__(self, image_size: int = 224, cache_dir=None, serving: str = "tflite", tuned_top=None,
                  tflite_file=None, arch: str = "lite0", taxonomy: Taxonomy | None = None,
-                 test_views=("plain",), calibration: dict | None = None, extras=(), trained_heads=()):
+                 test_views=("plain",), calibration: dict | None = None, extras=(), trained_heads=(),
+                 locator: dict | None = None):
         self.image_size = int(image_size)
         features.feature_dims(extras)  # rejects an unknown part
         self.extras = tuple(e for e in features.EXTRAS if e in extras)
         # Heads trained on the marketplace's own photos (a catalogue version's); none in the starter.
         self.trained_heads = tuple(trained_heads)
         self.arch = arch
+        self.locator = None if locator is None else {k: np.asarray(locator[k], np.float32) for k in ("w", "b")}
         self.taxonomy = taxonomy or DEFAULT
         self.test_views = tuple(test_views)
         self.calibration = dict(calibration or {})
@@ -93,17 +98,28 @@ class ImageAttributeModel:
         if serving == "tflite":
             if tflite_file is None:
                 tflite_file = ensure_tflite_backbone(self.image_size, cache_dir, arch=arch,
-                                                     output="map" if "gem" in self.extras else "pooled")
+                                                     output="map" if self._needs_map else "pooled")
             self._fast = TFLiteBackbone(tflite_file, self.image_size)
         self.heads = None
 
     @property
+    def _needs_map(self) -> bool:
+        """Whether the backbone must end at its feature map (GeM pooling, or locating the piece)."""
+        return "gem" in self.extras or any(p in self.extras for p in zoom.PARTS)
+
+    @property
     def backbone_name(self) -> str:
-        """Names cached embeddings (ml/features.py): the ImageNet backbone, or the tuned one."""
-        if not self.tuned_top:
-            return self.arch
-        digest = hashlib.sha256(b"".join(v.tobytes() for vs in self.tuned_top.values() for v in vs))
-        return f"{self.arch}-tuned-{digest.hexdigest()[:12]}"
+        """Names cached embeddings (ml/features.py): the ImageNet backbone, or the tuned one; with
+        zoom parts, also the locator that chose the crops."""
+        name = self.arch
+        if self.tuned_top:
+            digest = hashlib.sha256(b"".join(v.tobytes() for vs in self.tuned_top.values() for v in vs))
+            name = f"{self.arch}-tuned-{digest.hexdigest()[:12]}"
+        if any(p in self.extras for p in zoom.PARTS):
+            loc = self.locator
+            name += "-loc" + (hashlib.sha256(loc["w"].tobytes() + loc["b"].tobytes()).hexdigest()[:12]
+                              if loc is not None else "saliency")
+        return name
 
     @property
     def backbone(self):
@@ -160,18 +176,29 @@ class ImageAttributeModel:
         out = np.zeros((len(images), self.feature_width), np.float32)
         for i in range(0, len(images), batch_size):
             chunk = images[i:i + batch_size]
-            batch = np.stack([to_square(im, self.image_size) for im in chunk])
-            if self._fast is not None:
-                raw = self._fast(batch)
-            elif "gem" in self.extras:
-                raw = feature_map_model(self.backbone)(batch, training=False).numpy()
-            else:
-                raw = self.backbone(batch, training=False).numpy()
-            parts = [raw.mean((1, 2)), features.gem(raw)] if "gem" in self.extras else [raw]
+            raw = self._run(chunk)
+            parts = [raw.mean((1, 2)) if self._needs_map else raw]
+            if "gem" in self.extras:
+                parts.append(features.gem(raw))
             if "colour" in self.extras:
                 parts.append(np.stack([features.colour_descriptor(im) for im in chunk]))
-            out[i:i + len(batch)] = np.concatenate(parts, 1)
+            if any(p in self.extras for p in zoom.PARTS):  # a second pass, on the crop round the piece
+                crops = zoom.zoom_crops(chunk, raw, self.locator)
+                if "zoom" in self.extras:
+                    parts.append(self._run(crops).mean((1, 2)))
+                if "zoom_colour" in self.extras:
+                    parts.append(np.stack([features.colour_descriptor(im) for im in crops]))
+            out[i:i + len(chunk)] = np.concatenate(parts, 1)
         return out
+
+    def _run(self, images) -> np.ndarray:
+        """The backbone's output for ``images`` as padded squares: the feature map when an extra needs it."""
+        batch = np.stack([to_square(im, self.image_size) for im in images])
+        if self._fast is not None:
+            return self._fast(batch)
+        if self._needs_map:
+            return feature_map_model(self.backbone)(batch, training=False).numpy()
+        return self.backbone(batch, training=False).numpy()
 
     @staticmethod
     def embedding(feats: np.ndarray) -> np.ndarray:
@@ -259,6 +286,8 @@ class ImageAttributeModel:
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         self.heads.save_weights(d / HEADS_FILE)
+        if self.locator is not None:
+            np.savez(d / LOCATOR_FILE, **self.locator)
         config = {"image_size": self.image_size, "taxonomy": self.taxonomy.to_json(),
                   "test_views": list(self.test_views), "extras": list(self.extras),
                   "trained_heads": list(self.trained_heads), "calibration": self.calibration,
@@ -292,10 +321,17 @@ class ImageAttributeModel:
         model = cls(cfg["image_size"], cache_dir, serving, tuned_top=tuned, tflite_file=tflite_file,
                     arch=cfg.get("arch", "lite0"), taxonomy=taxonomy, test_views=cfg.get("test_views", ("plain",)),
                     calibration=cfg.get("calibration"), extras=cfg.get("extras", ()),
-                    trained_heads=cfg.get("trained_heads", ()))
+                    trained_heads=cfg.get("trained_heads", ()), locator=_load_locator(d))
         model.heads = _build_heads(taxonomy, width=model.feature_width)
         model.heads.load_weights(d / HEADS_FILE)
         return model
+
+
+def _load_locator(d: Path) -> dict | None:
+    if not (d / LOCATOR_FILE).exists():
+        return None
+    with np.load(d / LOCATOR_FILE) as data:
+        return {"w": data["w"], "b": data["b"]}
 
 
 def _targets(labels, taxonomy: Taxonomy):

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ml import conformal, recipe, vocab
+from ml import conformal, recipe, vocab, zoom
 from ml.description_templates import describe, slot_fills
-from ml.features import TEST_VIEWS, TRAIN_VIEWS, augment, cached_views, feature_dims, head_input
+from ml.features import TRAIN_VIEWS, augment, cached_views, feature_dims, head_input
 from ml.finetune import fine_tune, trunk_runner
 from ml.heads import fit_temperature, train_attribute
 from ml.taxonomy import DEFAULT
@@ -265,6 +265,22 @@ def catalogue_taxonomy(base_taxonomy, labels: list[dict], taxonomy=None):
     return tax.subset(set(base_taxonomy.names) | used)
 
 
+def category_locator(global_model, images, keys, labels, taxonomy, min_labels: int = MIN_LABELS,
+                     feature_cache=None, log=print) -> dict | None:
+    """The category head that finds the piece for the zoom parts (ml/zoom.py): fitted as the
+    shipped heads are, on the global embedding of every training view of the photos with a
+    category; None (the feature map's own saliency) without enough of them."""
+    y = label_ids(taxonomy, labels, "category")
+    known = np.flatnonzero(y >= 0)
+    if len(known) < min_labels or len(set(y[known])) < MIN_CLASSES:
+        log(f"  piece located without a category head ({len(known)} category labels)")
+        return None
+    views = cached_views(global_model, [images[i] for i in known],
+                         [keys[i] for i in known], TRAIN_VIEWS, feature_cache)
+    log(f"  piece located by a category head on {len(known)} photos")
+    return zoom.fit_locator(views[..., :1280], y[known], len(taxonomy.values("category")))
+
+
 def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tones=None, seed: int = 0,
                  head_epochs: int = 80, text_epochs: int = 6, min_texts: int = 50, min_labels: int = MIN_LABELS,
                  feature_cache=None, finetune: bool = False, taxonomy=None, alpha: float = conformal.ALPHA,
@@ -291,13 +307,19 @@ def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tone
     tax = catalogue_taxonomy(base.image_model.taxonomy, labels, taxonomy)
     # Every version starts from the ImageNet backbone with the recipe ml.crossval measures (ml/recipe.py),
     # whatever its base's size; the base supplies untrained heads and the describer.
+    locator = None
+    if any(p in recipe.EXTRAS for p in zoom.PARTS):
+        locator = category_locator(ImageAttributeModel(recipe.IMAGE_SIZE, base.image_model.cache_dir,
+                                                       arch=recipe.ARCH), images, keys, labels, tax,
+                                   min_labels, feature_cache, log)
     image_model = ImageAttributeModel(recipe.IMAGE_SIZE, base.image_model.cache_dir, arch=recipe.ARCH,
-                                      taxonomy=tax, test_views=TEST_VIEWS, extras=recipe.EXTRAS)
+                                      taxonomy=tax, test_views=recipe.TEST_VIEWS, extras=recipe.EXTRAS,
+                                      locator=locator)
     log(f"embeddings for {len(images)} photos x {len(TRAIN_VIEWS)} views")
     views = cached_views(image_model, images, keys, TRAIN_VIEWS, feature_cache)
     if progress:
         progress(len(images))
-    test_emb = views[:, [TRAIN_VIEWS.index(v) for v in TEST_VIEWS]].mean(1)
+    test_emb = views[:, [TRAIN_VIEWS.index(v) for v in image_model.test_views]].mean(1)
     log("attribute heads")
     report = train_heads(image_model, base.image_model, views, test_emb, labels, groups=_groups(groups, keys),
                          seed=seed, min_labels=min_labels, alpha=alpha, delta=delta, log=log)
@@ -330,7 +352,7 @@ def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tone
             "created_at": created.isoformat(timespec="seconds"),
             "base_version": base.model_version,
             "config": {"seed": seed, "text_epochs": text_epochs, "train_views": list(TRAIN_VIEWS),
-                       "test_views": list(TEST_VIEWS), "image_size": image_model.image_size,
+                       "test_views": list(image_model.test_views), "image_size": image_model.image_size,
                        "arch": image_model.arch, "extras": list(image_model.extras), "finetune": finetune,
                        "alpha": alpha, "delta": delta},
             "metrics": {"heads": report, "finetune": tuned, "text": text_report, "n_photos": n},

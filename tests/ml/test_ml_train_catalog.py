@@ -65,3 +65,32 @@ def test_a_head_kept_from_the_base_does_not_overrule_a_trained_one_through_a_rul
     # A value a person set still constrains both.
     row = trained.predict_probabilities(probs, [{"type": "band"}])[0]
     assert row["category"]["value"] == "ring" and "type" not in row
+
+
+def test_a_zoom_recipe_ships_a_locator_fitted_on_the_category_labels_and_serves_one_view(
+        tiny_bundle, weights_cache, monkeypatch):
+    from ml import zoom
+    from ml.features import TRAIN_VIEWS, cached_views
+    from ml.image_model import ImageAttributeModel
+    from ml.listing import ListingGenerator
+    from ml.starter_catalog import generate_catalog
+    from ml.train_catalog import train_bundle
+
+    monkeypatch.setattr(recipe, "EXTRAS", ("zoom",))  # the option crossval measures as --extras zoom
+    monkeypatch.setattr(recipe, "TEST_VIEWS", recipe.test_views(("zoom",)))
+    base = ListingGenerator.load(tiny_bundle[0], cache_dir=weights_cache)
+    items = generate_catalog(24, seed=5, image_size=96)
+    images, keys = [it.image for it in items], [f"z{i}" for i in range(24)]
+    labels = [{"category": it.labels["category"]} for it in items]
+    new = train_bundle(base, None, images, keys, labels, min_labels=4, log=lambda _: None)
+    model = new.image_model
+    assert model.extras == ("zoom",) and model.test_views == ("plain",)  # the crop's pass replaces the mirror's
+    assert new.meta["config"]["test_views"] == ["plain"]
+    # The locator is the shipped head fitted on the global embedding's training views, as crossval fits it.
+    values = model.taxonomy.values("category")
+    views = cached_views(ImageAttributeModel(recipe.IMAGE_SIZE, weights_cache), images, keys, TRAIN_VIEWS)
+    expected = zoom.fit_locator(views[..., :1280], np.array([values.index(lab["category"]) for lab in labels]),
+                                len(values))
+    np.testing.assert_allclose(model.locator["w"], expected["w"], rtol=1e-4, atol=1e-6)
+    listing = new.generate([images[0]])[0]
+    assert listing["attributes"]["category"]["value"] and len(listing["embedding"]) == model.feature_width
