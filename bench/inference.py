@@ -20,7 +20,6 @@ import numpy as np
 
 from bench.stats import emit, repeat, summary, target
 from ml import recipe
-from ml.features import TEST_VIEWS
 from ml.starter_catalog import generate_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,8 +54,13 @@ def image_part(bundle: str, quick: bool) -> dict:
     lite224._fast.warm_up((1, 4, 8))
     # What a catalogue version trained by `flask ml train` runs per photo (ml/recipe.py): its input
     # size, every test view through the backbone, the extra feature parts; photos as uploaded.
-    shipped = ImageAttributeModel(recipe.IMAGE_SIZE, arch=recipe.ARCH, test_views=TEST_VIEWS, extras=recipe.EXTRAS)
+    shipped = ImageAttributeModel(recipe.IMAGE_SIZE, arch=recipe.ARCH, test_views=recipe.TEST_VIEWS,
+                                  extras=recipe.EXTRAS)
     shipped._fast.warm_up((1, 4, 8))
+    # The look-closer option (ml/zoom.py, `--extras zoom`): the photo, then a crop round the piece.
+    zoomed = ImageAttributeModel(recipe.IMAGE_SIZE, arch=recipe.ARCH, test_views=recipe.test_views(("zoom",)),
+                                 extras=("zoom",))
+    zoomed._fast.warm_up((1, 4, 8))
 
     t = {
         "serving_b32": repeat(lambda: fast._fast(x), runs32),
@@ -67,13 +71,16 @@ def image_part(bundle: str, quick: bool) -> dict:
         "keras_lite0_b32": repeat(lambda: plain(x, training=False), max(2, runs32 - 1)),
         "embed_b32": repeat(lambda: fast.embed(images[:32]), runs32),
         "shipped_b32": repeat(lambda: shipped.embed(images[:32]), runs32),
+        "zoom_b32": repeat(lambda: zoomed.embed(images[:32]), runs32),
     }
     ratios = [a / b for a, b in zip(t["serving_b32"], t["baseline_b32"], strict=True)]
     ratios224 = [a / b for a, b in zip(t["serving224_b32"], t["baseline_b32"], strict=True)]
     ratios_shipped = [a / b for a, b in zip(t["shipped_b32"], t["baseline_b32"], strict=True)]
     shipped32 = float(np.median(per_item_ms(t["shipped_b32"], 32)))
+    zoom32 = float(np.median(per_item_ms(t["zoom_b32"], 32)))
     shipped_what = (f"ImageAttributeModel.embed as `flask ml train` ships it: {recipe.IMAGE_SIZE} px, views "
-                    f"{'+'.join(TEST_VIEWS)}, extras {'+'.join(recipe.EXTRAS) or 'none'}, preprocessing included")
+                    f"{'+'.join(recipe.TEST_VIEWS)}, extras {'+'.join(recipe.EXTRAS) or 'none'}, "
+                    "preprocessing included")
     # Accuracy: the float Keras path and the serving path on the same held-out drawings.
     keras_model = ImageAttributeModel.load(Path(bundle) / "image", serving="keras")
     labels = [it.labels for it in items]
@@ -103,6 +110,11 @@ def image_part(bundle: str, quick: bool) -> dict:
         "image: shipped recipe's image path b32, ms/image": {
             **summary(per_item_ms(t["shipped_b32"], 32), "ms/image", shipped_what),
             "target": target(shipped32, 15.0)},
+        "image: zoom option's image path b32, ms/image": {
+            **summary(per_item_ms(t["zoom_b32"], 32), "ms/image",
+                      f"ImageAttributeModel.embed with extras zoom (ml/zoom.py): {recipe.IMAGE_SIZE} px, the photo "
+                      "and a crop round the piece, preprocessing and cropping included"),
+            "target": target(zoom32, 15.0)},
         "image: ratio shipped recipe's image path/baseline b32": summary(
             ratios_shipped, "x", "shipped recipe's embed() time / baseline EfficientNetB0.predict time, paired runs"),
         "image: ratio serving/baseline b32": {

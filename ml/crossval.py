@@ -18,9 +18,9 @@ Per attribute: accuracy and macro-F1 per split, their mean and spread (standard
 deviation over splits), and the shipped recipe's gain over the probe per split.
 ``--extras gem,colour`` measures the recipe with other feature parts (ml/features.py
 ``EXTRAS``); every global part is embedded and cached once, so variants share one cache.
-The zoom parts (ml/zoom.py: a crop round the piece) are located on each split by a category
-head fitted on that split's training pieces only (as ``train_bundle`` fits one on its
-photos), so they are embedded per split; ``--zoom-locator saliency`` locates without a head.
+The zoom parts (ml/zoom.py: a crop round the piece) are placed on each split by category heads
+fitted on that split's training pieces only, cross-fitted as ``train_bundle`` does (a training
+photo's crop by a head fitted on the other folds), so they are embedded per split.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from PIL import Image
 
 from ml import conformal, heads, recipe, zoom
 from ml.evaluate import read_rows
-from ml.features import EXTRAS, TRAIN_VIEWS, cached_views, head_input, select_parts
+from ml.features import EXTRAS, TRAIN_VIEWS, cached_views, feature_dims, head_input, select_parts
 from ml.scoring import confusion, macro_f1
 
 ATTRIBUTES = ("category", "metal")
@@ -93,35 +93,46 @@ def _summary(per_split: list[dict]) -> dict:
     return out
 
 
-def _zoomed(global_feats: np.ndarray, rows: list[dict], test_pieces: set, locate: str, feature_cache,
-            log) -> np.ndarray:
+def _zoomed(global_feats: np.ndarray, rows: list[dict], train: list[dict], test: list[dict], test_views,
+            seed: int, feature_cache, log) -> np.ndarray:
     """Features with every part (``ALL_EXTRAS``): the cached global parts, then the zoom parts
-    of crops located by a category head fitted on the rows whose piece is not scored
-    (``locate="category"``), or by the map's channel sum (``"saliency"``)."""
+    (ml/zoom.py). The locator is a category head on the rows whose piece is not scored; a
+    training photo's crop is placed by one fitted on the other folds (by piece) of those rows,
+    a scored photo's by one fitted on all of them. Only the views that are read are filled: the
+    training views of ``train``, the test views of ``test``."""
     from ml.image_model import ImageAttributeModel  # noqa: PLC0415  (lazy: loads TensorFlow)
 
-    locator = None
-    if locate == "category":
-        fit = [i for i, r in enumerate(rows) if _piece(r["path"]) not in test_pieces and r.get("category")]
-        values = sorted({rows[i]["category"] for i in fit})
-        locator = zoom.fit_locator(global_feats[fit, :, :1280],
-                                   np.array([values.index(rows[i]["category"]) for i in fit]), len(values))
-    model = ImageAttributeModel(PROBE["image_size"], arch=PROBE["arch"], extras=zoom.PARTS, locator=locator)
-    parts = cached_views(model, [_loader(r["path"]) for r in rows], [r["sha"] for r in rows], TRAIN_VIEWS,
-                         feature_cache, log)
-    return np.concatenate([global_feats, parts[..., 1280:]], -1)
+    test_pieces = {_piece(r["path"]) for r in test}
+    fit = [i for i, r in enumerate(rows) if _piece(r["path"]) not in test_pieces and r.get("category")]
+    values = sorted({rows[i]["category"] for i in fit})
+    folds = heads.group_folds([_piece(rows[i]["path"]) for i in fit], FOLDS, seed)
+    full, per_fold = zoom.fit_locators(global_feats[fit, :, :1280],
+                                       np.array([values.index(rows[i]["category"]) for i in fit]), len(values), folds)
+    fold_of = {i: int(f) for i, f in zip(fit, folds, strict=True)}
+    index = {r["sha"]: i for i, r in enumerate(rows)}
+
+    def make_model(locator):
+        return ImageAttributeModel(PROBE["image_size"], arch=PROBE["arch"], extras=zoom.PARTS, locator=locator)
+
+    out = np.zeros((*global_feats.shape[:2], sum(feature_dims(ALL_EXTRAS))), np.float32)
+    out[..., :global_feats.shape[-1]] = global_feats
+    for part, views in ((train, TRAIN_VIEWS), (test, test_views)):
+        idx = [index[r["sha"]] for r in part]
+        locators = [per_fold.get(fold_of[i], full) if i in fold_of and part is train else full for i in idx]
+        feats = zoom.located_features(make_model, [_loader(rows[i]["path"]) for i in idx],
+                                      [rows[i]["sha"] for i in idx], locators, views, feature_cache, log)
+        cols = np.arange(global_feats.shape[-1], out.shape[-1])
+        out[np.ix_(idx, [TRAIN_VIEWS.index(v) for v in views], cols)] = feats[..., 1280:]
+    return out
 
 
 def run(data_dir, seeds, feature_cache=None, alpha: float = conformal.ALPHA, delta: float = conformal.DELTA,
-        min_value_labels: int = conformal.MIN_VALUE_LABELS, extras=None, zoom_locator: str = "category",
-        log=None) -> dict:
+        min_value_labels: int = conformal.MIN_VALUE_LABELS, extras=None, log=None) -> dict:
     """Probe and recipe on every split; ``extras`` (default: the shipped recipe's) measures a variant."""
     from ml.image_model import ImageAttributeModel  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     if (recipe.ARCH, recipe.IMAGE_SIZE) != (PROBE["arch"], PROBE["image_size"]):
         raise RuntimeError("the shipped recipe's backbone differs from the probe's: embed both")
-    if zoom_locator not in ("category", "saliency"):
-        raise ValueError("zoom_locator must be 'category' or 'saliency'")
     extras = tuple(recipe.EXTRAS if extras is None else extras)
     zoomed = any(p in extras for p in zoom.PARTS)
     quiet = log or (lambda _: None)
@@ -130,25 +141,21 @@ def run(data_dir, seeds, feature_cache=None, alpha: float = conformal.ALPHA, del
     global_feats = cached_views(model, [_loader(r["path"]) for r in rows], [r["sha"] for r in rows],
                                 TRAIN_VIEWS, feature_cache, quiet)
     probe_emb = global_feats[:, 0, :1280]  # the plain view's embedding
-    test_idx = [TRAIN_VIEWS.index(v) for v in recipe.test_views(extras)]
+    test_views = recipe.test_views(extras)
+    test_idx = [TRAIN_VIEWS.index(v) for v in test_views]
 
-    def recipe_input(test_pieces: set) -> tuple[np.ndarray, np.ndarray]:
-        """The heads' training views and test-view input, every photo (zoom parts per split)."""
-        if zoomed:
-            feats = _zoomed(global_feats, rows, test_pieces, zoom_locator, feature_cache, quiet)
-        else:
-            feats = global_feats
+    def recipe_input(feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The heads' training views and test-view input, every photo."""
         have = ALL_EXTRAS if zoomed else GLOBAL_EXTRAS
         return (head_input(select_parts(feats, have, extras), extras),
                 head_input(select_parts(feats[:, test_idx].mean(1), have, extras), extras))
 
-    if not zoomed or zoom_locator == "saliency":  # the same on every split
-        emb, test_emb = recipe_input(set())
+    if not zoomed:  # the same on every split
+        emb, test_emb = recipe_input(global_feats)
     index = {r["sha"]: i for i, r in enumerate(rows)}
     result = {"n_photos": len(rows), "seeds": list(seeds), "train_share": TRAIN_SHARE, "folds": FOLDS,
               "alpha": alpha, "delta": delta, "backbone": PROBE,
-              "shipped_recipe": {**recipe.RECIPE, "extras": list(extras), "test_views": list(recipe.test_views(extras)),
-                                 **({"zoom_locator": zoom_locator} if zoomed else {})},
+              "shipped_recipe": {**recipe.RECIPE, "extras": list(extras), "test_views": list(test_views)},
               "linear_probe": {}, "shipped": {}}
     for attr in ATTRIBUTES:
         values = sorted({r[attr] for r in rows if (r.get(attr) or "").strip()})
@@ -161,8 +168,9 @@ def run(data_dir, seeds, feature_cache=None, alpha: float = conformal.ALPHA, del
             y = {name: np.array([values.index(r[attr]) for r in part]) for name, part in
                  (("train", train), ("test", test))}
             i = {name: [index[r["sha"]] for r in part] for name, part in (("train", train), ("test", test))}
-            if zoomed and zoom_locator == "category":
-                emb, test_emb = recipe_input({_piece(r["path"]) for r in test})
+            if zoomed:  # crops placed by category heads that never saw the photo (ml/zoom.py)
+                emb, test_emb = recipe_input(_zoomed(global_feats, rows, train, test, test_views, seed,
+                                                     feature_cache, quiet))
             w, b = heads.linear_probe(probe_emb[i["train"]], y["train"], len(values))
             probe_runs.append({"seed": seed, "n_train": len(train), "n_test": len(test),
                                **_scores(heads.predict(w, b, probe_emb[i["test"]]).argmax(1), y["test"],
@@ -199,14 +207,11 @@ def main(argv=None) -> None:
     parser.add_argument("--extras", default=None,
                         help="feature parts besides the embedding, comma-separated (gem, colour, zoom, "
                              "zoom_colour; 'none'): measure a variant instead of the shipped recipe")
-    parser.add_argument("--zoom-locator", default="category", choices=("category", "saliency"),
-                        help="what finds the piece for the zoom parts: a category head fitted on each "
-                             "split's training pieces (what train_bundle ships), or the feature map alone")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     extras = None if args.extras is None else tuple(e for e in args.extras.split(",") if e and e != "none")
     result = run(args.data, [int(s) for s in args.seeds.split(",")], args.feature_cache, alpha=args.alpha,
-                 extras=extras, zoom_locator=args.zoom_locator, log=lambda m: print(m, file=sys.stderr))
+                 extras=extras, log=lambda m: print(m, file=sys.stderr))
     if args.json:
         print(json.dumps(result))
         return

@@ -26,7 +26,7 @@ from ml import conformal, recipe, vocab, zoom
 from ml.description_templates import describe, slot_fills
 from ml.features import TRAIN_VIEWS, augment, cached_views, feature_dims, head_input
 from ml.finetune import fine_tune, trunk_runner
-from ml.heads import fit_temperature, train_attribute
+from ml.heads import fit_temperature, group_folds, train_attribute
 from ml.taxonomy import DEFAULT
 
 AUG_VIEWS = 4  # original + 3 augmented views per training photo
@@ -265,20 +265,27 @@ def catalogue_taxonomy(base_taxonomy, labels: list[dict], taxonomy=None):
     return tax.subset(set(base_taxonomy.names) | used)
 
 
-def category_locator(global_model, images, keys, labels, taxonomy, min_labels: int = MIN_LABELS,
-                     feature_cache=None, log=print) -> dict | None:
-    """The category head that finds the piece for the zoom parts (ml/zoom.py): fitted as the
-    shipped heads are, on the global embedding of every training view of the photos with a
-    category; None (the feature map's own saliency) without enough of them."""
+def zoom_locators(global_model, images, keys, labels, taxonomy, groups, seed: int = 0,
+                  min_labels: int = MIN_LABELS, feature_cache=None, log=print) -> tuple[dict | None, list]:
+    """The category head a version serves with to find the piece (ml/zoom.py), and per photo the
+    one that places its training crop: fitted as the shipped heads are, on the global embedding
+    of every training view, cross-fitted over ``groups`` (a photo's crop is placed by a head fitted
+    on the other folds, as a new photo's is by one that never saw it). None (the feature map's
+    own saliency) without enough category labels."""
     y = label_ids(taxonomy, labels, "category")
     known = np.flatnonzero(y >= 0)
     if len(known) < min_labels or len(set(y[known])) < MIN_CLASSES:
         log(f"  piece located without a category head ({len(known)} category labels)")
-        return None
-    views = cached_views(global_model, [images[i] for i in known],
-                         [keys[i] for i in known], TRAIN_VIEWS, feature_cache)
-    log(f"  piece located by a category head on {len(known)} photos")
-    return zoom.fit_locator(views[..., :1280], y[known], len(taxonomy.values("category")))
+        return None, [None] * len(labels)
+    views = cached_views(global_model, [images[i] for i in known], [keys[i] for i in known], TRAIN_VIEWS,
+                         feature_cache)
+    folds = group_folds(np.asarray(groups)[known], CROSS_FIT_FOLDS, seed)
+    full, per_fold = zoom.fit_locators(views[..., :1280], y[known], len(taxonomy.values("category")), folds)
+    locators = [full] * len(labels)  # a photo without a category label: the full head never saw it
+    for i, f in zip(known, folds, strict=True):
+        locators[i] = per_fold.get(int(f), full)
+    log(f"  piece located by a category head on {len(known)} photos ({len(per_fold)} cross-fitted)")
+    return full, locators
 
 
 def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tones=None, seed: int = 0,
@@ -307,16 +314,22 @@ def train_bundle(base_bundle, out, images, keys, labels, descriptions=None, tone
     tax = catalogue_taxonomy(base.image_model.taxonomy, labels, taxonomy)
     # Every version starts from the ImageNet backbone with the recipe ml.crossval measures (ml/recipe.py),
     # whatever its base's size; the base supplies untrained heads and the describer.
-    locator = None
-    if any(p in recipe.EXTRAS for p in zoom.PARTS):
-        locator = category_locator(ImageAttributeModel(recipe.IMAGE_SIZE, base.image_model.cache_dir,
-                                                       arch=recipe.ARCH), images, keys, labels, tax,
-                                   min_labels, feature_cache, log)
-    image_model = ImageAttributeModel(recipe.IMAGE_SIZE, base.image_model.cache_dir, arch=recipe.ARCH,
-                                      taxonomy=tax, test_views=recipe.TEST_VIEWS, extras=recipe.EXTRAS,
-                                      locator=locator)
+    def recipe_model(locator=None):
+        return ImageAttributeModel(recipe.IMAGE_SIZE, base.image_model.cache_dir, arch=recipe.ARCH, taxonomy=tax,
+                                   test_views=recipe.TEST_VIEWS, extras=recipe.EXTRAS, locator=locator)
+
+    zoomed = any(p in recipe.EXTRAS for p in zoom.PARTS)
+    locator, locators = None, None
+    if zoomed:
+        fold_groups = _groups(groups, keys)
+        fold_groups = np.arange(len(labels)) if fold_groups is None else [str(g) for g in fold_groups]
+        locator, locators = zoom_locators(ImageAttributeModel(recipe.IMAGE_SIZE, base.image_model.cache_dir,
+                                                              arch=recipe.ARCH), images, keys, labels, tax,
+                                          fold_groups, seed, min_labels, feature_cache, log)
+    image_model = recipe_model(locator)
     log(f"embeddings for {len(images)} photos x {len(TRAIN_VIEWS)} views")
-    views = cached_views(image_model, images, keys, TRAIN_VIEWS, feature_cache)
+    views = zoom.located_features(recipe_model, images, keys, locators, TRAIN_VIEWS, feature_cache) if zoomed \
+        else cached_views(image_model, images, keys, TRAIN_VIEWS, feature_cache)
     if progress:
         progress(len(images))
     test_emb = views[:, [TRAIN_VIEWS.index(v) for v in image_model.test_views]].mean(1)
