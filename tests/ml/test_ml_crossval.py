@@ -33,3 +33,29 @@ def test_crossval_reports_the_probe_beside_the_shipped_recipe(tmp_path, weights_
         assert "mean_accuracy" in probe and "spread_accuracy" in shipped
         assert len(shipped["gain_over_probe"]["per_split"]) == 2
     assert any((tmp_path / "cache").rglob("*.npy"))  # embeddings cached for the next run
+
+
+def test_crossval_places_each_training_crop_with_a_locator_that_never_saw_it(tmp_path, weights_cache, monkeypatch):
+    from ml.starter_catalog import generate_catalog
+
+    monkeypatch.setenv("JEWELLERY_ML_CACHE", str(weights_cache))
+    rows = []
+    for i, item in enumerate(generate_catalog(30, seed=3, image_size=64)):
+        item.image.save(tmp_path / f"piece{i}.jpg", "JPEG", quality=90)
+        rows.append([f"piece{i}.jpg", item.labels["category"], item.labels["metal"]])
+    with open(tmp_path / "labels.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["path", "category", "metal"], *rows])
+
+    result = crossval.run(tmp_path, seeds=[0], feature_cache=tmp_path / "cache", extras=("zoom",))
+    assert result["shipped_recipe"]["extras"] == ["zoom"]
+    assert result["shipped_recipe"]["test_views"] == ["plain"]  # the crop's pass replaces the mirror's
+    for attr in ("category", "metal"):
+        split = result["shipped"][attr]["per_split"][0]
+        assert 0 <= split["accuracy"] <= 1 and split["oof_accuracy"] is not None
+    # One locator per cross-fitting fold for the training photos, one for the scored photos (every
+    # photo here has both labels, so category and metal split alike and share them).
+    located = [d for d in (tmp_path / "cache").iterdir() if "-loc" in d.name]
+    assert len(located) == crossval.FOLDS + 1
+    test_photos = {p.name.split("-")[0] for d in located for p in d.glob("*-plain.npy")
+                   if not any(d.glob(p.name.replace("-plain", "-flip")))}
+    assert len(test_photos) >= result["shipped"]["category"]["per_split"][0]["n_test"]  # scored: the plain view only
