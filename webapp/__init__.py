@@ -70,6 +70,7 @@ def configure_proxy(app):
 
 def register_extensions(app):
     from webapp.mail import warn_without_mail
+    from webapp.poll_cache import init_poll_cache
     from webapp.pool_ping import ping_idle_connections
     from webapp.storage import init_store
     from workers.celery_app import celery_init_app
@@ -82,6 +83,7 @@ def register_extensions(app):
     warn_without_mail(app)
     login_manager.init_app(app)
     init_store(app)
+    init_poll_cache(app)
     celery_init_app(app)
     import webapp.audit  # noqa: F401  (its session hooks write the audit log)
 

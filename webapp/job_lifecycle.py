@@ -18,7 +18,8 @@ defence. A batch's extra jobs are claimed the same way, in one UPDATE (`claim_mo
 
 Each change adds an `AuditEvent` ("job.<new state>", old and new state and error) in the
 same transaction, a bulk claim one per job; the actor is the person in the request, or
-None for the worker and the reaper.
+None for the worker and the reaper. Each change, and each deletion (`delete_job`), also
+forgets the job's entry in the status poll's cache once committed (webapp/poll_cache.py).
 """
 import logging
 import uuid
@@ -30,6 +31,7 @@ from webapp.audit import current_actor_id
 from webapp.extensions import db
 from webapp.history_tables import AuditEvent
 from webapp.models import Job, utcnow
+from webapp.poll_cache import forget_after_commit
 from webapp.storage import get_store
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,7 @@ def _move(job: Job, state: str, **fields) -> None:
     for name, value in fields.items():
         setattr(job, name, value)
     db.session.add(_audit(job, changes))
+    forget_after_commit(jobs=[job.id])
 
 
 def lock_job(job_id: str) -> Job | None:
@@ -131,6 +134,12 @@ def fail(job: Job, reason: str) -> None:
     db.session.commit()
 
 
+def delete_job(job: Job) -> None:
+    """Delete the job row (an abandoned upload, a deleted listing); the caller commits."""
+    forget_after_commit(jobs=[job.id])
+    db.session.delete(job)
+
+
 # --- the worker's claims ---------------------------------------------------------------
 
 def claim_job(job_id: str, task_id: str | None, max_attempts: int) -> int | None:
@@ -182,6 +191,7 @@ def claim_more(lead_job_id: str, task_id: str | None, limit: int, max_attempts: 
             .execution_options(synchronize_session=False))
         db.session.add_all(_audit(job, {"state": [job.state, "processing"]})
                            for job in jobs if job.state != "processing")
+        forget_after_commit(jobs=claimed)
     db.session.commit()
     if claimed:
         log.info("task %s took %d more queued jobs", task_id, len(claimed))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.auth.passwords import hash_password, verify_password
 from webapp.extensions import db
+from webapp.poll_cache import forget_after_commit
 
 
 def utcnow() -> datetime:
@@ -54,8 +55,11 @@ class User(UserMixin, db.Model):
         return self.email_verified_at is not None
 
     def end_sessions(self) -> None:
-        """Every session cookie made before this stops working at its next request."""
+        """Every session cookie made before this stops working at its next request (the status
+        poll's cached version too, forgotten once this commits: webapp/poll_cache.py)."""
         self.session_version = (self.session_version or 0) + 1
+        if self.id is not None:
+            forget_after_commit(accounts=[self.id])
 
     def set_password(self, password: str, wait: float | None = None) -> None:
         # One hash at a time per process; `wait` bounds the wait for a turn (webapp/auth/passwords.py).

@@ -64,7 +64,7 @@ def delete_product(product: Product) -> None:
                                                   TrainingItem.source_id.like(f"product:{pid}:%"))
                        .values(active=False))
     for job in list(product.jobs):
-        db.session.delete(job)
+        job_lifecycle.delete_job(job)
     db.session.flush()
     for photo in list(product.photos):
         db.session.delete(photo)

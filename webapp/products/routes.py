@@ -11,6 +11,7 @@ from webapp.listings.merge import TEXT_FIELDS, edited, is_low_confidence, thresh
 from webapp.listings.seller_facts import FIELDS, facts_out
 from webapp.listings.workflow import back_to_draft_if_published, busy_job, latest_generated
 from webapp.models import GeneratedListing, Job, Product, User
+from webapp.poll_cache import poll_cache
 from webapp.products import bp
 from webapp.products.forms import ActionForm, BulkEditForm, KnownFactsForm, ListingForm, RatingForm, RegenerateForm
 from webapp.products.uploads import UploadRefused, cancel_upload, confirm_upload, start_upload
@@ -35,18 +36,26 @@ def own_job(job_id) -> Job:
 
 def job_status(job) -> dict:
     """The JSON the product page polls, from a Job (its listing loaded on demand)."""
-    return status_json(job, job.listing if job.state == "ready" else None)
+    return status_json(status_fields(job, job.listing if job.state == "ready" else None))
 
 
-def status_json(job, listing) -> dict:
-    data = {"id": job.id, "state": job.state, "kind": job.kind, "error": job.error,
-            "product_id": job.product_id,
-            "product_url": url_for("products.detail", product_id=job.product_id),
-            "panel_url": url_for("products.panel", product_id=job.product_id)}
+def status_fields(job, listing) -> dict:
+    """What the poll answers, from a job and its listing (ORM objects or the poll's row): plain
+    data, as the poll's cache keeps it (webapp/poll_cache.py)."""
+    out = None
     if job.state == "ready" and listing is not None:
-        data["listing"] = {"attributes": listing.attributes, "title": listing.title,
-                           "description": listing.description, "tags": listing.tags,
-                           "model_version": listing.model_version}
+        out = {"attributes": listing.attributes, "title": listing.title, "description": listing.description,
+               "tags": listing.tags, "model_version": listing.model_version}
+    return {"id": job.id, "state": job.state, "kind": job.kind, "error": job.error,
+            "product_id": job.product_id, "listing": out}
+
+
+def status_json(fields: dict) -> dict:
+    data = {name: value for name, value in fields.items() if name != "listing"}
+    data["product_url"] = url_for("products.detail", product_id=fields["product_id"])
+    data["panel_url"] = url_for("products.panel", product_id=fields["product_id"])
+    if fields["listing"] is not None:
+        data["listing"] = fields["listing"]
     return data
 
 
@@ -160,19 +169,38 @@ POLL_QUERY = (
     .where(Job.id == bindparam("job_id"), Product.owner_id == bindparam("owner_id")))
 
 
+def polled_status(job_id: str, owner_id: int, version: int) -> dict | None:
+    """The job's status fields if the job is the account's and the session (its version) is
+    current; None if not. From the poll's cache when it has both, else from the one query,
+    which then fills the cache."""
+    cache = poll_cache()
+    looked = cache.lookup(job_id, owner_id, version) if cache else None
+    if looked is not None and looked.fields is not None:
+        return looked.fields
+    first_read = not db.session().in_transaction()  # so the query's snapshot comes after the lookup
+    row = db.session.execute(POLL_QUERY, {"job_id": job_id, "owner_id": owner_id, "version": version}).first()
+    if row is None:
+        return None
+    fields = status_fields(row, row if row.listing_id is not None else None)
+    if looked is not None and first_read:
+        cache.fill(looked, job_id, owner_id, version, fields)
+    return fields
+
+
 @bp.get("/jobs/<job_id>")
 @checks_own_session
 def status(job_id):
-    # The page polls this every second or two while a listing is being written: one query, which
-    # also checks the session (the account and session version it names), so the user is not
-    # loaded first. No row: not this account's job, or an ended session; Flask-Login tells which.
+    # The page polls this every second or two while a listing is being written: answered from
+    # the poll's cache (Redis), or one query that also checks the session (the account and
+    # session version it names), so the user is not loaded first. None: not this account's
+    # job, or an ended session; Flask-Login tells which.
     account = session_account()
     if account is not None:
         owner_id, version = account
-        row = db.session.execute(POLL_QUERY, {"job_id": job_id, "owner_id": owner_id, "version": version}).first()
-        if row is not None:
+        fields = polled_status(job_id, owner_id, version)
+        if fields is not None:
             signed_in_account(owner_id)
-            return jsonify(status_json(row, row if row.listing_id is not None else None))
+            return jsonify(status_json(fields))
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
     if account is None:  # a session from before the account key: the slower path

@@ -114,7 +114,7 @@ def discard_upload(job: Job) -> None:
     """
     get_store().delete(job.photo.object_key)
     product, photo = job.product, job.photo
-    db.session.delete(job)
+    job_lifecycle.delete_job(job)
     db.session.delete(photo)
     others = [p for p in product.photos if p is not photo] + [j for j in product.jobs if j is not job]
     if not others:
