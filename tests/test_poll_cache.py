@@ -106,8 +106,9 @@ def test_another_account_s_job_stays_404_while_the_owner_s_answer_is_cached(app,
     other = app.test_client()
     register(other, email="someone@example.com")
     with app.app_context():
-        job_id = queued_job()
+        job_id, others = queued_job(), queued_job("someone@example.com")
     polled_twice(app, client, f"/jobs/{job_id}")
+    polled_twice(app, other, f"/jobs/{others}")  # the other account's session version is cached too
     assert other.get(f"/jobs/{job_id}").status_code == 404
     assert app.test_client().get(f"/jobs/{job_id}").status_code in (302, 401)
 
@@ -164,6 +165,24 @@ def test_a_fill_that_lost_the_race_with_a_commit_is_dropped(app, client):
         account_entry = cache.keys(job_id, owner)[2]
         assert 0 < cache.client.pttl(account_entry) <= ACCOUNT_SECONDS * 1000  # the backstop
     assert client.get(f"/jobs/{job_id}").json["state"] == "processing"
+
+
+def test_a_session_version_filled_after_the_session_ended_is_dropped(app, client):
+    """The poll confirmed the version, then "sign out everywhere" committed, then the fill arrives."""
+    register(client)
+    with app.app_context():
+        job_id = queued_job()
+        owner, version = session_of()
+        cache = poll_cache()
+        looked = cache.lookup(job_id, owner, version)
+        fields = polled_status(job_id, owner, version)  # the poll's query: the session is current
+        db.session.rollback()
+        db.session.get(User, owner).end_sessions()
+        db.session.commit()
+        cache.fill(looked, job_id, owner, version, fields)  # late, with the old version
+        assert cache.client.get(cache.keys(job_id, owner)[2]) is None
+        assert cache.lookup(job_id, owner, version).fields is None
+    assert client.get(f"/jobs/{job_id}").status_code in (302, 401)
 
 
 def test_a_poll_whose_transaction_read_before_the_lookup_fills_nothing(app, client):
