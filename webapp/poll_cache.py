@@ -179,8 +179,12 @@ def forget_after_commit(jobs=(), accounts=()) -> None:
 def _forget_committed(session):
     jobs, accounts = session.info.pop(PENDING, ((), ()))
     cache = poll_cache() if jobs or accounts else None
-    if cache is not None:
+    if cache is None:
+        return
+    try:
         cache.forget(jobs, accounts)
+    except Exception:  # the commit stands: its caller must not see it as failed
+        log.exception("poll cache: forgetting %s jobs and %s accounts failed", len(jobs), len(accounts))
 
 
 @event.listens_for(db.session, "after_rollback")
