@@ -70,3 +70,9 @@ def test_a_zoom_model_embeds_the_crop_and_keeps_its_locator_in_the_bundle(tmp_pa
     np.testing.assert_array_equal(loaded.locator["w"], locator["w"])
     np.testing.assert_allclose(loaded.embed(images), got, rtol=1e-5, atol=1e-5)  # serving crops the same place
     assert ImageAttributeModel(64, weights_cache, extras=("zoom",)).backbone_name != model.backbone_name
+    # Grad-CAM feeds the heads the same parts: the crop's embedding as a constant beside the map's mean.
+    from ml.gradcam import category_heatmap
+
+    cam, value = category_heatmap(loaded, images[0])
+    assert 0 <= cam.min() and cam.max() <= 1
+    assert value == loaded.predict_features(got[:1])[0]["category"]["value"]
