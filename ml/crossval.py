@@ -21,6 +21,9 @@ deviation over splits), and the shipped recipe's gain over the probe per split.
 The zoom parts (ml/zoom.py: a crop round the piece) are placed on each split by category heads
 fitted on that split's training pieces only, cross-fitted as ``train_bundle`` does (a training
 photo's crop by a head fitted on the other folds), so they are embedded per split.
+``--finetune`` adds ``finetuned``, the recipe on a fine-tuned top (ml/tuned_recipe.py), beside
+``shipped`` on the same splits, with its gain over both: three fine-tunes per split and
+attribute, cross-fitted, each on the training pieces only (trunk maps cached).
 """
 from __future__ import annotations
 
@@ -34,10 +37,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ml import conformal, heads, recipe, zoom
+from ml import conformal, heads, recipe, tuned_recipe, zoom
 from ml.evaluate import read_rows
-from ml.features import EXTRAS, TRAIN_VIEWS, cached_views, feature_dims, head_input, select_parts
+from ml.features import EXTRAS, TEST_VIEWS, TRAIN_VIEWS, cached_views, feature_dims, head_input, select_parts, view
 from ml.scoring import confusion, macro_f1
+from ml.taxonomy import Taxonomy
 
 ATTRIBUTES = ("category", "metal")
 TRAIN_SHARE = 0.6
@@ -60,10 +64,10 @@ def split(rows: list[dict], seed: int, share: float = TRAIN_SHARE) -> tuple[list
     return [r for r in rows if _piece(r["path"]) in train], [r for r in rows if _piece(r["path"]) not in train]
 
 
-def _loader(path: str):
+def _loader(path: str, flip: bool = False):
     def load():
         with Image.open(path) as im:
-            return im.convert("RGB")
+            return view(im, "flip") if flip else im.convert("RGB")
     return load
 
 
@@ -126,15 +130,36 @@ def _zoomed(global_feats: np.ndarray, rows: list[dict], train: list[dict], test:
     return out
 
 
+def _scored(head: dict, x_test: np.ndarray, y_test: np.ndarray, values) -> dict:
+    """A recipe's head on the scored photos: accuracy, macro-F1, coverage and risk of its flags."""
+    probs = heads.predict(head["w"], head["b"], x_test)
+    pred = probs.argmax(1)
+    flagged = [conformal.is_flagged(values[k], float(p), head["calibration"])
+               for k, p in zip(pred, probs.max(1), strict=False)]
+    return {"n_test": len(y_test), "oof_accuracy": head["oof_accuracy"], **_scores(pred, y_test, len(values)),
+            **conformal.coverage_and_risk(flagged, pred == y_test), "threshold": head["calibration"]["threshold"],
+            **({"tuned_kept": head["tuned"]} if "tuned" in head else {})}
+
+
+def _gains(runs: list[dict], base: list[dict]) -> dict:
+    gains = [s["accuracy"] - p["accuracy"] for s, p in zip(runs, base, strict=True)]
+    return {"per_split": [round(g, 4) for g in gains], "mean": round(float(np.mean(gains)), 4),
+            "spread": round(float(np.std(gains)), 4)}
+
+
 def run(data_dir, seeds, feature_cache=None, alpha: float = conformal.ALPHA, delta: float = conformal.DELTA,
-        min_value_labels: int = conformal.MIN_VALUE_LABELS, extras=None, log=None) -> dict:
-    """Probe and recipe on every split; ``extras`` (default: the shipped recipe's) measures a variant."""
+        min_value_labels: int = conformal.MIN_VALUE_LABELS, extras=None, finetune: bool = False, log=None) -> dict:
+    """Probe and recipe on every split; ``extras`` (default: the shipped recipe's) measures a
+    variant instead; ``finetune`` adds the fine-tuned recipe (``finetuned``) beside the shipped one."""
     from ml.image_model import ImageAttributeModel  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     if (recipe.ARCH, recipe.IMAGE_SIZE) != (PROBE["arch"], PROBE["image_size"]):
         raise RuntimeError("the shipped recipe's backbone differs from the probe's: embed both")
     extras = tuple(recipe.EXTRAS if extras is None else extras)
     zoomed = any(p in extras for p in zoom.PARTS)
+    recipes = {"shipped": False, **({"finetuned": True} if finetune else {})}  # name: fine-tuned?
+    if finetune and extras:
+        raise ValueError("a fine-tuned top is for heads that read the embedding alone")
     quiet = log or (lambda _: None)
     rows = unique_rows(data_dir)
     model = ImageAttributeModel(PROBE["image_size"], arch=PROBE["arch"], extras=GLOBAL_EXTRAS)
@@ -156,13 +181,18 @@ def run(data_dir, seeds, feature_cache=None, alpha: float = conformal.ALPHA, del
     result = {"n_photos": len(rows), "seeds": list(seeds), "train_share": TRAIN_SHARE, "folds": FOLDS,
               "alpha": alpha, "delta": delta, "backbone": PROBE,
               "shipped_recipe": {**recipe.RECIPE, "extras": list(extras), "test_views": list(test_views)},
-              "linear_probe": {}, "shipped": {}}
+              "linear_probe": {}, **{name: {} for name in recipes}}
+    if finetune:
+        result["finetuned_recipe"] = {"arch": recipe.ARCH, "image_size": recipe.IMAGE_SIZE, "finetune": True,
+                                      "trunk_views": tuned_recipe.VIEWS, "test_views": list(TEST_VIEWS),
+                                      "cross_fit_folds": tuned_recipe.FOLDS}
+        trunk, flipped, imagenet, labels, taxonomy = _tuning_inputs(model, rows, feature_cache, quiet)
     for attr in ATTRIBUTES:
         values = sorted({r[attr] for r in rows if (r.get(attr) or "").strip()})
         labelled = [r for r in rows if (r.get(attr) or "").strip()]
         if len(values) < 2:
             continue
-        probe_runs, ship_runs = [], []
+        probe_runs, runs = [], {name: [] for name in recipes}
         for seed in seeds:
             train, test = split(labelled, seed)
             y = {name: np.array([values.index(r[attr]) for r in part]) for name, part in
@@ -175,27 +205,49 @@ def run(data_dir, seeds, feature_cache=None, alpha: float = conformal.ALPHA, del
             probe_runs.append({"seed": seed, "n_train": len(train), "n_test": len(test),
                                **_scores(heads.predict(w, b, probe_emb[i["test"]]).argmax(1), y["test"],
                                          len(values))})
-            head = heads.train_attribute(emb[i["train"]], y["train"], test_emb[i["train"]],
-                                         [_piece(r["path"]) for r in train], values, alpha, delta,
-                                         min_value_labels, FOLDS, seed)
-            probs = heads.predict(head["w"], head["b"], test_emb[i["test"]])
-            pred = probs.argmax(1)
-            flagged = [conformal.is_flagged(values[k], float(p), head["calibration"])
-                       for k, p in zip(pred, probs.max(1), strict=False)]
-            ship_runs.append({"seed": seed, "n_train": len(train), "n_test": len(test),
-                              "oof_accuracy": head["oof_accuracy"],
-                              **_scores(pred, y["test"], len(values)),
-                              **conformal.coverage_and_risk(flagged, pred == y["test"]),
-                              "threshold": head["calibration"]["threshold"]})
-            quiet(f"{attr} seed {seed}: probe {probe_runs[-1]['accuracy']}, shipped {ship_runs[-1]['accuracy']} "
-                  f"(coverage {ship_runs[-1]['coverage']}, risk {ship_runs[-1]['risk']})")
-        result["linear_probe"][attr] = _summary(probe_runs)
-        result["shipped"][attr] = _summary(ship_runs)
-        gains = [s["accuracy"] - p["accuracy"] for s, p in zip(ship_runs, probe_runs, strict=False)]
-        result["shipped"][attr]["gain_over_probe"] = {"per_split": [round(g, 4) for g in gains],
-                                                      "mean": round(float(np.mean(gains)), 4),
-                                                      "spread": round(float(np.std(gains)), 4)}
+            pieces = [_piece(r["path"]) for r in train]
+            for name, tuned in recipes.items():
+                if tuned:
+                    tr = i["train"]
+                    head = tuned_recipe.train_attribute(trunk[tr], flipped[tr], imagenet[tr],
+                                                        [labels[k] for k in tr], taxonomy, attr, pieces, alpha,
+                                                        delta, min_value_labels, seed, log=quiet)
+                    x_test = tuned_recipe.embeddings(head["model"], trunk[i["test"]], flipped[i["test"]])[1]
+                else:
+                    head = heads.train_attribute(emb[i["train"]], y["train"], test_emb[i["train"]], pieces, values,
+                                                 alpha, delta, min_value_labels, FOLDS, seed)
+                    x_test = test_emb[i["test"]]
+                runs[name].append({"seed": seed, "n_train": len(train), **_scored(head, x_test, y["test"], values)})
+                quiet(f"{attr} seed {seed}: probe {probe_runs[-1]['accuracy']}, {name} {runs[name][-1]['accuracy']} "
+                      f"(coverage {runs[name][-1]['coverage']}, risk {runs[name][-1]['risk']})")
+        _summarise(result, attr, probe_runs, runs)
     return result
+
+
+def _summarise(result: dict, attr: str, probe_runs: list[dict], runs: dict[str, list[dict]]) -> None:
+    """Each recipe's summary of ``attr`` into ``result``, with its gain over the probe (and the
+    fine-tuned recipe's over the shipped one), split by split."""
+    result["linear_probe"][attr] = _summary(probe_runs)
+    for name, done in runs.items():
+        result[name][attr] = {**_summary(done), "gain_over_probe": _gains(done, probe_runs)}
+    if "finetuned" in runs:
+        result["finetuned"][attr]["gain_over_shipped"] = _gains(runs["finetuned"], runs["shipped"])
+
+
+def _tuning_inputs(model, rows, feature_cache, log):
+    """What the fine-tuned recipe reads, for every photo: ``tuned_recipe.VIEWS`` trunk maps, the
+    mirror image's, their ImageNet embeddings, the labels, and a taxonomy of the labelled values."""
+    from ml.train_catalog import cached_trunk_features, embed_views  # noqa: PLC0415  (lazy: loads TensorFlow)
+
+    log(f"trunk maps of {len(rows)} photos x {tuned_recipe.VIEWS} views and the mirror image")
+    shas = [r["sha"] for r in rows]
+    trunk = cached_trunk_features(model, [_loader(r["path"]) for r in rows], shas, tuned_recipe.VIEWS, 0,
+                                  feature_cache)
+    flipped = cached_trunk_features(model, [_loader(r["path"], flip=True) for r in rows],
+                                    [f"{s}-flip" for s in shas], 1, 0, feature_cache)
+    labels = [{a: (r.get(a) or "").strip() or None for a in ATTRIBUTES} for r in rows]
+    taxonomy = Taxonomy({a: tuple(sorted({lab[a] for lab in labels if lab[a]})) for a in ATTRIBUTES})
+    return trunk, flipped, embed_views(model, trunk), labels, taxonomy
 
 
 def main(argv=None) -> None:
@@ -207,20 +259,23 @@ def main(argv=None) -> None:
     parser.add_argument("--extras", default=None,
                         help="feature parts besides the embedding, comma-separated (gem, colour, zoom, "
                              "zoom_colour; 'none'): measure a variant instead of the shipped recipe")
+    parser.add_argument("--finetune", action="store_true",
+                        help="add the recipe on a cross-fitted fine-tuned top (ml/tuned_recipe.py)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     extras = None if args.extras is None else tuple(e for e in args.extras.split(",") if e and e != "none")
     result = run(args.data, [int(s) for s in args.seeds.split(",")], args.feature_cache, alpha=args.alpha,
-                 extras=extras, log=lambda m: print(m, file=sys.stderr))
+                 extras=extras, finetune=args.finetune, log=lambda m: print(m, file=sys.stderr))
     if args.json:
         print(json.dumps(result))
         return
-    for attr in result["shipped"]:
-        p, s = result["linear_probe"][attr], result["shipped"][attr]
-        print(f"{attr:<9} probe {p['mean_accuracy']:.3f}±{p['spread_accuracy']:.3f} (F1 {p['mean_macro_f1']:.3f})  "
-              f"shipped {s['mean_accuracy']:.3f}±{s['spread_accuracy']:.3f} (F1 {s['mean_macro_f1']:.3f})  "
-              f"gain {s['gain_over_probe']['mean']:+.3f}±{s['gain_over_probe']['spread']:.3f}  "
-              f"coverage {s.get('mean_coverage', 0):.3f} risk {s.get('mean_risk', float('nan')):.3f}")
+    for name in ("shipped", "finetuned"):
+        for attr in result.get(name, {}):
+            p, s = result["linear_probe"][attr], result[name][attr]
+            print(f"{attr:<9} probe {p['mean_accuracy']:.3f}±{p['spread_accuracy']:.3f} (F1 {p['mean_macro_f1']:.3f})  "
+                  f"{name} {s['mean_accuracy']:.3f}±{s['spread_accuracy']:.3f} (F1 {s['mean_macro_f1']:.3f})  "
+                  f"gain {s['gain_over_probe']['mean']:+.3f}±{s['gain_over_probe']['spread']:.3f}  "
+                  f"coverage {s.get('mean_coverage', 0):.3f} risk {s.get('mean_risk', float('nan')):.3f}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ PATIENCE = 3  # epochs without a lower validation loss before stopping
 BATCH_SIZE = 32
 LEARNING_RATE = 1e-4
 ANCHOR_WEIGHT = 1.0
+LABEL_SMOOTHING = 0.1  # of the training targets (Szegedy et al. 2016); validation scores the plain loss
 MIN_VAL_PHOTOS = 5  # below this the validation split cannot tell a better model from luck
 
 
@@ -72,6 +73,20 @@ def _sample_weights(y: dict[str, np.ndarray], taxonomy) -> dict[str, np.ndarray]
     return weights
 
 
+def _loss(probs, ys, ws, attrs, smoothing: float = 0.0):
+    """Mean over ``attrs`` of the weighted cross-entropy, targets smoothed by ``smoothing``."""
+    from ml.tf_setup import tf  # noqa: PLC0415  (lazy: loads TensorFlow)
+
+    total = 0.0
+    for a in attrs:
+        log_p = tf.math.log(tf.clip_by_value(probs[a], 1e-7, 1.0))
+        nll = -tf.gather(log_p, tf.maximum(ys[a], 0), batch_dims=1)
+        if smoothing:
+            nll = (1.0 - smoothing) * nll - smoothing * tf.reduce_mean(log_p, -1)
+        total += tf.reduce_sum(nll * ws[a]) / tf.maximum(tf.reduce_sum(ws[a]), 1e-6)
+    return total / len(attrs)
+
+
 def fine_tune(image_model, trunk: np.ndarray, anchor: np.ndarray, labels: list[dict], attrs: dict[str, float],
               train_idx: np.ndarray, val_idx: np.ndarray, seed: int = 0, log=print) -> dict:
     """Tune the top blocks and the heads of ``attrs`` on ``trunk`` maps ``(n, views, h, w, c)``.
@@ -102,19 +117,11 @@ def fine_tune(image_model, trunk: np.ndarray, anchor: np.ndarray, labels: list[d
                                            if v.path.split("/")[0] in attrs]
     optimizer = keras.optimizers.Adam(LEARNING_RATE)
 
-    def loss_of(probs, ys, ws):
-        total = 0.0
-        for a in attrs:
-            p = tf.gather(probs[a], tf.maximum(ys[a], 0), batch_dims=1)
-            total += tf.reduce_sum(-tf.math.log(tf.clip_by_value(p, 1e-7, 1.0)) * ws[a]) / \
-                tf.maximum(tf.reduce_sum(ws[a]), 1e-6)
-        return total / len(attrs)
-
     @tf.function(reduce_retracing=True)
     def step(x, anchor_emb, ys, ws):
         with tf.GradientTape() as tape:
             emb = top(x, training=True)
-            loss = loss_of(heads(emb, training=True), ys, ws)
+            loss = _loss(heads(emb, training=True), ys, ws, attrs, LABEL_SMOOTHING)
             cosine = tf.reduce_sum(tf.math.l2_normalize(emb, -1) * tf.math.l2_normalize(anchor_emb, -1), -1)
             loss += ANCHOR_WEIGHT * tf.reduce_mean(1.0 - cosine) + tf.add_n(heads.losses)
         optimizer.apply(tape.gradient(loss, variables), variables)
@@ -124,7 +131,7 @@ def fine_tune(image_model, trunk: np.ndarray, anchor: np.ndarray, labels: list[d
         probs = heads(top(x_val, training=False), training=False)
         known = {a: y_val[a] >= 0 for a in attrs}
         ws = {a: known[a].astype(np.float32) for a in attrs}
-        loss = float(loss_of(probs, y_val, ws))
+        loss = float(_loss(probs, y_val, ws, attrs))
         accs = [float((np.asarray(probs[a]).argmax(1) == y_val[a])[known[a]].mean()) for a in attrs if known[a].any()]
         return loss, float(np.mean(accs)) if accs else 0.0
 

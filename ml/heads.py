@@ -122,13 +122,17 @@ def out_of_fold(x_views: np.ndarray, y: np.ndarray, x_test: np.ndarray, n_classe
 
 
 def train_attribute(x_views: np.ndarray, y: np.ndarray, x_test: np.ndarray, groups, values, alpha: float,
-                    delta: float, min_value_labels: int, folds: int = 5, seed: int = 0) -> dict:
+                    delta: float, min_value_labels: int, folds: int = 5, seed: int = 0, oof=None) -> dict:
     """The shipped recipe for one attribute, cross-fitted (ml/conformal.py :func:`cross_fit_threshold`).
 
     ``x_views`` ``(n, views, d)`` are the training views, ``x_test`` ``(n, d)`` the same photos'
     test views, ``groups`` what may not be split between folds (a piece; a photo). Each photo is
     scored by a head fitted on the other ``folds``; the temperature and the flag threshold are
     fitted on all those out-of-fold scores; the head that ships is fitted on every photo.
+
+    ``oof`` ``(n, classes)``, when given, are out-of-fold probabilities from elsewhere (a
+    fine-tuned embedding must be cross-fitted with its heads: ml/tuned_recipe.py) and replace
+    the folds' heads here.
 
     Returns ``{"w", "b", "temperature", "calibration", "oof_accuracy"}``; ``w``/``b`` have the
     temperature folded in.
@@ -140,7 +144,7 @@ def train_attribute(x_views: np.ndarray, y: np.ndarray, x_test: np.ndarray, grou
     n_folds = len(np.unique(fold))
     w, b = fit_head(x_views, y, n_classes)
     if len(y) >= 5 and n_folds >= 2:
-        oof = out_of_fold(x_views, y, x_test, n_classes, fold)
+        oof = out_of_fold(x_views, y, x_test, n_classes, fold) if oof is None else np.asarray(oof)
         t = fit_temperature(oof, y)
         oof = softmax(np.log(np.clip(oof, 1e-12, 1.0)) / t)
         cal = conformal.cross_fit_threshold(oof.max(1), oof.argmax(1) == y, alpha, delta)

@@ -2,7 +2,9 @@
 
 Backbone and input size, the views each training photo contributes and the views averaged
 at inference (ml/features.py), and the feature parts the heads read besides the embedding
-(ml/features.py ``EXTRAS``). ``ml.train_catalog.train_bundle`` trains every catalogue version
+(ml/features.py ``EXTRAS``). The backbone is not fine-tuned: ``python -m ml.crossval --finetune``
+measures the cross-fitted fine-tuned recipe (ml/tuned_recipe.py) beside this one, and it lost
+(docs/models.md). ``ml.train_catalog.train_bundle`` trains every catalogue version
 with these, whatever its base bundle (the starter embeds at 192 px and its heads read the colour
 part too; a head kept from a base keeps only its embedding's rows).
 """

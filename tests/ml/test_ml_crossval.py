@@ -59,3 +59,29 @@ def test_crossval_places_each_training_crop_with_a_locator_that_never_saw_it(tmp
     test_photos = {p.name.split("-")[0] for d in located for p in d.glob("*-plain.npy")
                    if not any(d.glob(p.name.replace("-plain", "-flip")))}
     assert len(test_photos) >= result["shipped"]["category"]["per_split"][0]["n_test"]  # scored: the plain view only
+
+
+def test_the_fine_tuned_recipe_is_measured_beside_the_shipped_one_on_the_same_splits(tmp_path, weights_cache,
+                                                                                      monkeypatch):
+    from ml.starter_catalog import generate_catalog
+
+    monkeypatch.setenv("JEWELLERY_ML_CACHE", str(weights_cache))
+    rows = []
+    for i, item in enumerate(generate_catalog(30, seed=3, image_size=64)):
+        item.image.save(tmp_path / f"piece{i}.jpg", "JPEG", quality=90)
+        rows.append([f"piece{i}.jpg", item.labels["category"], item.labels["metal"] if i % 3 else ""])
+    with open(tmp_path / "labels.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["path", "category", "metal"], *rows])
+
+    result = crossval.run(tmp_path, seeds=[0], feature_cache=tmp_path / "cache", finetune=True)
+    assert result["finetuned_recipe"]["finetune"] and "finetune" not in result["shipped_recipe"]
+    for attr in ("category", "metal"):
+        shipped, tuned = result["shipped"][attr]["per_split"][0], result["finetuned"][attr]["per_split"][0]
+        assert (tuned["n_train"], tuned["n_test"]) == (shipped["n_train"], shipped["n_test"])
+        assert len(tuned["tuned_kept"]) == 3  # two cross-fitting fine-tunes, then the one that is scored
+        assert tuned["oof_accuracy"] is not None and 0 <= tuned["coverage"] <= 1
+        gain = result["finetuned"][attr]["gain_over_shipped"]["per_split"][0]
+        assert abs(gain - (tuned["accuracy"] - shipped["accuracy"])) < 1e-3
+    assert result["shipped"]["metal"]["per_split"][0]["n_train"] < result["shipped"]["category"]["per_split"][0][
+        "n_train"]  # metal is scored on its labelled photos only
+    assert any((tmp_path / "cache").glob("trunk14-*/*-flip.npy"))  # the mirror image's trunk maps are cached
