@@ -210,6 +210,20 @@ def test_create_admin_makes_an_account_that_signs_in(app):
     assert client.get("/admin/").status_code == 200
 
 
+def test_create_admin_on_an_existing_account_ends_its_sessions(app):
+    """An operator resetting an account's password (say, one taken over) signs every old session out."""
+    verified_account(app, "taken@example.com")
+    old = app.test_client()
+    assert sign_in(old, "taken@example.com").status_code == 302
+    assert old.get("/products").status_code == 200
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["create-admin", "taken@example.com"],
+                                              input=f"{OTHER_PASSWORD}\n{OTHER_PASSWORD}\n")
+    assert result.exit_code == 0, result.output
+    assert old.get("/products").status_code == 302
+    assert sign_in(app.test_client(), "taken@example.com", OTHER_PASSWORD).status_code == 302
+
+
 def test_production_without_smtp_says_at_start_that_nobody_can_finish_registering(service_env, caplog):
     production = {**service_env, "APP_ENV": "production", "SECRET_KEY": "prod-" + uuid.uuid4().hex,
                   "METRICS_TOKEN": "scrape"}

@@ -16,6 +16,8 @@ def create_admin(email, password):
     if user is None:
         user = User(email=email)
         db.session.add(user)
+    else:
+        user.end_sessions()  # a new password ends the old sessions, as every password change does
     user.set_password(password)
     user.is_admin = True
     user.email_verified_at = user.email_verified_at or utcnow()
