@@ -163,6 +163,14 @@ class Taxonomy:
         which stay as they are and constrain the rest. The probability returned is the
         value's share of the consistent combinations (attributes taken as independent),
         so a value that had to change to stay consistent is reported with less certainty.
+
+        Within a group of attributes tied by a rule, values are decided in the taxonomy's order
+        (category before type, metal before colour), each by its probability summed over the
+        consistent values of those not decided yet, then the rest among what it allows. The
+        single most probable combination would favour a category with one finer type ("other",
+        shared by pendant, brooch, watch, cufflinks and charm) over one whose probability is
+        split between five (a ring's band, solitaire, signet...): a brooch won that way on photos
+        where the category head itself preferred another piece.
         """
         fixed = {a: v for a, v in (fixed or {}).items() if v is not None}
         names = [a for a in scores if a not in fixed]
@@ -190,12 +198,17 @@ class Taxonomy:
                     v, p = max(scores[a].items(), key=lambda kv: kv[1])
                     out[a] = (v, float(p))
                 continue
-            best = combos[max(range(len(weights)), key=weights.__getitem__)]
-            total = sum(weights)
-            for a in group:
-                share = sum(w for c, w in zip(combos, weights, strict=True) if c[a] == best[a]) / total
+            total, live = sum(weights), list(range(len(combos)))
+            rank = {a: i for i, a in enumerate(self.names)}
+            for a in sorted(group, key=lambda x: rank.get(x, len(rank))):
+                mass: dict[str, float] = {}
+                for i in live:
+                    mass[combos[i][a]] = mass.get(combos[i][a], 0.0) + weights[i]
+                best = max(mass, key=mass.__getitem__)
+                share = sum(w for c, w in zip(combos, weights, strict=True) if c[a] == best) / total
                 # Never surer than the model was of that value on its own.
-                out[a] = (best[a], min(share, float(scores[a].get(best[a], 0.0))))
+                out[a] = (best, min(share, float(scores[a].get(best, 0.0))))
+                live = [i for i in live if combos[i][a] == best]
         return out
 
     def _consistent(self, group, scores, fixed, k):

@@ -106,6 +106,22 @@ def test_resolve_never_returns_a_contradiction_and_keeps_a_persons_values():
     assert fixed == {"colour": ("silver-tone", pytest.approx(0.8))}
 
 
+def test_a_category_with_one_type_does_not_win_on_the_type_heads_other():
+    # The category head prefers ring; the type head's mass on ring types is split five ways
+    # and its "other" (shared by five type-less categories) is larger than any one of them.
+    scores = {"category": {"ring": 0.45, "brooch": 0.40, "earrings": 0.15},
+              "type": {"other": 0.36, "band": 0.16, "solitaire": 0.16, "signet": 0.16, "cocktail": 0.16}}
+    chosen = DEFAULT.subset(["category", "type"]).resolve(scores)
+    assert chosen["category"][0] == "ring"  # 0.45 x 0.64 of ring types, against 0.40 x 0.36
+    assert chosen["type"][0] in DEFAULT.types["ring"]
+    # The single most probable pair would have been (brooch, other): 0.144 against 0.072.
+    assert 0.40 * 0.36 > 0.45 * 0.16
+    # With the type head sure of "other", the type-less category the category head prefers wins.
+    sure = {"category": {"ring": 0.45, "brooch": 0.40, "earrings": 0.15},
+            "type": {"other": 0.9, "band": 0.1}}
+    assert DEFAULT.subset(["category", "type"]).resolve(sure)["category"][0] == "brooch"
+
+
 def test_normalise_reads_spellings_plurals_and_a_mapping():
     assert DEFAULT.normalise("category", "Rings") == "ring"
     assert DEFAULT.normalise("category", "wristwatch") == "watch"
