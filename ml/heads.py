@@ -79,12 +79,14 @@ def predict(w: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
     return softmax(unit(x) * SCALE @ w + b)
 
 
-def fit_temperature(probs: np.ndarray, y: np.ndarray) -> float:
-    """The temperature T minimising the negative log-likelihood of softmax(log p / T) on ``y``."""
+def fit_temperature(probs: np.ndarray, y: np.ndarray, offset=0.0) -> float:
+    """The temperature T minimising the negative log-likelihood of softmax(log p / T + offset) on
+    ``y``; ``offset`` (per class) is a log prior added after the temperature, which scales only
+    what the picture says."""
     logits = np.log(np.clip(probs, 1e-12, 1.0))
     best, best_nll = 1.0, np.inf
     for t in np.exp(np.linspace(np.log(0.05), np.log(20.0), 200)):
-        z = logits / t
+        z = logits / t + offset
         z = z - z.max(1, keepdims=True)
         nll = -(z[np.arange(len(y)), y] - np.log(np.exp(z).sum(1))).mean()
         if nll < best_nll:

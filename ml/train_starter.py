@@ -24,6 +24,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from ml import vocab
+from ml.adapt import Alignment, feature_mean
 from ml.description_templates import describe
 from ml.features import TEST_VIEWS, TRAIN_VIEWS, cached_views, select_parts
 from ml.render.dataset import CROP_SCALES, mask_path, piece_crops, training_items
@@ -80,6 +81,8 @@ def rendered_heads(image_model, images, labels, kinds, paths, seed: int, crops: 
         extra = cached_views(image_model, flat, crop_keys, ("plain", "flip"), feature_cache, log)
         views = np.concatenate([views, extra.reshape(len(images), n_crops * 2, -1)], 1)
     plain = select_parts(views[:, TRAIN_VIEWS.index("plain")], have=image_model.extras)  # the describer's input
+    # What the marketplace's photos are re-centred on once it has enough of them (ml/adapt.py).
+    image_model.alignment = Alignment(feature_mean(test_emb, image_model.extras))
     fold_views = [TRAIN_VIEWS.index("plain"), TRAIN_VIEWS.index("flip"), *range(len(TRAIN_VIEWS), views.shape[1], 2)]
     return train_starter_heads(image_model, views, test_emb, labels, kinds, calibrate=calibrate, seed=seed,
                                fold_views=fold_views, prior=prior, log=log), plain

@@ -6,8 +6,9 @@ import numpy as np
 from PIL import Image
 
 from ml.features import EXTRAS, head_input
+from ml.heads import predict
 from ml.render.dataset import CROP_SCALES, piece_crops, to_taxonomy
-from ml.starter_heads import train_starter_heads
+from ml.starter_heads import LISTING_SHARES, train_starter_heads
 from ml.taxonomy import DEFAULT, Taxonomy
 
 
@@ -121,3 +122,24 @@ def test_heads_read_the_extra_feature_parts_as_the_serving_heads_do():
     x = head_input(test_emb, ("colour",))
     assert np.allclose(np.linalg.norm(x[:, :1280], axis=1), 1, atol=1e-4)
     assert np.allclose(np.linalg.norm(x[:, 1280:], axis=1), 1, atol=1e-4)
+
+
+def test_listings_prior_enters_whole_after_the_temperature():
+    """The temperature scales what the picture says; the listing shares enter at full strength
+    after it, so against the balanced head the odds move by exactly the shares' ratio."""
+    views, test_emb, labels, kinds = _scenes(per_kind=90)
+    labels = [{"category": ("ring", "brooch")[lab["category"] == "earrings"]} for lab in labels]
+    values, shares = DEFAULT.values("category"), LISTING_SHARES["category"]
+    blank = np.zeros((1, 1280), np.float32)
+    blank[0, 2] = 4.0  # no sign of either piece
+    odds, temperature = {}, {}
+    for prior in ("balanced", "listings"):
+        model = SimpleNamespace(taxonomy=DEFAULT.subset(("category",)))
+        report = train_starter_heads(model, views, test_emb, labels, kinds, prior=prior, log=lambda m: None)
+        assert report["category"]["prior"] == prior
+        p = predict(*model.heads.get_layer("category").get_weights(), blank)[0]
+        odds[prior] = np.log(p[values.index("ring")] / p[values.index("brooch")])
+        temperature[prior] = report["category"]["temperature"]
+    assert temperature["balanced"] == temperature["listings"] and abs(temperature["listings"] - 1) > 0.1
+    # Before the temperature the shares would have moved the odds by log(13.5) / T instead.
+    assert abs(odds["listings"] - odds["balanced"] - np.log(shares["ring"] / shares["brooch"])) < 0.01
