@@ -1,23 +1,19 @@
 """Measure a listing bundle's attribute accuracy on labelled real photos.
 
-    python -m ml.evaluate --bundle DIR --data ../shared/data/real-dev [--by shot] [--align-halves]
+    python -m ml.evaluate --bundle DIR --data ../shared/data/real-dev [--by shot]
 
 ``--data`` is a folder with ``labels.csv`` (columns ``path`` plus any attribute names,
 empty = unknown) and the photos under it.  Only labels that are known and in the
 bundle's taxonomy are scored, so each attribute has its own ``n``. Beside accuracy, each
 attribute reports ``coverage`` (the share of photos whose value is shown without
 "please check") and ``risk`` (the error rate among those), from the bundle's calibrated
-flags (ml/conformal.py). ``--align-halves`` scores a bundle trained on renders as a marketplace
-serves it once it has photos of its own (ml/adapt.py): each half of the photos aligned with the
-statistics of the other half, so no photo's own features move it.
+flags (ml/conformal.py).
 """
 from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -48,27 +44,6 @@ def _predict(generator, rows: list[dict], batch_size: int = 32) -> tuple[list[di
         embs.extend(emb)
         preds.extend(generator.image_model.predict_features(emb))
     return preds, embs
-
-
-def halves(rows: list[dict]) -> np.ndarray:
-    """0 or 1 per row, by a hash of the photo's file name without a trailing ``_N`` (so the
-    photos of one piece, ``ring.jpg`` and ``ring_1.jpg``, fall in the same half)."""
-    stems = [re.sub(r"_\d+$", "", Path(r["path"]).stem) for r in rows]
-    return np.array([int(hashlib.sha256(s.encode()).hexdigest(), 16) % 2 for s in stems])
-
-
-def predict_aligned(generator, rows: list[dict], embs) -> list[dict]:
-    """Predictions with the bundle's alignment to the photos' own domain (ml/adapt.py), its
-    statistics taken from the other half of ``rows`` (:func:`halves`), never from the photos scored."""
-    model, embs, half = generator.image_model, np.asarray(embs), halves(rows)
-    preds = [None] * len(rows)
-    for h in (0, 1):
-        if not model.alignment.fit_target(embs[half != h], model.extras):
-            raise ValueError(f"half {1 - h} has {int((half != h).sum())} photos, fewer than ml.adapt.MIN_PHOTOS")
-        for i, p in zip(np.flatnonzero(half == h), model.predict_features(embs[half == h]), strict=True):
-            preds[i] = p
-    model.alignment.fit_target(embs[:0], model.extras)
-    return preds
 
 
 def evaluate(generator, rows: list[dict], batch_size: int = 32, preds=None) -> dict[str, dict]:
@@ -151,26 +126,18 @@ def main(argv=None) -> None:
     ap.add_argument("--data", required=True, help="folder holding labels.csv and the photos")
     ap.add_argument("--by", default=None, help="also report per value of this column (e.g. shot)")
     ap.add_argument("--json", action="store_true", help="(the report is always JSON)")
-    ap.add_argument("--align-halves", action="store_true",
-                    help="a bundle trained on renders: align to the photos' domain (ml/adapt.py), each half "
-                         "of the photos scored with statistics from the other half")
     args = ap.parse_args(argv)
     from ml.listing import ListingGenerator  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     gen = ListingGenerator.load(args.bundle)
     rows = read_rows(args.data)
-    preds, embs = _predict(gen, rows)
-    if args.align_halves:
-        if gen.image_model.alignment is None:
-            ap.error("this bundle carries no alignment (ml/adapt.py)")
-        preds = predict_aligned(gen, rows, embs)
+    preds = _predict(gen, rows)[0]
     report = {"all": evaluate(gen, rows, preds=preds)}
     if args.by:
         for key in sorted({r.get(args.by, "") for r in rows}):
             sel = [i for i, r in enumerate(rows) if r.get(args.by, "") == key]
             report[f"{args.by}={key}"] = evaluate(gen, [rows[i] for i in sel], preds=[preds[i] for i in sel])
-    print(json.dumps({"model_version": gen.model_version, "aligned": "halves" if args.align_halves else None,
-                      "report": report}, indent=2))
+    print(json.dumps({"model_version": gen.model_version, "report": report}, indent=2))
 
 
 if __name__ == "__main__":

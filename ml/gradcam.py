@@ -42,8 +42,7 @@ def _head_input(image_model, fmap, image, tf):
     """What the heads read, from the feature map: its mean, and the bundle's extra parts
     (ml/features.py), each unit length as :func:`ml.features.head_input` makes them."""
     pooled = tf.reduce_mean(fmap, axis=(1, 2))
-    alignment = getattr(image_model, "alignment", None)
-    if not image_model.extras and not (alignment and alignment.active):
+    if not image_model.extras:
         return pooled
     parts = [pooled]
     if "gem" in image_model.extras:
@@ -54,10 +53,7 @@ def _head_input(image_model, fmap, image, tf):
     if zoomed:  # the crop round the piece, from its own backbone pass: a constant here too
         feats = image_model.embed([image], views=("plain",))
         parts += [tf.constant(p[None]) for p in split_parts(feats[0], image_model.extras, zoomed)]
-    x = tf.concat([tf.math.l2_normalize(p, -1) for p in parts], -1)
-    if alignment and alignment.active:  # as the serving heads read it (ml/adapt.py)
-        x = x + tf.constant((alignment.source_mean - alignment.target_mean)[None])
-    return x
+    return tf.concat([tf.math.l2_normalize(p, -1) for p in parts], -1)
 
 
 def overlay_png(image: Image.Image, cam: np.ndarray, size: int = 320, alpha: float = 0.45) -> bytes:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from ml import adapt, conformal, features, zoom
+from ml import conformal, features, zoom
 from ml.efficientnet_lite import (
     EMBED_DIM,
     build_efficientnet_lite0,
@@ -71,9 +71,7 @@ class ImageAttributeModel:
     ``colour``; the starter reads ``colour``; ``zoom``, ``zoom_colour``: a crop round the piece);
     ``locator`` (``{"w", "b"}``, a category head on the embedding) says where the piece is for the
     zoom parts, the feature map's channel sum without one (ml/zoom.py); ``calibration`` holds each
-    attribute's threshold for showing a value without a flag (ml/conformal.py); ``alignment`` (a
-    bundle trained on renders: ml/adapt.py) moves the marketplace's photos onto the features the heads
-    learnt from.
+    attribute's threshold for showing a value without a flag (ml/conformal.py).
     """
 
     def __init__(self, image_size: int = 224, cache_dir=None, serving: str = "tflite", tuned_top=None,
@@ -103,7 +101,6 @@ class ImageAttributeModel:
                                                      output="map" if self._needs_map else "pooled")
             self._fast = TFLiteBackbone(tflite_file, self.image_size)
         self.heads = None
-        self.alignment: adapt.Alignment | None = None
 
     @property
     def _needs_map(self) -> bool:
@@ -238,8 +235,7 @@ class ImageAttributeModel:
         """``{attribute: (n, values)}`` class probabilities of the heads, before any consistency rule."""
         if self.heads is None:
             raise RuntimeError("the heads are not trained or loaded")
-        x = head_input(feats, self.extras)
-        probs = self.heads(self.alignment.apply(x) if self.alignment else x, training=False)
+        probs = self.heads(head_input(feats, self.extras), training=False)
         return {a: np.asarray(p, np.float64) for a, p in probs.items()}
 
     def predict_features(self, features: np.ndarray, fixed: list[dict] | None = None) -> list[dict]:
@@ -305,8 +301,6 @@ class ImageAttributeModel:
                 self._tflite_file = write_tflite(self.backbone, d / TFLITE_FILE)
             elif Path(self._tflite_file).resolve() != (d / TFLITE_FILE).resolve():
                 shutil.copyfile(self._tflite_file, d / TFLITE_FILE)
-        if self.alignment is not None:
-            np.save(d / adapt.SOURCE_FILE, self.alignment.source_mean)
         json.dump(config, open(d / CONFIG_FILE, "w"))
 
     @classmethod
@@ -330,8 +324,6 @@ class ImageAttributeModel:
                     trained_heads=cfg.get("trained_heads", ()), locator=_load_locator(d))
         model.heads = _build_heads(taxonomy, width=model.feature_width)
         model.heads.load_weights(d / HEADS_FILE)
-        if (d / adapt.SOURCE_FILE).exists():
-            model.alignment = adapt.Alignment(np.load(d / adapt.SOURCE_FILE))
         return model
 
 

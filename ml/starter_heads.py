@@ -131,12 +131,13 @@ def train_starter_heads(image_model, views: np.ndarray, test_emb: np.ndarray, la
             held_y.append(y[cal_idx])
             held_kind += list(kinds[cal_idx])
         # The renders held out follow the catalogue's frequencies: the temperature is fitted with
-        # the catalogue's prior (if any) beside it, and the heads serve with the prior they are given.
+        # the catalogue's prior (if any) beside it. The heads serve with the prior they are given,
+        # and the flags are calibrated on what the served head says of those renders.
         own = _log_prior(y[fit_idx], len(values), "catalogue" if attr_prior == "catalogue" else "balanced")
         served = _listing_prior(attr, values) if attr_prior == "listings" else own
         probs, y_cal = np.concatenate(held_probs), np.concatenate(held_y)
         t = fit_temperature(probs, y_cal, own)
-        probs = _tempered(probs, t, own)
+        probs = _tempered(probs, t, served)
         cal = conformal.threshold(probs.max(1), probs.argmax(1) == y_cal, alpha, delta)
         counts = np.bincount(y[fit_idx], minlength=len(values))
         cal["known_values"] = [v for v, c in zip(values, counts, strict=True) if c >= min_value_labels]

@@ -24,7 +24,6 @@ from PIL import Image
 from tqdm import tqdm
 
 from ml import vocab
-from ml.adapt import Alignment, feature_mean
 from ml.description_templates import describe
 from ml.features import TEST_VIEWS, TRAIN_VIEWS, cached_views, select_parts
 from ml.render.dataset import CROP_SCALES, mask_path, piece_crops, training_items
@@ -44,7 +43,7 @@ MODES = {  # images, render px, backbone px, head epochs, text epochs, texts per
 # drawings are mixed in (they lifted metal on real photos), the heads' prior (ml/starter_heads.py) and
 # the feature parts they read beside the embedding (ml/features.py: the colour of the brightest pixels);
 # docs/models.md has the measurements.
-RENDERS = {"n_images": 1600, "render_size": 160, "spp": 8, "drawings": 600, "prior": "market",
+RENDERS = {"n_images": 1600, "render_size": 160, "spp": 8, "drawings": 600, "prior": "listings",
            "extras": ["colour"]}
 FEATURE_CACHE = ".cache/starter-features"  # embeddings of each render's views, reused by the next training
 
@@ -81,8 +80,6 @@ def rendered_heads(image_model, images, labels, kinds, paths, seed: int, crops: 
         extra = cached_views(image_model, flat, crop_keys, ("plain", "flip"), feature_cache, log)
         views = np.concatenate([views, extra.reshape(len(images), n_crops * 2, -1)], 1)
     plain = select_parts(views[:, TRAIN_VIEWS.index("plain")], have=image_model.extras)  # the describer's input
-    # What the marketplace's photos are re-centred on once it has enough of them (ml/adapt.py).
-    image_model.alignment = Alignment(feature_mean(test_emb, image_model.extras))
     fold_views = [TRAIN_VIEWS.index("plain"), TRAIN_VIEWS.index("flip"), *range(len(TRAIN_VIEWS), views.shape[1], 2)]
     return train_starter_heads(image_model, views, test_emb, labels, kinds, calibrate=calibrate, seed=seed,
                                fold_views=fold_views, prior=prior, log=log), plain
@@ -233,8 +230,8 @@ def main(argv=None) -> None:
     ap.add_argument("--lookalikes", action="store_true",
                     help="renders: learn vermeil and plating as gold, sterling as silver (what a photo shows)")
     ap.add_argument("--prior", choices=PRIORS, default=None,
-                    help="renders: heads predict at balanced or the catalogue's own value frequencies "
-                         "(default: the full mode's)")
+                    help="renders: heads predict at balanced or the catalogue's own value frequencies, or "
+                         "(listings) category at a marketplace's (ml/starter_heads.py; default: the full mode's)")
     ap.add_argument("--extras", default=None,
                     help="renders: feature parts the heads read beside the embedding, comma-separated "
                          "(ml/features.py EXTRAS, e.g. colour)")

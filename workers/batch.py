@@ -29,7 +29,7 @@ from webapp.metrics import INFERENCE_SECONDS, JOBS_FINISHED, UPLOAD_TO_READY_SEC
 from webapp.models import Job, PhotoEmbedding, utcnow
 from webapp.storage import get_store
 from webapp.storage.errors import ObjectChanged
-from workers import alignment, result_writer
+from workers import result_writer
 from workers.concurrency import Deadline, concurrently
 from workers.explain import queue_heatmap
 from workers.model_loader import get_generator
@@ -76,7 +76,6 @@ class Batch:
     def _generate_and_write(self, batch: list[Prepared]) -> tuple[dict, list[float]]:
         """Models, copies, listings, originals: job id -> outcome, and the time each step ended."""
         started = time.perf_counter()
-        alignment.refresh(get_generator())
         results = get_generator().generate(
             [p.image for p in batch], tone=[p.options["tone"] for p in batch],
             length=[p.options["length"] for p in batch], seed=[p.options["seed"] for p in batch],
