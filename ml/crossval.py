@@ -24,6 +24,10 @@ photo's crop by a head fitted on the other folds), so they are embedded per spli
 ``--finetune`` adds ``finetuned``, the recipe on a fine-tuned top (ml/tuned_recipe.py), beside
 ``shipped`` on the same splits, with its gain over both: three fine-tunes per split and
 attribute, cross-fitted, each on the training pieces only (trunk maps cached).
+``--aux-renders DIR --aux-weight 0.25[,1]`` adds ``renders_0.25`` (and ``renders_1``): the shipped
+recipe with the rendered starter catalogue among its heads' training photos, together weighing that
+share of the real ones (ml/render_aux.py); its flags are still calibrated on real photos alone.
+Measured and not shipped (docs/models.md).
 """
 from __future__ import annotations
 
@@ -37,7 +41,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ml import conformal, heads, recipe, tuned_recipe, zoom
+from ml import conformal, heads, recipe, render_aux, tuned_recipe, zoom
 from ml.evaluate import read_rows
 from ml.features import EXTRAS, TEST_VIEWS, TRAIN_VIEWS, cached_views, feature_dims, head_input, select_parts, view
 from ml.scoring import confusion, macro_f1
@@ -148,18 +152,20 @@ def _gains(runs: list[dict], base: list[dict]) -> dict:
 
 
 def run(data_dir, seeds, feature_cache=None, alpha: float = conformal.ALPHA, delta: float = conformal.DELTA,
-        min_value_labels: int = conformal.MIN_VALUE_LABELS, extras=None, finetune: bool = False, log=None) -> dict:
+        min_value_labels: int = conformal.MIN_VALUE_LABELS, extras=None, finetune: bool = False,
+        aux_renders=None, aux_weights=(), log=None) -> dict:
     """Probe and recipe on every split; ``extras`` (default: the shipped recipe's) measures a
-    variant instead; ``finetune`` adds the fine-tuned recipe (``finetuned``) beside the shipped one."""
+    variant instead; ``finetune`` adds the fine-tuned recipe (``finetuned``) beside the shipped one;
+    ``aux_renders`` (a folder of renders) adds the shipped recipe trained with them too, once per
+    weight in ``aux_weights`` (``renders_<weight>``)."""
     from ml.image_model import ImageAttributeModel  # noqa: PLC0415  (lazy: loads TensorFlow)
 
-    if (recipe.ARCH, recipe.IMAGE_SIZE) != (PROBE["arch"], PROBE["image_size"]):
-        raise RuntimeError("the shipped recipe's backbone differs from the probe's: embed both")
     extras = tuple(recipe.EXTRAS if extras is None else extras)
     zoomed = any(p in extras for p in zoom.PARTS)
-    recipes = {"shipped": False, **({"finetuned": True} if finetune else {})}  # name: fine-tuned?
-    if finetune and extras:
-        raise ValueError("a fine-tuned top is for heads that read the embedding alone")
+    render_weights = {f"renders_{w:g}": float(w) for w in aux_weights} if aux_renders else {}
+    recipes = {"shipped": False, **({"finetuned": True} if finetune else {}),
+               **dict.fromkeys(render_weights, False)}  # name: fine-tuned?
+    _refuse(extras, zoomed, finetune, bool(render_weights))
     quiet = log or (lambda _: None)
     rows = unique_rows(data_dir)
     model = ImageAttributeModel(PROBE["image_size"], arch=PROBE["arch"], extras=GLOBAL_EXTRAS)
@@ -178,6 +184,7 @@ def run(data_dir, seeds, feature_cache=None, alpha: float = conformal.ALPHA, del
     if not zoomed:  # the same on every split
         emb, test_emb = recipe_input(global_feats)
     index = {r["sha"]: i for i, r in enumerate(rows)}
+    renders = _renders(model, rows, aux_renders, extras, feature_cache, quiet) if render_weights else None
     result = {"n_photos": len(rows), "seeds": list(seeds), "train_share": TRAIN_SHARE, "folds": FOLDS,
               "alpha": alpha, "delta": delta, "backbone": PROBE,
               "shipped_recipe": {**recipe.RECIPE, "extras": list(extras), "test_views": list(test_views)},
@@ -214,10 +221,14 @@ def run(data_dir, seeds, feature_cache=None, alpha: float = conformal.ALPHA, del
                                                         delta, min_value_labels, seed, log=quiet)
                     x_test = tuned_recipe.embeddings(head["model"], trunk[i["test"]], flipped[i["test"]])[1]
                 else:
+                    aux = None if name not in render_weights else (
+                        *render_aux.for_attribute(*renders, attr, values, {r[attr] for r in train}),
+                        render_weights[name])
                     head = heads.train_attribute(emb[i["train"]], y["train"], test_emb[i["train"]], pieces, values,
-                                                 alpha, delta, min_value_labels, FOLDS, seed)
+                                                 alpha, delta, min_value_labels, FOLDS, seed, aux=aux)
                     x_test = test_emb[i["test"]]
-                runs[name].append({"seed": seed, "n_train": len(train), **_scored(head, x_test, y["test"], values)})
+                runs[name].append({"seed": seed, "n_train": len(train), "n_renders": len(aux[1]) if aux else 0,
+                                   **_scored(head, x_test, y["test"], values)})
                 quiet(f"{attr} seed {seed}: probe {probe_runs[-1]['accuracy']}, {name} {runs[name][-1]['accuracy']} "
                       f"(coverage {runs[name][-1]['coverage']}, risk {runs[name][-1]['risk']})")
         _summarise(result, attr, probe_runs, runs)
@@ -226,12 +237,30 @@ def run(data_dir, seeds, feature_cache=None, alpha: float = conformal.ALPHA, del
 
 def _summarise(result: dict, attr: str, probe_runs: list[dict], runs: dict[str, list[dict]]) -> None:
     """Each recipe's summary of ``attr`` into ``result``, with its gain over the probe (and the
-    fine-tuned recipe's over the shipped one), split by split."""
+    other recipes' over the shipped one), split by split."""
     result["linear_probe"][attr] = _summary(probe_runs)
     for name, done in runs.items():
         result[name][attr] = {**_summary(done), "gain_over_probe": _gains(done, probe_runs)}
-    if "finetuned" in runs:
-        result["finetuned"][attr]["gain_over_shipped"] = _gains(runs["finetuned"], runs["shipped"])
+    for name in runs:
+        if name != "shipped":
+            result[name][attr]["gain_over_shipped"] = _gains(runs[name], runs["shipped"])
+
+
+def _refuse(extras, zoomed: bool, finetune: bool, renders: bool) -> None:
+    """Refuse a combination this module cannot measure honestly."""
+    if (recipe.ARCH, recipe.IMAGE_SIZE) != (PROBE["arch"], PROBE["image_size"]):
+        raise RuntimeError("the shipped recipe's backbone differs from the probe's: embed both")
+    if finetune and extras:
+        raise ValueError("a fine-tuned top is for heads that read the embedding alone")
+    if renders and (zoomed or finetune):
+        raise ValueError("renders join heads on global feature parts only")
+
+
+def _renders(model, rows, folder, extras, feature_cache, log) -> tuple[np.ndarray, list[dict]]:
+    """The heads' input for each render with a value real-dev labels (ml/render_aux.py), and its labels."""
+    keep = {a: {r[a] for r in rows if (r.get(a) or "").strip()} for a in ATTRIBUTES}
+    feats, labels = render_aux.render_features(model, folder, ATTRIBUTES, keep, feature_cache, log)
+    return head_input(select_parts(feats, GLOBAL_EXTRAS, extras), extras), labels
 
 
 def _tuning_inputs(model, rows, feature_cache, log):
@@ -261,15 +290,19 @@ def main(argv=None) -> None:
                              "zoom_colour; 'none'): measure a variant instead of the shipped recipe")
     parser.add_argument("--finetune", action="store_true",
                         help="add the recipe on a cross-fitted fine-tuned top (ml/tuned_recipe.py)")
+    parser.add_argument("--aux-renders", default=None, help="folder of renders (NNNNNN.jpg + .json) to train with too")
+    parser.add_argument("--aux-weight", default="0.25",
+                        help="the renders' total weight as a share of the real photos', comma-separated")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     extras = None if args.extras is None else tuple(e for e in args.extras.split(",") if e and e != "none")
     result = run(args.data, [int(s) for s in args.seeds.split(",")], args.feature_cache, alpha=args.alpha,
-                 extras=extras, finetune=args.finetune, log=lambda m: print(m, file=sys.stderr))
+                 extras=extras, finetune=args.finetune, aux_renders=args.aux_renders,
+                 aux_weights=[float(w) for w in args.aux_weight.split(",")], log=lambda m: print(m, file=sys.stderr))
     if args.json:
         print(json.dumps(result))
         return
-    for name in ("shipped", "finetuned"):
+    for name in [k for k in result if k == "shipped" or k == "finetuned" or k.startswith("renders_")]:
         for attr in result.get(name, {}):
             p, s = result["linear_probe"][attr], result[name][attr]
             print(f"{attr:<9} probe {p['mean_accuracy']:.3f}±{p['spread_accuracy']:.3f} (F1 {p['mean_macro_f1']:.3f})  "

@@ -66,12 +66,24 @@ def linear_probe(x: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[np.ndarr
 
 
 def fit_head(x_views: np.ndarray, y: np.ndarray, n_classes: int, l2: float = 1e-3, steps: int = 300,
-             lr: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
-    """The shipped head: ``x_views`` is ``(n, views, d)``; each view is a training example."""
+             lr: float = 0.01, aux=None) -> tuple[np.ndarray, np.ndarray]:
+    """The shipped head: ``x_views`` is ``(n, views, d)``; each view is a training example.
+
+    ``aux`` ``(x_views, y, share)``: more examples (renders: ml/render_aux.py), class-balanced
+    among themselves and weighing ``share`` times the first ones together."""
+    xs, ys = _examples(x_views, y)
+    sw = class_weights(ys, n_classes)[ys]
+    if aux is not None and len(aux[1]):
+        axs, ays = _examples(aux[0], aux[1])
+        aw = class_weights(ays, n_classes)[ays]
+        xs, ys = np.concatenate([xs, axs]), np.concatenate([ys, ays])
+        sw = np.concatenate([sw, aw * aux[2] * sw.sum() / aw.sum()])
+    return _fit(xs, ys, n_classes, sw, l2=l2, steps=steps, lr=lr, adam=True)
+
+
+def _examples(x_views: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n, views = x_views.shape[:2]
-    xs = x_views.reshape(n * views, -1)
-    ys = np.repeat(y, views)
-    return _fit(xs, ys, n_classes, class_weights(ys, n_classes)[ys], l2=l2, steps=steps, lr=lr, adam=True)
+    return x_views.reshape(n * views, -1), np.repeat(y, views)
 
 
 def predict(w: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -112,19 +124,20 @@ def group_folds(groups, k: int, seed: int = 0) -> np.ndarray:
     return fold_of_group[inverse]
 
 
-def out_of_fold(x_views: np.ndarray, y: np.ndarray, x_test: np.ndarray, n_classes: int, folds: np.ndarray
-                ) -> np.ndarray:
-    """Class probabilities ``(n, classes)`` of each example from a head fitted on the other folds."""
+def out_of_fold(x_views: np.ndarray, y: np.ndarray, x_test: np.ndarray, n_classes: int, folds: np.ndarray,
+                aux=None) -> np.ndarray:
+    """Class probabilities ``(n, classes)`` of each example from a head fitted on the other folds
+    (and on every ``aux`` example: see :func:`fit_head`)."""
     probs = np.zeros((len(y), n_classes))
     for f in np.unique(folds):
         held = folds == f
-        w, b = fit_head(x_views[~held], y[~held], n_classes)
+        w, b = fit_head(x_views[~held], y[~held], n_classes, aux=aux)
         probs[held] = predict(w, b, x_test[held])
     return probs
 
 
 def train_attribute(x_views: np.ndarray, y: np.ndarray, x_test: np.ndarray, groups, values, alpha: float,
-                    delta: float, min_value_labels: int, folds: int = 5, seed: int = 0, oof=None) -> dict:
+                    delta: float, min_value_labels: int, folds: int = 5, seed: int = 0, oof=None, aux=None) -> dict:
     """The shipped recipe for one attribute, cross-fitted (ml/conformal.py :func:`cross_fit_threshold`).
 
     ``x_views`` ``(n, views, d)`` are the training views, ``x_test`` ``(n, d)`` the same photos'
@@ -134,7 +147,8 @@ def train_attribute(x_views: np.ndarray, y: np.ndarray, x_test: np.ndarray, grou
 
     ``oof`` ``(n, classes)``, when given, are out-of-fold probabilities from elsewhere (a
     fine-tuned embedding must be cross-fitted with its heads: ml/tuned_recipe.py) and replace
-    the folds' heads here.
+    the folds' heads here. ``aux`` (see :func:`fit_head`) joins every head's training
+    examples, never the out-of-fold scores.
 
     Returns ``{"w", "b", "temperature", "calibration", "oof_accuracy"}``; ``w``/``b`` have the
     temperature folded in.
@@ -144,9 +158,9 @@ def train_attribute(x_views: np.ndarray, y: np.ndarray, x_test: np.ndarray, grou
     known = [v for v, c in zip(values, counts, strict=False) if c >= min_value_labels]
     fold = group_folds(groups, folds, seed)
     n_folds = len(np.unique(fold))
-    w, b = fit_head(x_views, y, n_classes)
+    w, b = fit_head(x_views, y, n_classes, aux=aux)
     if len(y) >= 5 and n_folds >= 2:
-        oof = out_of_fold(x_views, y, x_test, n_classes, fold) if oof is None else np.asarray(oof)
+        oof = out_of_fold(x_views, y, x_test, n_classes, fold, aux) if oof is None else np.asarray(oof)
         t = fit_temperature(oof, y)
         oof = softmax(np.log(np.clip(oof, 1e-12, 1.0)) / t)
         cal = conformal.cross_fit_threshold(oof.max(1), oof.argmax(1) == y, alpha, delta)
