@@ -448,6 +448,18 @@ def fill_slots(template: str, values: dict[str, str]) -> str:
     return tidy(SLOT_PATTERN.sub(put, template))
 
 
+def fill_sentences(text: str, values: dict[str, str]) -> str:
+    """:func:`fill_slots` for decoded text: a sentence with a slot nothing may fill is left out.
+
+    The text model can write a colour or finish sentence for a value that was kept out as unsure,
+    and filled with nothing it reads "Hues give them a soft warmth." or "Hello,!". A question
+    mark does not end the sentence here: "That {finish} finish? Chef's kiss!" goes whole."""
+    fills = slot_fills(values)
+    kept = [s for s in re.findall(r"[^.!]+[.!]*", text)
+            if s.strip() and all(fills.get(slot.lower()) for slot in SLOT_PATTERN.findall(s))]
+    return fill_slots(" ".join(kept), values)
+
+
 def tidy(text: str) -> str:
     """Fix "a"/"an" before vowels, collapse spaces, capitalise each sentence."""
     text = re.sub(r"\s+", " ", text).strip()

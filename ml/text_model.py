@@ -19,7 +19,7 @@ import numpy as np
 
 from ml import vocab
 from ml.decoding import CompiledDecoder
-from ml.description_templates import SLOT_PATTERN, SLOTS, fill_slots, taught_frame
+from ml.description_templates import SLOT_PATTERN, SLOTS, fill_sentences, taught_frame
 from ml.efficientnet_lite import EMBED_DIM
 from ml.grounding import MAX_SENTENCES, ground
 from ml.tf_setup import keras, seed_everything, tf
@@ -41,7 +41,7 @@ def delexicalise(template: str) -> str:
 def relexicalise(text: str, attributes: dict[str, str]) -> str:
     for slot, token in SLOT_TOKENS.items():
         text = text.replace(token, "{" + slot + "}")
-    return fill_slots(text, attributes)
+    return fill_sentences(text, attributes)
 
 
 def condition(attributes: dict[str, str], tone: str, length: str) -> np.ndarray:

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from ml import vocab
-from ml.description_templates import CATEGORY_TYPES, describe, fill_slots
+from ml.description_templates import CATEGORY_TYPES, describe, fill_sentences, fill_slots
 from ml.grounding import ground
 from ml.listing_text import compose_tags, compose_title, writing_values
 from ml.starter_catalog import render
@@ -158,3 +158,17 @@ def test_a_model_guess_that_a_fact_rules_out_is_not_written():
                              "metal": {"value": "silver", "source": "reviewer"},
                              "colour": {"value": "gold-tone", "source": "model"}})
     assert values["type"] == "other" and values["colour"] == "silver-tone"
+
+
+def test_a_decoded_sentence_whose_value_was_kept_out_is_left_out():
+    # What the text model wrote on a real photo whose colour was flagged, so left out of the values:
+    # filled with nothing, its last sentence read "Hues give them an exquisite warmth." A question
+    # mark inside a frame does not split it, so no "Chef's kiss!" is left alone.
+    values = writing_values({"category": {"value": "earrings"}, "metal": {"value": "gold"},
+                             "style": {"value": "minimal"},
+                             "colour": {"value": "gold-tone", "flagged": True}})
+    decoded = ("These {noun} are {style} in spirit, with cultured detail. "
+               "{colour} hues give them an exquisite warmth. Hello, {colour}! That {finish} finish? Chef's kiss!")
+    assert fill_sentences(decoded, values) == "These earrings are minimal in spirit, with cultured detail."
+    assert fill_sentences(decoded, {**values, "colour": "gold-tone"}).endswith(
+        "Gold-tone hues give them an exquisite warmth. Hello, gold-tone!")
