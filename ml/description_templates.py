@@ -169,7 +169,7 @@ FINISH = {
     "minimal": ("{Finish} finish.", "A {finish} surface.", "{Finish} {metal}, {adj}.", "Surface: {finish}."),
 }
 DESIGN = {
-    "elegant": ("{Its} {style} lines feel {adj} and {adj2}.", "The {style} design {~be} quietly {adj}.",
+    "elegant": ("{Its} {style} lines feel {adj} and {adj2}.", "The {style} design is quietly {adj}.",
                 "A {style} silhouette gives {it} a {adj} character.",
                 "{Its} proportions are {adj}, in the {style} manner.",
                 "The design is {style} at heart and {adj} in the details.",

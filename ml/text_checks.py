@@ -176,7 +176,8 @@ def sentence_problems(sentence: str, values: dict[str, str], facts: dict[str, st
         out.append("agreement: plural word before a singular noun")
     if re.search(r"\b(?:they|these|them|earrings|cufflinks|hoops|studs)\s+(?:is|has|was|looks|sits|makes|"
                  r"brings|goes|feels|carries|catches|suits|moves|pairs)\b", low) or \
-            re.search(r"\b(?:it|this)\s+(?:are|were)\b", low) or re.search(r"(?:^|[,;:]\s*)them\s+[a-z]+", low):
+            re.search(r"\b(?:it|this)\s+(?:are|were)\b", low) or re.search(r"(?:^|[,;:]\s*)them\s+[a-z]+", low) or \
+            re.search(r"\bthe\s+(?:[\w-]+\s+)?(?:design|shape|form|outline|silhouette|look)\s+(?:are|were)\b", low):
         out.append("agreement: verb")
     out += article_problems(low, facts)
     if re.search(r"\s[.,!?:;]|\s{2,}", sentence) or not sentence[:1].isupper():

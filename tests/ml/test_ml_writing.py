@@ -61,6 +61,7 @@ def every_value():
     ("A hallmarked 925 silver ring.", {"category": "ring"}),
     ("A finish lends it refined character.", {"category": "ring"}),  # the finish left out, its frame kept
     ("A surface.", {"category": "ring"}),
+    ("The vintage design are quietly serene.", {"category": "earrings"}),  # the verb agreed with "earrings"
 ])
 def test_the_rules_catch_broken_writing(sentence, values):
     assert problems(sentence, values), sentence
