@@ -20,7 +20,9 @@ deviation over splits), and the shipped recipe's gain over the probe per split.
 ``EXTRAS``); every global part is embedded and cached once, so variants share one cache.
 The zoom parts (ml/zoom.py: a crop round the piece) are placed on each split by category heads
 fitted on that split's training pieces only, cross-fitted as ``train_bundle`` does (a training
-photo's crop by a head fitted on the other folds), so they are embedded per split.
+photo's crop by a head fitted on the other folds), so they are embedded per split; with
+``--piece-locator FILE`` by the class-agnostic locator learned from renders (ml/piece_locator.py)
+instead, the same crops on every split.
 ``--finetune`` adds ``finetuned``, the recipe on a fine-tuned top (ml/tuned_recipe.py), beside
 ``shipped`` on the same splits, with its gain over both: three fine-tunes per split and
 attribute, cross-fitted, each on the training pieces only (trunk maps cached).
@@ -102,21 +104,24 @@ def _summary(per_split: list[dict]) -> dict:
 
 
 def _zoomed(global_feats: np.ndarray, rows: list[dict], train: list[dict], test: list[dict], test_views,
-            seed: int, feature_cache, log) -> np.ndarray:
+            seed: int, feature_cache, log, piece_locator=None) -> np.ndarray:
     """Features with every part (``ALL_EXTRAS``): the cached global parts, then the zoom parts
     (ml/zoom.py). The locator is a category head on the rows whose piece is not scored; a
     training photo's crop is placed by one fitted on the other folds (by piece) of those rows,
     a scored photo's by one fitted on all of them. Only the views that are read are filled: the
-    training views of ``train``, the test views of ``test``."""
+    training views of ``train``, the test views of ``test``. A ``piece_locator`` (ml/piece_locator.py,
+    learned from renders, so it saw no photo here) places every crop instead."""
     from ml.image_model import ImageAttributeModel  # noqa: PLC0415  (lazy: loads TensorFlow)
 
-    test_pieces = {_piece(r["path"]) for r in test}
-    fit = [i for i, r in enumerate(rows) if _piece(r["path"]) not in test_pieces and r.get("category")]
-    values = sorted({rows[i]["category"] for i in fit})
-    folds = heads.group_folds([_piece(rows[i]["path"]) for i in fit], FOLDS, seed)
-    full, per_fold = zoom.fit_locators(global_feats[fit, :, :1280],
-                                       np.array([values.index(rows[i]["category"]) for i in fit]), len(values), folds)
-    fold_of = {i: int(f) for i, f in zip(fit, folds, strict=True)}
+    full, per_fold, fold_of = piece_locator, {}, {}
+    if piece_locator is None:
+        test_pieces = {_piece(r["path"]) for r in test}
+        fit = [i for i, r in enumerate(rows) if _piece(r["path"]) not in test_pieces and r.get("category")]
+        values = sorted({rows[i]["category"] for i in fit})
+        folds = heads.group_folds([_piece(rows[i]["path"]) for i in fit], FOLDS, seed)
+        full, per_fold = zoom.fit_locators(global_feats[fit, :, :1280], np.array(
+            [values.index(rows[i]["category"]) for i in fit]), len(values), folds)
+        fold_of = {i: int(f) for i, f in zip(fit, folds, strict=True)}
     index = {r["sha"]: i for i, r in enumerate(rows)}
 
     def make_model(locator):
@@ -153,11 +158,12 @@ def _gains(runs: list[dict], base: list[dict]) -> dict:
 
 def run(data_dir, seeds, feature_cache=None, alpha: float = conformal.ALPHA, delta: float = conformal.DELTA,
         min_value_labels: int = conformal.MIN_VALUE_LABELS, extras=None, finetune: bool = False,
-        aux_renders=None, aux_weights=(), log=None) -> dict:
+        aux_renders=None, aux_weights=(), piece_locator=None, log=None) -> dict:
     """Probe and recipe on every split; ``extras`` (default: the shipped recipe's) measures a
     variant instead; ``finetune`` adds the fine-tuned recipe (``finetuned``) beside the shipped one;
     ``aux_renders`` (a folder of renders) adds the shipped recipe trained with them too, once per
-    weight in ``aux_weights`` (``renders_<weight>``)."""
+    weight in ``aux_weights`` (``renders_<weight>``); ``piece_locator`` (``{"w", "b"}``,
+    ml/piece_locator.py) places the zoom parts' crops instead of the category heads."""
     from ml.image_model import ImageAttributeModel  # noqa: PLC0415  (lazy: loads TensorFlow)
 
     extras = tuple(recipe.EXTRAS if extras is None else extras)
@@ -187,6 +193,7 @@ def run(data_dir, seeds, feature_cache=None, alpha: float = conformal.ALPHA, del
     renders = _renders(model, rows, aux_renders, extras, feature_cache, quiet) if render_weights else None
     result = {"n_photos": len(rows), "seeds": list(seeds), "train_share": TRAIN_SHARE, "folds": FOLDS,
               "alpha": alpha, "delta": delta, "backbone": PROBE,
+              "locator": ("piece" if piece_locator is not None else "category CAM") if zoomed else None,
               "shipped_recipe": {**recipe.RECIPE, "extras": list(extras), "test_views": list(test_views)},
               "linear_probe": {}, **{name: {} for name in recipes}}
     if finetune:
@@ -207,7 +214,7 @@ def run(data_dir, seeds, feature_cache=None, alpha: float = conformal.ALPHA, del
             i = {name: [index[r["sha"]] for r in part] for name, part in (("train", train), ("test", test))}
             if zoomed:  # crops placed by category heads that never saw the photo (ml/zoom.py)
                 emb, test_emb = recipe_input(_zoomed(global_feats, rows, train, test, test_views, seed,
-                                                     feature_cache, quiet))
+                                                     feature_cache, quiet, piece_locator))
             w, b = heads.linear_probe(probe_emb[i["train"]], y["train"], len(values))
             probe_runs.append({"seed": seed, "n_train": len(train), "n_test": len(test),
                                **_scores(heads.predict(w, b, probe_emb[i["test"]]).argmax(1), y["test"],
@@ -293,12 +300,16 @@ def main(argv=None) -> None:
     parser.add_argument("--aux-renders", default=None, help="folder of renders (NNNNNN.jpg + .json) to train with too")
     parser.add_argument("--aux-weight", default="0.25",
                         help="the renders' total weight as a share of the real photos', comma-separated")
+    parser.add_argument("--piece-locator", default=None,
+                        help="a .npz from python -m ml.piece_locator: it places the zoom parts' crops")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     extras = None if args.extras is None else tuple(e for e in args.extras.split(",") if e and e != "none")
     result = run(args.data, [int(s) for s in args.seeds.split(",")], args.feature_cache, alpha=args.alpha,
                  extras=extras, finetune=args.finetune, aux_renders=args.aux_renders,
-                 aux_weights=[float(w) for w in args.aux_weight.split(",")], log=lambda m: print(m, file=sys.stderr))
+                 aux_weights=[float(w) for w in args.aux_weight.split(",")],
+                 piece_locator=dict(np.load(args.piece_locator)) if args.piece_locator else None,
+                 log=lambda m: print(m, file=sys.stderr))
     if args.json:
         print(json.dumps(result))
         return

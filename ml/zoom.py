@@ -9,7 +9,8 @@ Without a trained category head the channel sum of the map stands in, its region
 its mean (the class-agnostic saliency of SCDA; Wei, Luo, Wu & Zhou 2017). The box round the
 map's peak, with a margin, is cut from the full-resolution photo and embedded as the ``zoom``
 feature part (ml/features.py); ``zoom_colour`` is the colour descriptor of that crop, where the
-colour is the piece's own.
+colour is the piece's own. A class-agnostic locator learned from the renders' piece masks
+(ml/piece_locator.py) can take the CAM's place.
 
 Every value here was fixed before measuring accuracy on real photos: the threshold is WS-DAN's,
 the margin and the smallest crop are round numbers; nothing was tuned to real-dev.
@@ -21,6 +22,7 @@ from PIL import Image, ImageOps
 
 from ml.features import cached_views
 from ml.heads import fit_head, predict
+from ml.piece_locator import is_piece_locator, piece_map
 
 # The box covers the CAM's region above this share of its peak: the attention-crop threshold of
 # WS-DAN (Hu, Qi, Huang & Lu 2019). CAM's own 20 % bounds whole ImageNet objects; on the 7×7 map
@@ -74,10 +76,13 @@ def located_features(make_model, images, keys, locators: list, views, feature_ca
 
 def activation_map(maps: np.ndarray, locator: dict | None = None) -> np.ndarray:
     """``(n, h, w)`` maps of where the piece is, from feature maps ``(n, h, w, c)``: the CAM of the
-    locator's predicted value, or (no locator) the channel sum."""
+    locator's predicted value, the piece probability of a piece locator (ml/piece_locator.py), or
+    (no locator) the channel sum."""
     maps = np.asarray(maps, np.float32)
     if locator is None:
         return maps.sum(-1)
+    if is_piece_locator(locator):
+        return piece_map(maps, locator)
     k = predict(locator["w"], locator["b"], maps.mean((1, 2))).argmax(1)
     return np.einsum("nhwc,cn->nhw", maps, locator["w"][:, k])
 
