@@ -61,6 +61,27 @@ def test_crossval_places_each_training_crop_with_a_locator_that_never_saw_it(tmp
     assert len(test_photos) >= result["shipped"]["category"]["per_split"][0]["n_test"]  # scored: the plain view only
 
 
+def test_a_piece_locator_places_every_crop_on_every_split(tmp_path, weights_cache, monkeypatch):
+    import numpy as np
+
+    from ml.starter_catalog import generate_catalog
+
+    monkeypatch.setenv("JEWELLERY_ML_CACHE", str(weights_cache))
+    rows = []
+    for i, item in enumerate(generate_catalog(24, seed=4, image_size=64)):
+        item.image.save(tmp_path / f"piece{i}.jpg", "JPEG", quality=90)
+        rows.append([f"piece{i}.jpg", item.labels["category"], item.labels["metal"]])
+    with open(tmp_path / "labels.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["path", "category", "metal"], *rows])
+
+    rng = np.random.default_rng(0)
+    locator = {"w": rng.normal(size=(1280, 1)).astype(np.float32), "b": np.zeros(1, np.float32)}
+    result = crossval.run(tmp_path, seeds=[0, 1], feature_cache=tmp_path / "cache", extras=("zoom",),
+                          piece_locator=locator)
+    assert result["locator"] == "piece"
+    assert [s["seed"] for s in result["shipped"]["category"]["per_split"]] == [0, 1]
+    # No category head was fitted to place a crop: one locator, so one cache of crops for both splits.
+    assert len([d for d in (tmp_path / "cache").iterdir() if "-loc" in d.name]) == 1
 def test_the_fine_tuned_recipe_is_measured_beside_the_shipped_one_on_the_same_splits(tmp_path, weights_cache,
                                                                                       monkeypatch):
     from ml.starter_catalog import generate_catalog
