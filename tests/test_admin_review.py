@@ -75,7 +75,9 @@ def test_edit_and_approve_stores_the_diff_between_generated_and_final_text(app):
         product = db.session.get(Product, pid)
         assert (product.status, product.title, product.metal) == ("approved", "Ruby ring in gold", "rose gold")
         diff = db.session.scalar(select(ListingDiff).where(ListingDiff.stage == "approved"))
-        assert diff.changed_fields == ["title", "attributes.metal"]
+        # rose gold rules out the model's gold-tone colour, which is emptied for a person to set
+        assert diff.changed_fields == ["title", "attributes.metal", "attributes.colour"]
+        assert product.attributes["colour"]["value"] == "" and product.attributes["colour"]["flagged"]
         assert diff.fields["title"]["generated"] == "Gold ring with a ruby"
         assert "+Ruby ring in gold" in diff.fields["title"]["diff"]
 

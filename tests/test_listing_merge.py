@@ -55,6 +55,19 @@ def test_a_reviewers_value_is_the_reviewers_and_a_new_photo_does_not_override_it
     assert p.attributes["category"]["value"] == "pendant" and p.attributes["metal"]["value"] == "silver"
 
 
+def test_a_guess_the_persons_value_rules_out_is_emptied_and_flagged():
+    p = product()
+    apply_generated(job(p), {**FIRST, "attributes": {**FIRST["attributes"],
+                                                     "type": {"value": "band", "confidence": 0.7},
+                                                     "colour": {"value": "gold-tone", "confidence": 0.6}}})
+    apply_edits(p, "Gold ring", "A gold ring.", ["ring"], {"category": "earrings"}, set())
+    assert p.attributes["type"] == {"value": "", "confidence": None, "flagged": True, "source": "model"}
+    assert is_low_confidence(p.attributes["type"])
+    assert p.attributes["colour"]["value"] == "gold-tone"  # gold-tone goes with gold: kept
+    apply_edits(p, "Gold ring", "A gold ring.", ["ring"], {"metal": "silver"}, set())
+    assert p.attributes["colour"]["value"] == "" and p.attributes["metal"]["source"] == "artisan"
+
+
 def test_regeneration_replaces_only_the_edited_fields_the_artisan_names():
     p = product()
     apply_generated(job(p), FIRST)

@@ -138,11 +138,28 @@ def apply_edits(product, title: str, description: str, tags: list[str],
             attr.update(confirmed=True, source=source, confidence=None, flagged=False)
             changed.append(attribute_field(name))
         attributes[name] = attr
-    if any(c.startswith("attributes.") for c in changed):
+    cleared = clear_ruled_out(attributes)
+    if cleared or any(c.startswith("attributes.") for c in changed):
         product.attributes = attributes
     product.edited_fields = sorted(mine | set(changed))
     sync_summary(product)
     return changed
+
+
+def clear_ruled_out(attributes: dict) -> list[str]:
+    """Empty the model's guesses that a person's values rule out (a tassel type once the artisan
+    says necklace), flagged, so the table never shows a pair that cannot exist; a photo run fills
+    them again, consistent with the person's values. Returns the names emptied."""
+    tax = taxonomy.current()
+    people = {n: a["value"] for n, a in attributes.items() if set_by_person(a) and a.get("value")}
+    cleared = []
+    for name, attr in attributes.items():
+        if set_by_person(attr) or not attr.get("value"):
+            continue
+        if any(not tax.compatible(name, attr["value"], other, value) for other, value in people.items()):
+            attributes[name] = {"value": "", "confidence": None, "flagged": True, "source": "model"}
+            cleared.append(name)
+    return cleared
 
 
 def parse_tags(text: str) -> list[str]:
