@@ -2,20 +2,29 @@
 import csv
 
 from ml import crossval
+from ml.starter_catalog import generate_catalog
+
+
+def drawn_photos(folder, n, seed, metal_labelled=lambda i: True) -> list[list[str]]:
+    """``n`` drawn pieces saved in ``folder``; their labels.csv rows (metal left empty where not labelled)."""
+    rows = []
+    for i, item in enumerate(generate_catalog(n, seed=seed, image_size=64)):
+        item.image.save(folder / f"piece{i}.jpg", "JPEG", quality=90)
+        rows.append([f"piece{i}.jpg", item.labels["category"], item.labels["metal"] if metal_labelled(i) else ""])
+    return rows
+
+
+def write_labels(folder, rows) -> None:
+    with open(folder / "labels.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["path", "category", "metal"], *rows])
 
 
 def test_crossval_reports_the_probe_beside_the_shipped_recipe(tmp_path, weights_cache, monkeypatch):
-    from ml.starter_catalog import generate_catalog
-
     monkeypatch.setenv("JEWELLERY_ML_CACHE", str(weights_cache))
-    rows = []
-    for i, item in enumerate(generate_catalog(30, seed=3, image_size=64)):
-        item.image.save(tmp_path / f"piece{i}.jpg", "JPEG", quality=90)
-        rows.append([f"piece{i}.jpg", item.labels["category"], item.labels["metal"]])
+    rows = drawn_photos(tmp_path, 30, seed=3)
     (tmp_path / "piece0_1.jpg").write_bytes((tmp_path / "piece1.jpg").read_bytes())  # the same photo twice
     rows.append(["piece0_1.jpg", rows[1][1], rows[1][2]])
-    with open(tmp_path / "labels.csv", "w", newline="") as f:
-        csv.writer(f).writerows([["path", "category", "metal"], *rows])
+    write_labels(tmp_path, rows)
 
     train, test = crossval.split(crossval.read_rows(tmp_path), seed=0)
     names = {r["path"].rsplit("/", 1)[1] for r in train}
@@ -36,15 +45,9 @@ def test_crossval_reports_the_probe_beside_the_shipped_recipe(tmp_path, weights_
 
 
 def test_crossval_places_each_training_crop_with_a_locator_that_never_saw_it(tmp_path, weights_cache, monkeypatch):
-    from ml.starter_catalog import generate_catalog
-
     monkeypatch.setenv("JEWELLERY_ML_CACHE", str(weights_cache))
-    rows = []
-    for i, item in enumerate(generate_catalog(30, seed=3, image_size=64)):
-        item.image.save(tmp_path / f"piece{i}.jpg", "JPEG", quality=90)
-        rows.append([f"piece{i}.jpg", item.labels["category"], item.labels["metal"]])
-    with open(tmp_path / "labels.csv", "w", newline="") as f:
-        csv.writer(f).writerows([["path", "category", "metal"], *rows])
+    rows = drawn_photos(tmp_path, 30, seed=3)
+    write_labels(tmp_path, rows)
 
     result = crossval.run(tmp_path, seeds=[0], feature_cache=tmp_path / "cache", extras=("zoom",))
     assert result["shipped_recipe"]["extras"] == ["zoom"]
@@ -64,15 +67,9 @@ def test_crossval_places_each_training_crop_with_a_locator_that_never_saw_it(tmp
 def test_a_piece_locator_places_every_crop_on_every_split(tmp_path, weights_cache, monkeypatch):
     import numpy as np
 
-    from ml.starter_catalog import generate_catalog
-
     monkeypatch.setenv("JEWELLERY_ML_CACHE", str(weights_cache))
-    rows = []
-    for i, item in enumerate(generate_catalog(24, seed=4, image_size=64)):
-        item.image.save(tmp_path / f"piece{i}.jpg", "JPEG", quality=90)
-        rows.append([f"piece{i}.jpg", item.labels["category"], item.labels["metal"]])
-    with open(tmp_path / "labels.csv", "w", newline="") as f:
-        csv.writer(f).writerows([["path", "category", "metal"], *rows])
+    rows = drawn_photos(tmp_path, 24, seed=4)
+    write_labels(tmp_path, rows)
 
     rng = np.random.default_rng(0)
     locator = {"w": rng.normal(size=(1280, 1)).astype(np.float32), "b": np.zeros(1, np.float32)}
@@ -82,17 +79,13 @@ def test_a_piece_locator_places_every_crop_on_every_split(tmp_path, weights_cach
     assert [s["seed"] for s in result["shipped"]["category"]["per_split"]] == [0, 1]
     # No category head was fitted to place a crop: one locator, so one cache of crops for both splits.
     assert len([d for d in (tmp_path / "cache").iterdir() if "-loc" in d.name]) == 1
+
+
 def test_the_fine_tuned_recipe_is_measured_beside_the_shipped_one_on_the_same_splits(tmp_path, weights_cache,
                                                                                       monkeypatch):
-    from ml.starter_catalog import generate_catalog
-
     monkeypatch.setenv("JEWELLERY_ML_CACHE", str(weights_cache))
-    rows = []
-    for i, item in enumerate(generate_catalog(30, seed=3, image_size=64)):
-        item.image.save(tmp_path / f"piece{i}.jpg", "JPEG", quality=90)
-        rows.append([f"piece{i}.jpg", item.labels["category"], item.labels["metal"] if i % 3 else ""])
-    with open(tmp_path / "labels.csv", "w", newline="") as f:
-        csv.writer(f).writerows([["path", "category", "metal"], *rows])
+    rows = drawn_photos(tmp_path, 30, seed=3, metal_labelled=lambda i: i % 3)
+    write_labels(tmp_path, rows)
 
     result = crossval.run(tmp_path, seeds=[0], feature_cache=tmp_path / "cache", finetune=True)
     assert result["finetuned_recipe"]["finetune"] and "finetune" not in result["shipped_recipe"]
